@@ -1,0 +1,112 @@
+"""Command line: `python -m hgq_automl search ...`.
+
+Only argparse is imported at start-up; each command imports what it needs, so `--help`
+answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import UsageError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage block) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="python -m hgq_automl",
+        description="Hardware-aware AutoML for FPGA neural networks: HGQ2 models, Ray Tune + Optuna search, MLflow tracking.",
+    )
+    parser.add_argument("--version", action="version", version=f"hgq_automl {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+
+    search = commands.add_parser(
+        "search",
+        help="run a multi-objective search (default: digits_cnn, 12 trials)",
+        description=(
+            "Run a multi-objective search over a search space on Ray Tune with an Optuna sampler; "
+            "log every trial to MLflow and print the Pareto set. Flags override the space's `search:` settings."
+        ),
+    )
+    search.add_argument("--space", default="digits_cnn", metavar="FILE_OR_NAME", help="search-space YAML path or built-in name (digits_cnn, mnist_cnn, tabular_mlp); default: digits_cnn")
+    search.add_argument("--data", metavar="PATH", help="data for the space's dataset: MNIST idx folder or .npz; tabular .npz or .csv")
+    search.add_argument("--trials", type=_positive_int, metavar="N", help="number of trials")
+    search.add_argument("--concurrency", type=_positive_int, metavar="K", help="trials running at once")
+    search.add_argument("--sampler", choices=("nsga2", "tpe", "random"), help="Optuna sampler (default: nsga2)")
+    search.add_argument("--seed", type=_seed, metavar="S", help="seed of the sampler and of training (reproducible configs)")
+    search.add_argument("--name", metavar="NAME", help="search name = MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS)")
+    search.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
+    search.add_argument("--storage", metavar="DIR", help="Ray Tune results folder (default: ./hgq_automl_results)")
+    return parser
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .search import SearchRequest, run_search
+
+    request = SearchRequest(
+        space=args.space,
+        data=args.data,
+        trials=args.trials,
+        concurrency=args.concurrency,
+        sampler=args.sampler,
+        seed=args.seed,
+        name=args.name,
+        tracking_uri=args.tracking_uri,
+        storage=args.storage,
+    )
+    outcome = run_search(request)
+    if outcome.unfinished:
+        print(
+            f"hgq_automl: interrupted: {outcome.unfinished} trial(s) did not finish; "
+            f"the finished ones are logged in MLflow experiment {outcome.name!r}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return {"search": _search}[args.command](args)
+    except UsageError as exc:
+        print(f"hgq_automl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hgq_automl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

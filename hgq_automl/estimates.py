@@ -1,0 +1,148 @@
+"""Hardware cost estimates of a trained HGQ2 model (after `trace_minmax`).
+
+Every function here is a documented rule with its source; none needs Ray, MLflow or a
+vendor tool. Units are in the names: `flops` (operations per inference), `dsps` (DSP
+slices), `luts` (6-input LUTs), `latency_cycles` (clock cycles), `latency_ns`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: da4ml cuts its combinational graph into pipeline stages of this many delay units;
+#: da4ml's examples pair this cutoff with a 5 ns clock (200 MHz).
+LATENCY_CUTOFF = 5.0
+CLOCK_PERIOD_NS = 5.0
+#: hls4ml's DSP rule: weights narrower than this many bits multiply in LUTs.
+DSP_MIN_WEIGHT_BITS = 9
+
+
+@dataclass(frozen=True)
+class WeightLayer:
+    """What the cost rules need to know about one HGQ layer with weights."""
+
+    name: str
+    kernel: np.ndarray  # quantized kernel values, as the firmware sees them
+    bias_size: int
+    macs_per_output: int  # multiply-accumulates per output element (fan-in)
+    outputs: int  # output elements per inference
+    parallel_pixels: int  # output pixels computed in parallel (1 for dense)
+
+    @property
+    def nonzero_weights(self) -> int:
+        return int(np.count_nonzero(self.kernel))
+
+
+def weight_layers(model) -> list[WeightLayer]:
+    """The QDense / QConv layers of a model, with their quantized kernels."""
+    from hgq.layers import QConv2D, QDense
+    from keras import ops
+
+    layers = []
+    for layer in model.layers:
+        if not isinstance(layer, (QDense, QConv2D)):
+            continue
+        kernel = np.asarray(ops.convert_to_numpy(layer.qkernel))
+        bias_size = int(np.prod(layer.bias.shape)) if layer.use_bias else 0
+        out_shape = tuple(layer.output.shape[1:])
+        outputs = int(np.prod(out_shape))
+        fan_in = int(np.prod(kernel.shape[:-1]))
+        pixels = 1
+        if isinstance(layer, QConv2D):
+            n_pixels = int(np.prod(out_shape[:-1]))
+            pf = int(layer.parallelization_factor)
+            pixels = n_pixels if pf < 0 else pf
+        layers.append(WeightLayer(layer.name, kernel, bias_size, fan_in, outputs, pixels))
+    return layers
+
+
+def count_params(layers: list[WeightLayer]) -> int:
+    """Weights and biases of the network (HGQ's quantizer bit-width variables excluded)."""
+    return sum(int(layer.kernel.size) + layer.bias_size for layer in layers)
+
+
+def count_flops(layers: list[WeightLayer]) -> int:
+    """Operations of one inference: 2 per multiply-accumulate of every dense/conv output."""
+    return sum(2 * layer.macs_per_output * layer.outputs for layer in layers)
+
+
+def weight_width(kernel: np.ndarray) -> int:
+    """Bits of the narrowest fixed-point type holding every quantized weight of a layer.
+
+    hls4ml receives HGQ2's quantized weight values and infers the layer's weight type
+    from them (one type per layer); this is that type's width (sign + integer + fraction).
+    """
+    from da4ml.types import QInterval, minimal_kif
+
+    values = kernel[kernel != 0].astype(np.float64)
+    if values.size == 0:
+        return 0
+    step = 1.0
+    while not np.all(np.mod(values / step, 1.0) == 0.0):
+        step /= 2
+    while np.all(np.mod(values / (step * 2), 1.0) == 0.0):
+        step *= 2
+    k, i, f = minimal_kif(QInterval(float(values.min()), float(values.max()), step))
+    return int(k + i + f)
+
+
+def dsp_estimate(layers: list[WeightLayer], reuse_factor: int, strategy: str = "latency") -> int:
+    """DSP slices of hls4ml's Latency strategy (io_parallel) at `reuse_factor`.
+
+    Rule, after hls4ml's `VivadoDSPEstimator`
+    (hls4ml/optimization/dsp_aware_pruning/objectives/vivado_objectives.py):
+    a layer whose weight type is narrower than 9 bits multiplies in LUTs (0 DSPs);
+    otherwise every non-zero weight is one multiplication per output pixel computed in
+    parallel (the conv parallelization factor), and `reuse_factor` multiplications share
+    one DSP: ceil(non-zero weights x parallel pixels / reuse_factor). Zero weights are
+    constant-folded away. `distributed_arithmetic` uses no DSPs (adder trees in LUTs).
+    """
+    if strategy == "distributed_arithmetic":
+        return 0
+    total = 0
+    for layer in layers:
+        if weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
+            continue
+        total += math.ceil(layer.nonzero_weights * layer.parallel_pixels / reuse_factor)
+    return total
+
+
+@dataclass(frozen=True)
+class DA4MLEstimate:
+    luts: float  # da4ml's LUT cost of the combinational design
+    latency_cycles: int  # pipeline stages at LATENCY_CUTOFF
+    latency_ns: float  # latency_cycles x CLOCK_PERIOD_NS
+    comb: object  # the da4ml CombLogic (for bit-exact prediction, Verilog generation)
+
+
+def da4ml_estimate(model) -> DA4MLEstimate:
+    """LUTs and latency of the model as da4ml's distributed-arithmetic design.
+
+    `comb_trace(...).cost` is da4ml's LUT estimate (within ~10 % of yosys on the designs
+    measured in FACTS.md); the latency is the number of pipeline stages da4ml's
+    `to_pipeline` makes when it cuts the design every `LATENCY_CUTOFF` delay units.
+    """
+    from da4ml.converter import trace_model
+    from da4ml.trace import HWConfig, comb_trace, to_pipeline
+
+    inp, out = trace_model(model, HWConfig(1, -1, -1))
+    comb = comb_trace(inp, out)
+    stages = len(to_pipeline(comb, LATENCY_CUTOFF, verbose=False).solutions)
+    return DA4MLEstimate(float(round(comb.cost)), stages, stages * CLOCK_PERIOD_NS, comb)
+
+
+def estimate(model, reuse_factor: int = 1, strategy: str = "latency") -> dict[str, float]:
+    """All estimates of a traced model, under the metric names of `hgq_automl.metrics`."""
+    layers = weight_layers(model)
+    da = da4ml_estimate(model)
+    return {
+        "flops": count_flops(layers),
+        "params": count_params(layers),
+        "dsps": dsp_estimate(layers, reuse_factor, strategy),
+        "luts": da.luts,
+        "latency_cycles": da.latency_cycles,
+        "latency_ns": da.latency_ns,
+    }

@@ -1,0 +1,72 @@
+"""Console progress of a search: a line per trial start and end, and a periodic heartbeat.
+
+Plain lines on stderr (readable in a terminal, a log file or a Ray Job's logs): trials
+done / running / failed, the trial that just ended, and the best points so far.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from .events import TrialRecord
+from .pareto import pareto_front
+from .report import format_value
+from .space import SearchSpace
+
+
+class ConsoleProgress:
+    """Implements `events.TrialListener`."""
+
+    def __init__(self, space: SearchSpace, stream: TextIO | None = None, heartbeat_seconds: float = 30.0):
+        self.space = space
+        self.stream = stream or sys.stderr
+        self.heartbeat_seconds = heartbeat_seconds
+        self.start = time.monotonic()
+        self.last_beat = self.start
+        self.running: dict[str, dict[str, Any]] = {}  # trial_id -> last epoch metrics
+        self.done: list[TrialRecord] = []
+
+    def _say(self, text: str) -> None:
+        elapsed = int(time.monotonic() - self.start)
+        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.stream, flush=True)
+
+    def _counts(self) -> str:
+        completed = sum(r.ok for r in self.done)
+        failed = len(self.done) - completed
+        return f"{completed + failed}/{self.space.search.trials} done, {len(self.running)} running, {failed} failed"
+
+    def _metrics(self, metrics: dict[str, Any]) -> str:
+        return " ".join(f"{m}={format_value(metrics[m])}" for m in self.space.objective_names() if m in metrics)
+
+    def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
+        self.running[trial_id] = {"epochs": int(self.space.resolve(config)["epochs"])}
+        self._say(f"trial {trial_id} started ({self._counts()})")
+
+    def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
+        if trial_id in self.running and "epoch" in metrics:
+            self.running[trial_id].update(epoch=metrics["epoch"], val_accuracy=metrics.get("val_accuracy", float("nan")))
+        now = time.monotonic()
+        if now - self.last_beat < self.heartbeat_seconds:
+            return
+        self.last_beat = now
+        parts = [
+            f"{tid} epoch {m['epoch']}/{m['epochs']} val_accuracy={format_value(m['val_accuracy'])}"
+            for tid, m in self.running.items()
+            if "epoch" in m
+        ]
+        if parts:
+            self._say("running: " + "; ".join(parts))
+
+    def trial_finished(self, record: TrialRecord) -> None:
+        self.running.pop(record.trial_id, None)
+        self.done.append(record)
+        if record.ok:
+            outcome = self._metrics(record.metrics)
+        else:
+            outcome = f"FAILED: {record.error}"
+        front = pareto_front([r for r in self.done if r.ok], self.space.objectives, lambda r: r.metrics)
+        best = "; ".join(self._metrics(r.metrics) for r in front[:3])
+        more = f" (+{len(front) - 3} more)" if len(front) > 3 else ""
+        self._say(f"trial {record.trial_id} {outcome} | {self._counts()} | front: {best}{more}")

@@ -1,0 +1,541 @@
+"""Search spaces: loading a YAML file, validating it, and sampling one trial's config.
+
+A space names a dataset, a model family, the objectives, the search settings and the
+searched parameters. Every parameter has a default, so a space lists only what it
+searches or fixes. Validation happens once, at load time, and raises `SpaceError` with
+the file, the key and what is wrong; nothing here imports Ray, Optuna or MLflow
+(`suggest` takes any object with Optuna's `suggest_*` methods).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from .errors import SpaceError
+from .metrics import FINAL_METRICS
+
+DATASETS = ("digits", "mnist", "tabular")
+FAMILIES = ("cnn", "mlp")
+SAMPLERS = ("nsga2", "tpe", "random")
+BETA_SCHEDULES = ("constant", "ramp")
+STRATEGIES = ("latency", "distributed_arithmetic")
+DIMENSION_TYPES = ("log_uniform", "uniform", "int", "choice")
+
+
+class SuggestsParams(Protocol):
+    """The part of `optuna.Trial` that sampling needs."""
+
+    def suggest_float(self, name: str, low: float, high: float, *, log: bool = False) -> float: ...
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int: ...
+    def suggest_categorical(self, name: str, choices: list) -> Any: ...
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class ParamRule:
+    """What values a parameter takes: its type, a lower bound, or a fixed set."""
+
+    kind: type  # float, int or str
+    default: Any
+    minimum: float | None = None  # inclusive
+    positive: bool = False  # strictly > 0
+    allowed: tuple[str, ...] | None = None
+    doc: str = ""
+
+    def check(self, value: Any) -> str | None:
+        """Return what is wrong with `value`, or None."""
+        if self.kind is str:
+            if not isinstance(value, str) or (self.allowed and value not in self.allowed):
+                return f"must be one of {', '.join(self.allowed or ())}; got {value!r}"
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number; got {value!r}"
+        if self.kind is int and not float(value).is_integer():
+            return f"must be an integer; got {value!r}"
+        if not math.isfinite(value):
+            return f"must be finite; got {value!r}"
+        if self.positive and value <= 0:
+            return f"must be > 0; got {value!r}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be >= {self.minimum:g}; got {value!r}"
+        return None
+
+
+#: Parameters every space may set, with their defaults.
+COMMON_PARAMS: dict[str, ParamRule] = {
+    "learning_rate": ParamRule(float, 3e-3, positive=True, doc="Adam learning rate"),
+    "batch_size": ParamRule(int, 64, minimum=1, doc="training batch size"),
+    "epochs": ParamRule(int, 20, minimum=1, doc="training epochs"),
+    "beta": ParamRule(float, 1e-5, minimum=0, doc="HGQ resource penalty (per EBOP); the ramp's start"),
+    "beta_final": ParamRule(float, 1e-4, minimum=0, doc="beta at the last epoch when beta_schedule is ramp"),
+    "beta_schedule": ParamRule(str, "constant", allowed=BETA_SCHEDULES, doc="constant, or a log-linear ramp beta -> beta_final"),
+    "reuse_factor": ParamRule(int, 1, minimum=1, doc="hls4ml reuse factor (multiplications sharing one multiplier)"),
+    "strategy": ParamRule(str, "latency", allowed=STRATEGIES, doc="hls4ml strategy the DSP estimate assumes"),
+}
+#: Only for the cnn family.
+CNN_PARAMS: dict[str, ParamRule] = {
+    "parallelization_factor": ParamRule(int, 1, minimum=1, doc="output pixels a QConv2D computes in parallel"),
+}
+WIDTH_RULE = ParamRule(int, 8, minimum=1, doc="layer width")
+BETA_SCALE_RULE = ParamRule(float, 1.0, minimum=0, doc="multiplier of beta for one layer")
+_WIDTH_NAME = re.compile(r"^(filters|units)_(\d+)$")
+_BETA_SCALE_NAME = re.compile(r"^beta_scale_(\w+)$")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched parameter: a distribution, or a fixed value (`kind == "fixed"`)."""
+
+    name: str
+    kind: str  # fixed | log_uniform | uniform | int | choice
+    value: Any = None  # for fixed
+    low: float | None = None
+    high: float | None = None
+    step: int = 1
+    log: bool = False
+    values: tuple = ()
+
+    def suggest(self, trial: SuggestsParams) -> Any:
+        if self.kind == "fixed":
+            return self.value
+        if self.kind == "log_uniform":
+            return trial.suggest_float(self.name, self.low, self.high, log=True)
+        if self.kind == "uniform":
+            return trial.suggest_float(self.name, self.low, self.high)
+        if self.kind == "int":
+            return trial.suggest_int(self.name, int(self.low), int(self.high), step=self.step, log=self.log)
+        return trial.suggest_categorical(self.name, list(self.values))
+
+    def describe(self) -> Any:
+        """A plain-data form, as it would be written in YAML."""
+        if self.kind == "fixed":
+            return self.value
+        if self.kind == "choice":
+            return {"type": "choice", "values": list(self.values)}
+        out: dict[str, Any] = {"type": self.kind, "low": self.low, "high": self.high}
+        if self.kind == "int" and self.step != 1:
+            out["step"] = self.step
+        if self.kind == "int" and self.log:
+            out["log"] = True
+        return out
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str = "digits"
+    path: str | None = None  # mnist: idx folder or .npz; tabular: .npz or .csv
+    label_column: str = "label"  # tabular .csv
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    max_samples: int | None = None  # use only the first N samples (after shuffling)
+    seed: int = 0  # the split's seed, fixed so that every trial sees the same split
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    family: str = "cnn"
+    input_shape: tuple[int, ...] = (8, 8)
+    input_pool: int = 1  # cnn: max-pool the input by this factor first (the MNIST quick start uses 2)
+    conv_layers: int = 1
+    kernel_size: int = 3
+    pool_size: int = 2
+    dense_layers: int = 0  # hidden dense layers before the output layer
+
+    def quantized_layers(self) -> list[str]:
+        """Names of the HGQ layers the builder creates, in order."""
+        convs = [f"conv{i}" for i in range(1, self.conv_layers + 1)] if self.family == "cnn" else []
+        return convs + [f"dense{i}" for i in range(1, self.dense_layers + 1)] + ["output"]
+
+    def conv_plan(self) -> list[tuple[int, int, bool]]:
+        """(output height, output width, followed by a max-pool) of each conv layer; [] for an MLP.
+
+        Raises ValueError naming the first conv layer whose input is smaller than its kernel.
+        A max-pool follows a conv layer when its output is at least pool_size wide.
+        """
+        if self.family != "cnn":
+            return []
+        h, w = self.input_shape[0] // self.input_pool, self.input_shape[1] // self.input_pool
+        plan = []
+        for i in range(1, self.conv_layers + 1):
+            h, w = h - self.kernel_size + 1, w - self.kernel_size + 1
+            if h < 1 or w < 1:
+                raise ValueError(f"conv{i} gets an input smaller than its {self.kernel_size}x{self.kernel_size} kernel")
+            pooled = self.pool_size > 1 and h >= self.pool_size and w >= self.pool_size
+            plan.append((h, w, pooled))
+            if pooled:
+                h, w = h // self.pool_size, w // self.pool_size
+        return plan
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    trials: int = 12
+    concurrency: int = 2
+    sampler: str = "nsga2"
+    population_size: int | None = None  # NSGA-II; default: trials // 3, between 4 and 50
+    seed: int | None = None
+
+    def nsga2_population(self) -> int:
+        return self.population_size or max(4, min(50, self.trials // 3))
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    source: str  # where it was loaded from, for messages
+    description: str = ""
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    objectives: tuple[tuple[str, str], ...] = (("val_accuracy", "max"), ("ebops", "min"))
+    search: SearchSettings = field(default_factory=SearchSettings)
+    parameters: Mapping[str, Dimension] = field(default_factory=dict)
+
+    def rules(self) -> dict[str, ParamRule]:
+        """Every parameter this space's model accepts, with its rule."""
+        rules = dict(COMMON_PARAMS)
+        if self.model.family == "cnn":
+            rules.update(CNN_PARAMS)
+            rules.update({f"filters_{i}": WIDTH_RULE for i in range(1, self.model.conv_layers + 1)})
+        rules.update({f"units_{i}": WIDTH_RULE for i in range(1, self.model.dense_layers + 1)})
+        rules.update({f"beta_scale_{n}": BETA_SCALE_RULE for n in self.model.quantized_layers()})
+        return rules
+
+    def suggest(self, trial: SuggestsParams) -> dict[str, Any]:
+        """Sample one config (define-by-run): searched values plus fixed ones.
+
+        `beta_final` is sampled only for trials whose `beta_schedule` is `ramp`.
+        """
+        config: dict[str, Any] = {}
+        for name, dim in self.parameters.items():
+            if name == "beta_final":
+                continue
+            config[name] = dim.suggest(trial)
+        if config.get("beta_schedule", COMMON_PARAMS["beta_schedule"].default) == "ramp" and "beta_final" in self.parameters:
+            config["beta_final"] = self.parameters["beta_final"].suggest(trial)
+        return config
+
+    def resolve(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """A sampled config completed with the defaults of every parameter not in it."""
+        full = {name: rule.default for name, rule in self.rules().items()}
+        full.update(config)
+        if full["beta_schedule"] != "ramp":
+            del full["beta_final"]  # unused: keep it out of logged params
+        return full
+
+    def objective_names(self) -> list[str]:
+        return [m for m, _ in self.objectives]
+
+    def objective_modes(self) -> list[str]:
+        return [mode for _, mode in self.objectives]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved space as plain data (what gets logged with a search)."""
+        d = self.dataset
+        dataset = {k: v for k, v in vars(d).items() if v is not None}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "dataset": dataset,
+            "model": {**vars(self.model), "input_shape": list(self.model.input_shape)},
+            "objectives": dict(self.objectives),
+            "search": {k: v for k, v in vars(self.search).items() if v is not None},
+            "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
+        }
+
+    def with_overrides(self, *, data: str | None = None, **search: Any) -> SearchSpace:
+        """Apply command-line overrides (`--data`, `--trials`, ...) and validate them."""
+        space = self
+        if data is not None:
+            space = replace(space, dataset=replace(space.dataset, path=data))
+            _check_data_path(space.dataset, space.source)
+        given = {k: v for k, v in search.items() if v is not None}
+        if given:
+            settings = {**vars(space.search), **given}
+            space = replace(space, search=_parse_search(settings, f"{space.source} (command line)"))
+        return space
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def builtin_spaces() -> list[str]:
+    """Names of the search spaces that ship with the package."""
+    return sorted(p.name[:-5] for p in resources.files("hgq_automl.search_spaces").iterdir() if p.name.endswith(".yaml"))
+
+
+def load_space(name_or_path: str | Path = "digits_cnn") -> SearchSpace:
+    """Load and validate a space, by built-in name (`digits_cnn`) or by YAML path."""
+    text, source = _read_space_text(str(name_or_path))
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpaceError(source, where, f"not valid YAML ({problem})") from None
+    return parse_space(raw, source)
+
+
+def _read_space_text(name_or_path: str) -> tuple[str, str]:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise SpaceError(str(path), "", "no such search-space file")
+        return path.read_text(), str(path)
+    if name_or_path in builtin_spaces():
+        res = resources.files("hgq_automl.search_spaces") / f"{name_or_path}.yaml"
+        return res.read_text(), f"search_spaces/{name_or_path}.yaml"
+    raise SpaceError(
+        name_or_path, "", f"no such search space; built-in ones are {', '.join(builtin_spaces())}, or give a .yaml path"
+    )
+
+
+_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "search", "parameters")
+
+
+def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
+    """Validate plain data (as read from YAML) into a `SearchSpace`."""
+    if not isinstance(raw, dict):
+        raise SpaceError(source, "", f"must be a mapping of {', '.join(_TOP_KEYS)}; got {type(raw).__name__}")
+    _no_unknown_keys(raw, _TOP_KEYS, source, "")
+    default_name = Path(source).stem
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
+        raise SpaceError(source, "name", f"must be a word of letters, digits, '_', '-', '.'; got {name!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise SpaceError(source, "description", f"must be text; got {type(description).__name__}")
+    dataset = _parse_dataset(_section(raw, "dataset", source), source)
+    model = _parse_model(_section(raw, "model", source), source)
+    objectives = _parse_objectives(raw.get("objectives"), source)
+    search = _parse_search(_section(raw, "search", source), source)
+    space = SearchSpace(name, source, description, dataset, model, objectives, search)
+    params = _parse_parameters(_section(raw, "parameters", source), space.rules(), source)
+    _check_model_shapes(model, source)
+    return replace(space, parameters=params)
+
+
+def _section(raw: dict, key: str, source: str) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise SpaceError(source, key, f"must be a mapping; got {type(value).__name__}")
+    return value
+
+
+def _no_unknown_keys(d: dict, allowed, source: str, prefix: str) -> None:
+    for key in d:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            raise SpaceError(source, where, f"unknown key; allowed keys are {', '.join(allowed)}")
+
+
+def _number(value: Any, source: str, key: str, kind: type = float) -> float | int:
+    """A number from YAML; strings such as '1e-5' (which YAML 1.1 reads as text) are accepted."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise SpaceError(source, key, f"must be a number; got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SpaceError(source, key, f"must be a finite number; got {value!r}")
+    if kind is int:
+        if not float(value).is_integer():
+            raise SpaceError(source, key, f"must be an integer; got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def _int_at_least(value: Any, minimum: int, source: str, key: str) -> int:
+    n = _number(value, source, key, int)
+    if n < minimum:
+        raise SpaceError(source, key, f"must be an integer >= {minimum}; got {value!r}")
+    return n
+
+
+def _parse_dataset(d: dict, source: str) -> DatasetSpec:
+    _no_unknown_keys(d, tuple(vars(DatasetSpec())), source, "dataset")
+    name = d.get("name", "digits")
+    if name not in DATASETS:
+        raise SpaceError(source, "dataset.name", f"unknown dataset {name!r}; known datasets are {', '.join(DATASETS)}")
+    spec = DatasetSpec(name=name)
+    if "path" in d and d["path"] is not None:
+        spec = replace(spec, path=str(d["path"]))
+    if "label_column" in d:
+        spec = replace(spec, label_column=str(d["label_column"]))
+    for key in ("val_fraction", "test_fraction"):
+        if key in d:
+            frac = _number(d[key], source, f"dataset.{key}")
+            if not 0 < frac < 1:
+                raise SpaceError(source, f"dataset.{key}", f"must be in (0, 1); got {d[key]!r}")
+            spec = replace(spec, **{key: frac})
+    if spec.val_fraction + spec.test_fraction >= 1:
+        raise SpaceError(source, "dataset", "val_fraction + test_fraction must leave data to train on (< 1)")
+    if d.get("max_samples") is not None:
+        spec = replace(spec, max_samples=_int_at_least(d["max_samples"], 10, source, "dataset.max_samples"))
+    if "seed" in d:
+        spec = replace(spec, seed=_int_at_least(d["seed"], 0, source, "dataset.seed"))
+    _check_data_path(spec, source)
+    return spec
+
+
+def _check_data_path(spec: DatasetSpec, source: str) -> None:
+    if spec.name == "digits":
+        return  # ships with scikit-learn
+    if not spec.path:
+        raise SpaceError(source, "dataset.path", f"the {spec.name} dataset needs a data file; give dataset.path or --data")
+    path = Path(spec.path).expanduser()
+    if not path.exists():
+        raise SpaceError(source, "dataset.path", f"no such file or directory: {spec.path}")
+    if spec.name == "tabular" and path.suffix not in (".npz", ".csv"):
+        raise SpaceError(source, "dataset.path", f"tabular data must be a .npz or .csv file; got {spec.path}")
+    if spec.name == "mnist" and not (path.is_dir() or path.suffix == ".npz"):
+        raise SpaceError(source, "dataset.path", f"mnist data must be a folder of idx files or a .npz; got {spec.path}")
+
+
+def _parse_model(d: dict, source: str) -> ModelSpec:
+    _no_unknown_keys(d, tuple(vars(ModelSpec())), source, "model")
+    family = d.get("family", "cnn")
+    if family not in FAMILIES:
+        raise SpaceError(source, "model.family", f"unknown model family {family!r}; known families are {', '.join(FAMILIES)}")
+    shape = d.get("input_shape", [8, 8] if family == "cnn" else None)
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise SpaceError(source, "model.input_shape", f"must be a list of positive integers; got {shape!r}")
+    shape = tuple(_int_at_least(s, 1, source, "model.input_shape") for s in shape)
+    if family == "cnn" and len(shape) not in (2, 3):
+        raise SpaceError(source, "model.input_shape", f"a cnn takes [height, width] or [height, width, channels]; got {list(shape)}")
+    if family == "mlp" and len(shape) != 1:
+        raise SpaceError(source, "model.input_shape", f"an mlp takes [features]; got {list(shape)}")
+    spec = ModelSpec(family=family, input_shape=shape)
+    if family == "mlp":
+        spec = replace(spec, conv_layers=0, dense_layers=1)
+    for key, minimum in (("input_pool", 1), ("conv_layers", 1), ("kernel_size", 1), ("pool_size", 1), ("dense_layers", 0)):
+        if key in d:
+            if family == "mlp" and key in ("input_pool", "conv_layers", "kernel_size", "pool_size"):
+                raise SpaceError(source, f"model.{key}", "only applies to the cnn family")
+            spec = replace(spec, **{key: _int_at_least(d[key], minimum, source, f"model.{key}")})
+    return spec
+
+
+def _check_model_shapes(model: ModelSpec, source: str) -> None:
+    try:
+        model.conv_plan()
+    except ValueError as exc:
+        raise SpaceError(source, "model", f"{exc}; use fewer conv_layers, a smaller kernel_size or input_pool") from None
+
+
+def _parse_objectives(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return SearchSpace.objectives
+    if not isinstance(value, dict) or not value:
+        raise SpaceError(source, "objectives", "must be a mapping of metric: max|min, e.g. {val_accuracy: max, ebops: min}")
+    out = []
+    for metric, mode in value.items():
+        if metric not in FINAL_METRICS:
+            raise SpaceError(source, f"objectives.{metric}", f"unknown metric; known metrics are {', '.join(FINAL_METRICS)}")
+        if mode not in ("max", "min"):
+            raise SpaceError(source, f"objectives.{metric}", f"must be max or min; got {mode!r}")
+        out.append((metric, mode))
+    return tuple(out)
+
+
+def _parse_search(d: dict, source: str) -> SearchSettings:
+    _no_unknown_keys(d, tuple(vars(SearchSettings())), source, "search")
+    s = SearchSettings()
+    if "trials" in d:
+        s = replace(s, trials=_int_at_least(d["trials"], 1, source, "search.trials"))
+    if "concurrency" in d:
+        s = replace(s, concurrency=_int_at_least(d["concurrency"], 1, source, "search.concurrency"))
+    if "sampler" in d:
+        if d["sampler"] not in SAMPLERS:
+            raise SpaceError(source, "search.sampler", f"unknown sampler {d['sampler']!r}; known samplers are {', '.join(SAMPLERS)}")
+        s = replace(s, sampler=d["sampler"])
+    if d.get("population_size") is not None:
+        s = replace(s, population_size=_int_at_least(d["population_size"], 2, source, "search.population_size"))
+    if d.get("seed") is not None:
+        s = replace(s, seed=_int_at_least(d["seed"], 0, source, "search.seed"))
+    return s
+
+
+def _parse_parameters(d: dict, rules: dict[str, ParamRule], source: str) -> dict[str, Dimension]:
+    params: dict[str, Dimension] = {}
+    for name, spec in d.items():
+        key = f"parameters.{name}"
+        rule = rules.get(name)
+        if rule is None:
+            raise SpaceError(source, key, _unknown_parameter_hint(name, rules))
+        params[name] = _parse_dimension(name, spec, rule, source, key)
+    return params
+
+
+def _unknown_parameter_hint(name: str, rules: dict[str, ParamRule]) -> str:
+    m = _WIDTH_NAME.match(str(name)) or _BETA_SCALE_NAME.match(str(name))
+    if m:
+        return "unknown parameter: this model has no such layer (check model.conv_layers / model.dense_layers)"
+    return f"unknown parameter; known parameters are {', '.join(sorted(rules))}"
+
+
+def _parse_dimension(name: str, spec: Any, rule: ParamRule, source: str, key: str) -> Dimension:
+    if not isinstance(spec, dict):
+        value = _number(spec, source, key, rule.kind) if rule.kind is not str else spec
+        _check_value(rule, value, source, key)
+        return Dimension(name, "fixed", value=value)
+    _no_unknown_keys(spec, ("type", "low", "high", "step", "log", "values"), source, key)
+    kind = spec.get("type")
+    if kind not in DIMENSION_TYPES:
+        raise SpaceError(source, f"{key}.type", f"must be one of {', '.join(DIMENSION_TYPES)}; got {kind!r}")
+    if kind == "choice":
+        values = spec.get("values")
+        if not isinstance(values, list) or not values:
+            raise SpaceError(source, f"{key}.values", "must be a non-empty list")
+        if rule.kind is not str:
+            values = [_number(v, source, f"{key}.values", rule.kind) for v in values]
+        for v in values:
+            _check_value(rule, v, source, f"{key}.values")
+        if len(set(values)) != len(values):
+            raise SpaceError(source, f"{key}.values", f"has duplicates: {values}")
+        return Dimension(name, "choice", values=tuple(values))
+    if rule.kind is str:
+        raise SpaceError(source, f"{key}.type", f"{name} takes a fixed value or type: choice; got {kind}")
+    if kind in ("log_uniform", "uniform") and rule.kind is int:
+        raise SpaceError(source, f"{key}.type", f"{name} is an integer: use type int or choice; got {kind}")
+    if kind == "int" and rule.kind is not int:
+        raise SpaceError(source, f"{key}.type", f"{name} is a real number: use log_uniform, uniform or choice; got int")
+    for bound in ("low", "high"):
+        if bound not in spec:
+            raise SpaceError(source, f"{key}.{bound}", f"missing; type {kind} needs low and high")
+    low = _number(spec["low"], source, f"{key}.low", rule.kind)
+    high = _number(spec["high"], source, f"{key}.high", rule.kind)
+    _check_value(rule, low, source, f"{key}.low")
+    _check_value(rule, high, source, f"{key}.high")
+    if low >= high:
+        raise SpaceError(source, key, f"empty or inverted range: low ({low:g}) must be < high ({high:g})")
+    log = kind == "log_uniform" or bool(spec.get("log", False))
+    if log and low <= 0:
+        raise SpaceError(source, f"{key}.low", f"must be > 0 for a log scale; got {low:g}")
+    step = 1
+    if "step" in spec:
+        if kind != "int":
+            raise SpaceError(source, f"{key}.step", "only applies to type int")
+        step = _int_at_least(spec["step"], 1, source, f"{key}.step")
+        if log and step != 1:
+            raise SpaceError(source, f"{key}.step", "a log-scale int range takes no step")
+    return Dimension(name, kind, low=low, high=high, step=step, log=log and kind == "int")
+
+
+def _check_value(rule: ParamRule, value: Any, source: str, key: str) -> None:
+    problem = rule.check(value)
+    if problem:
+        raise SpaceError(source, key, problem)

@@ -1,0 +1,140 @@
+"""One trial: build the HGQ2 model of a sampled config, train it, trace it, estimate its cost.
+
+Framework-free: the caller passes a `report` function (Ray Tune's, in a search) that
+receives the per-epoch metrics; `run_trial` returns the final metrics and the model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .data import Splits
+from .metrics import EPOCH_METRICS
+from .space import SearchSpace
+
+
+class TrialFailed(RuntimeError):
+    """Training went wrong in a way that makes the trial's numbers meaningless (e.g. NaN loss)."""
+
+
+def limit_threads(n: int) -> None:
+    """Cap TensorFlow's thread pools so that concurrent trials share the cores.
+
+    The environment variables work when TensorFlow is not imported yet; the config
+    calls when it is imported but not initialised. Later calls are harmless no-ops.
+    """
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[var] = str(n)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:
+        pass  # already initialised in this process (a reused actor): the caps stand
+
+
+def beta_at(params: Mapping[str, Any], epoch: int) -> float:
+    """Global beta at an epoch (0-based): constant, or log-linear from beta to beta_final."""
+    beta = float(params["beta"])
+    if params.get("beta_schedule") != "ramp":
+        return beta
+    last = max(1, int(params["epochs"]) - 1)
+    end = float(params["beta_final"])
+    if beta <= 0 or end <= 0:  # a log ramp needs positive ends; fall back to linear
+        return beta + (end - beta) * min(epoch, last) / last
+    return beta * (end / beta) ** (min(epoch, last) / last)
+
+
+def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None]):
+    import keras
+    from hgq.utils.sugar import FreeEBOPs
+
+    class BetaSchedule(keras.callbacks.Callback):
+        """Set each HGQ layer's beta: the global schedule times the layer's beta_scale_<layer>."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            beta = beta_at(params, epoch)
+            for layer in self.model._flatten_layers():
+                if getattr(layer, "_beta", None) is not None:
+                    scale = float(params.get(f"beta_scale_{layer.name}", 1.0))
+                    layer._beta.assign(beta * scale)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["beta"] = beta_at(params, epoch)
+
+    class Report(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if not math.isfinite(logs.get("loss", math.nan)):
+                raise TrialFailed(f"loss became {logs.get('loss')} at epoch {epoch + 1}")
+            metrics = {k: float(v) for k, v in logs.items() if k in EPOCH_METRICS}
+            report({"epoch": epoch + 1, **metrics})
+
+    return [BetaSchedule(), FreeEBOPs(), Report()]
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    pred = model.predict(x, batch_size=1024, verbose=0)
+    return float(np.mean(np.argmax(pred, axis=1) == y))
+
+
+def run_trial(
+    space: SearchSpace,
+    config: Mapping[str, Any],
+    data: Splits,
+    report: Callable[[dict], None] = lambda metrics: None,
+    seed: int = 0,
+    threads: int | None = None,
+):
+    """Train one config; return (final metrics, trained model).
+
+    The final metrics are measured on the model after `trace_minmax` on the training
+    set, i.e. with the activation ranges the firmware will have.
+    """
+    if threads:
+        limit_threads(threads)
+    import keras
+    from hgq.utils import trace_minmax
+
+    from .estimates import estimate
+    from .models import build_model
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    params = space.resolve(config)
+    model = build_model(space.model, params, data.n_classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(float(params["learning_rate"])),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    start = time.perf_counter()
+    model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=int(params["epochs"]),
+        batch_size=int(params["batch_size"]),
+        callbacks=_callbacks(params, report),
+        verbose=0,
+    )
+    train_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ebops = trace_minmax(model, data.x_train, batch_size=4096)
+    final = {
+        "val_accuracy": accuracy(model, data.x_val, data.y_val),
+        "test_accuracy": accuracy(model, data.x_test, data.y_test),
+        "ebops": float(ebops),
+        **estimate(model, int(params["reuse_factor"]), str(params["strategy"])),
+    }
+    final["train_seconds"] = train_seconds
+    final["estimate_seconds"] = time.perf_counter() - start
+    return final, model
