@@ -1,6 +1,6 @@
 """HGQ2 model builders for the families a search space can name.
 
-`cnn` is the HGQ quick-start family: [MaxPool] -> (QConv2D(relu) -> MaxPool) x N -> Flatten
+`cnn` is the HGQ quick-start family: [QMaxPool] -> (QConv2D(relu) -> MaxPool) x N -> Flatten
 -> QDense(relu) x M -> QDense(classes). `mlp` is QDense(relu) x M -> QDense(classes).
 Weights use HGQ's `kbi` quantizers (saturating), activations `kif` (wrapping, ranges set
 by `trace_minmax`): the configuration measured bit-exact through hls4ml and da4ml.
@@ -26,7 +26,7 @@ def build_model(spec: ModelSpec, params: dict[str, Any], n_classes: int):
     """Build (uncompiled) the HGQ2 Keras model of `spec` with the sampled `params`."""
     import keras
     from hgq.config import LayerConfigScope, QuantizerConfigScope
-    from hgq.layers import QConv2D, QDense
+    from hgq.layers import QConv2D, QDense, QMaxPooling2D
 
     with (
         QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM"),
@@ -38,8 +38,8 @@ def build_model(spec: ModelSpec, params: dict[str, Any], n_classes: int):
         if spec.family == "cnn":
             if len(spec.input_shape) == 2:
                 h = keras.layers.Reshape((*spec.input_shape, 1), name="reshape")(h)
-            if spec.input_pool > 1:
-                h = keras.layers.MaxPooling2D(spec.input_pool, name="input_pool")(h)
+            if spec.input_pool > 1:  # a quantized pool: the input must be fixed-point before it
+                h = QMaxPooling2D(spec.input_pool, name="input_pool")(h)
             for i, (out_h, out_w, pooled) in enumerate(spec.conv_plan(), start=1):
                 pf = effective_parallelization(int(params.get("parallelization_factor", 1)), out_h * out_w)
                 h = QConv2D(

@@ -45,8 +45,7 @@ def prepare(request: SearchRequest):
     """Everything that can be checked before any trial runs: space, flags, data, storage."""
     from .space import load_space
 
-    space = load_space(request.space).with_overrides(
-        data=request.data,
+    space = load_space(request.space, data=request.data).with_overrides(
         trials=request.trials,
         concurrency=request.concurrency,
         sampler=request.sampler,

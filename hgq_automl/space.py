@@ -228,8 +228,9 @@ class SearchSpace:
         return config
 
     def resolve(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """A sampled config completed with the defaults of every parameter not in it."""
+        """A sampled config completed with the space's fixed values and the defaults."""
         full = {name: rule.default for name, rule in self.rules().items()}
+        full.update({name: dim.value for name, dim in self.parameters.items() if dim.kind == "fixed"})
         full.update(config)
         if full["beta_schedule"] != "ramp":
             del full["beta_final"]  # unused: keep it out of logged params
@@ -255,12 +256,9 @@ class SearchSpace:
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
         }
 
-    def with_overrides(self, *, data: str | None = None, **search: Any) -> SearchSpace:
-        """Apply command-line overrides (`--data`, `--trials`, ...) and validate them."""
+    def with_overrides(self, **search: Any) -> SearchSpace:
+        """Apply command-line overrides of the `search:` settings (`--trials`, ...), validated."""
         space = self
-        if data is not None:
-            space = replace(space, dataset=replace(space.dataset, path=data))
-            _check_data_path(space.dataset, space.source)
         given = {k: v for k, v in search.items() if v is not None}
         if given:
             settings = {**vars(space.search), **given}
@@ -276,8 +274,11 @@ def builtin_spaces() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("hgq_automl.search_spaces").iterdir() if p.name.endswith(".yaml"))
 
 
-def load_space(name_or_path: str | Path = "digits_cnn") -> SearchSpace:
-    """Load and validate a space, by built-in name (`digits_cnn`) or by YAML path."""
+def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None) -> SearchSpace:
+    """Load and validate a space, by built-in name (`digits_cnn`) or by YAML path.
+
+    `data` (the `--data` flag) replaces the space's `dataset.path` before validation.
+    """
     text, source = _read_space_text(str(name_or_path))
     try:
         raw = yaml.safe_load(text)
@@ -286,6 +287,8 @@ def load_space(name_or_path: str | Path = "digits_cnn") -> SearchSpace:
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpaceError(source, where, f"not valid YAML ({problem})") from None
+    if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset", {}), dict):
+        raw["dataset"] = {**raw.get("dataset", {}), "path": data}
     return parse_space(raw, source)
 
 
@@ -311,7 +314,7 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     if not isinstance(raw, dict):
         raise SpaceError(source, "", f"must be a mapping of {', '.join(_TOP_KEYS)}; got {type(raw).__name__}")
     _no_unknown_keys(raw, _TOP_KEYS, source, "")
-    default_name = Path(source).stem
+    default_name = re.sub(r"[^\w.-]", "", Path(source).stem) or "space"
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
         raise SpaceError(source, "name", f"must be a word of letters, digits, '_', '-', '.'; got {name!r}")

@@ -1,0 +1,96 @@
+"""Cost rules on a tiny trained model (real HGQ2, real da4ml) and on hand-made kernels."""
+
+import numpy as np
+import pytest
+
+from hgq_automl.data import load_dataset
+from hgq_automl.estimates import (
+    WeightLayer,
+    count_flops,
+    count_params,
+    da4ml_estimate,
+    dsp_estimate,
+    estimate,
+    weight_layers,
+    weight_width,
+)
+from hgq_automl.models import effective_parallelization
+from hgq_automl.space import parse_space
+from hgq_automl.trial import run_trial
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The quick-start digits CNN with 2 filters, trained 2 epochs on 300 samples."""
+    space = parse_space({"dataset": {"max_samples": 300}, "parameters": {"filters_1": 2, "epochs": 2, "parallelization_factor": 4}})
+    data = load_dataset(space.dataset)
+    final, model = run_trial(space, {}, data, threads=1)
+    return space, data, final, model
+
+
+def test_flops_and_params_of_the_quick_start_cnn(trained):
+    _, _, final, model = trained
+    layers = weight_layers(model)
+    assert [layer.name for layer in layers] == ["conv1", "output"]
+    # conv1: 3x3x1x2 kernel + 2 biases, 6x6x2 outputs of 9 MACs; output: 18x10 + 10
+    assert count_params(layers) == 18 + 2 + 180 + 10
+    assert count_flops(layers) == 2 * (6 * 6 * 2 * 9 + 18 * 10)
+    assert final["params"] == 210 and final["flops"] == 1656
+    assert layers[0].parallel_pixels == 4 and layers[1].parallel_pixels == 1
+
+
+def test_da4ml_luts_latency_and_bit_exactness(trained):
+    _, data, final, model = trained
+    da = da4ml_estimate(model)
+    assert da.luts > 0 and da.luts == final["luts"]
+    assert da.latency_cycles >= 1 and da.latency_ns == 5.0 * da.latency_cycles
+    keras_out = model.predict(data.x_test, verbose=0)
+    da_out = np.asarray(da.comb.predict(data.x_test.reshape(len(data.x_test), -1))).reshape(keras_out.shape)
+    assert np.count_nonzero(da_out != keras_out) == 0
+
+
+def test_estimate_uses_the_metric_vocabulary(trained):
+    _, _, _, model = trained
+    est = estimate(model, reuse_factor=1)
+    assert set(est) == {"flops", "params", "dsps", "luts", "latency_cycles", "latency_ns"}
+    assert estimate(model, reuse_factor=1, strategy="distributed_arithmetic")["dsps"] == 0
+
+
+@pytest.mark.parametrize(
+    "values, width",
+    [
+        ([0.5, -0.25], 3),  # sign + 2 fractional bits
+        ([0.0, 0.0], 0),  # all pruned
+        (list(range(256)), 8),  # unsigned 8-bit integers
+        (list(range(257)), 9),
+        ([1 / 256, -1.0], 9),  # sign + 8 fractional bits: -1 fits in [-1, 1)
+        ([-1 / 256, 1.0], 10),  # signed, and +1 needs an integer bit
+    ],
+)
+def test_weight_width(values, width):
+    assert weight_width(np.array(values, dtype=np.float32)) == width
+
+
+def _layer(kernel, pixels=1):
+    return WeightLayer("l", np.asarray(kernel, dtype=np.float32), 0, kernel.shape[0], kernel.shape[1], pixels)
+
+
+def test_dsp_rule_follows_hls4ml():
+    wide = np.full((16, 8), 1 / 256, dtype=np.float32)
+    wide[0, 0] = 1.0  # 9+ bits: one DSP per multiplication
+    assert dsp_estimate([_layer(wide)], reuse_factor=1) == 128
+    assert dsp_estimate([_layer(wide)], reuse_factor=4) == 32
+    assert dsp_estimate([_layer(wide)], reuse_factor=3) == 43  # ceil(128 / 3)
+    assert dsp_estimate([_layer(wide, pixels=4)], reuse_factor=4) == 128  # 4 output pixels in parallel
+    pruned = wide.copy()
+    pruned[:8] = 0
+    pruned[0, 0] = 1.0
+    assert dsp_estimate([_layer(pruned)], reuse_factor=1) == 65  # zeros are constant-folded away
+    narrow = np.full((16, 8), 0.25, dtype=np.float32)  # 3 bits: multiplies in LUTs
+    assert dsp_estimate([_layer(narrow)], reuse_factor=1) == 0
+    assert dsp_estimate([_layer(wide)], reuse_factor=1, strategy="distributed_arithmetic") == 0
+
+
+@pytest.mark.parametrize("requested, pixels, expected", [(1, 36, 1), (4, 36, 4), (5, 36, 4), (36, 36, 36), (100, 36, 36), (4, 1, 1), (16, 144, 16)])
+def test_effective_parallelization_divides_the_output_pixels(requested, pixels, expected):
+    assert effective_parallelization(requested, pixels) == expected

@@ -1,0 +1,111 @@
+"""The real CLI, end to end: a real local Ray (in a private network namespace), a real
+MLflow SQLite store, real HGQ2 training and da4ml estimates, on a tiny space."""
+
+import json
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from hgq_automl.raytune import make_sampler
+from hgq_automl.space import load_space
+
+from .conftest import can_unshare, run_cli, write
+
+# learning_rate 1e30 makes the loss NaN at the first epoch: that trial must fail alone.
+TINY = """\
+name: tiny
+dataset: {name: digits, max_samples: 300}
+model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
+search: {trials: 3, concurrency: 2, sampler: random}
+parameters:
+  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}
+  filters_1: {type: int, low: 2, high: 4}
+  learning_rate: {type: choice, values: [0.005, 1.0e+30]}
+  epochs: 2
+"""
+
+
+def _seed_with_one_failure(space_path):
+    """A seed whose first three sampled configs include exactly one NaN-making learning rate."""
+    space = load_space(space_path)
+    for seed in range(100):
+        study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(space, seed))
+        rates = [space.suggest(study.ask())["learning_rate"] for _ in range(3)]
+        if rates.count(1e30) == 1:
+            return seed
+    raise AssertionError("no such seed")
+
+
+@pytest.fixture(scope="module")
+def finished_search(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    space = write(folder / "tiny.yaml", TINY)
+    if not can_unshare():
+        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
+    seed = _seed_with_one_failure(space)
+    result = run_cli(["search", "--space", "tiny.yaml", "--seed", str(seed), "--name", "e2e"], cwd=folder, isolated=True)
+    return folder, result
+
+
+def test_search_exits_0_and_prints_the_front(finished_search):
+    folder, result = finished_search
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Pareto set of e2e:" in result.stdout
+    assert "of 2 completed trials (1 failed)" in result.stdout
+    assert "loss became nan at epoch 1" in result.stdout
+    # progress lines on stderr
+    assert "3/3 done, 0 running, 1 failed" in result.stderr
+    assert "sqlite:///" in result.stdout and "mlflow.db" in result.stdout
+
+
+def test_mlflow_has_parent_and_child_runs_with_metrics(finished_search):
+    folder, result = finished_search
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("e2e")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("hgq_automl.role") == "search"]
+    children = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial"]
+    assert len(parents) == 1 and len(children) == 3
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    assert parent.data.metrics["trials_completed"] == 2 and parent.data.metrics["trials_failed"] == 1
+
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    failed = [c for c in children if c.info.status == "FAILED"]
+    assert len(finished) == 2 and len(failed) == 1
+    assert "TrialFailed: loss became nan at epoch 1" in failed[0].data.tags["error"]
+    assert failed[0].data.params["learning_rate"] == "1e+30"
+    for child in finished:
+        m = child.data.metrics
+        for name in ("val_accuracy", "test_accuracy", "ebops", "flops", "params", "luts", "dsps", "latency_cycles", "latency_ns"):
+            assert name in m, name
+        assert 0 <= m["val_accuracy"] <= 1 and m["ebops"] > 0 and m["luts"] > 0 and m["params"] > 0
+        assert child.data.params["epochs"] == "2" and 2 <= int(child.data.params["filters_1"]) <= 4
+        history = client.get_metric_history(child.info.run_id, "loss")
+        assert sorted(h.step for h in history) == [1, 2]
+        assert [a.path for a in client.list_artifacts(child.info.run_id, "model")] == ["model/model.keras"]
+
+
+def test_pareto_artifacts_and_tags_agree(finished_search):
+    folder, result = finished_search
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("e2e")
+    runs = client.search_runs([experiment.experiment_id])
+    parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"pareto.json", "pareto.csv", "pareto.png", "search_space.yaml"} <= artifacts
+    local = client.download_artifacts(parent.info.run_id, "pareto.json", str(folder))
+    rows = json.loads(open(local).read())
+    tagged = {r.info.run_id for r in runs if r.data.tags.get("pareto") == "true"}
+    assert rows and {row["run_id"] for row in rows} == tagged
+    assert parent.data.metrics["pareto_size"] == len(rows)
+    by_id = {r.info.run_id: r for r in runs}
+    for row in rows:
+        child = by_id[row["run_id"]]
+        assert row["val_accuracy"] == pytest.approx(child.data.metrics["val_accuracy"])
+        assert row["ebops"] == pytest.approx(child.data.metrics["ebops"])
+        assert row["trial_id"] in result.stdout  # printed in the table
+    png = client.download_artifacts(parent.info.run_id, "pareto.png", str(folder))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

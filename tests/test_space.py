@@ -1,0 +1,128 @@
+from pathlib import Path
+
+import optuna
+import pytest
+
+from hgq_automl.errors import SpaceError
+from hgq_automl.raytune import make_sampler
+from hgq_automl.space import builtin_spaces, load_space, parse_space
+
+from .conftest import SHARED_MNIST, write
+
+
+def test_builtin_spaces_load():
+    assert {"digits_cnn", "mnist_cnn", "tabular_mlp"} <= set(builtin_spaces())
+    space = load_space("digits_cnn")
+    assert space.name == "digits_cnn"
+    assert space.search.trials >= 12 and space.search.concurrency == 2 and space.search.sampler == "nsga2"
+    assert space.objectives == (("val_accuracy", "max"), ("ebops", "min"))
+    assert space.model.quantized_layers() == ["conv1", "output"]
+    assert space.parameters["beta"].kind == "log_uniform"
+
+
+def test_load_by_path_is_the_same_as_by_name():
+    repo = Path(__file__).resolve().parents[1]
+    assert load_space(repo / "search_spaces" / "digits_cnn.yaml").to_dict() == load_space("digits_cnn").to_dict()
+
+
+def test_mnist_space_needs_data_and_accepts_it():
+    with pytest.raises(SpaceError, match="search_spaces/mnist_cnn.yaml: dataset.path: the mnist dataset needs a data file; give dataset.path or --data"):
+        load_space("mnist_cnn")
+    with pytest.raises(SpaceError, match="dataset.path: no such file or directory: /nonexistent"):
+        load_space("mnist_cnn", data="/nonexistent")
+    space = load_space("mnist_cnn", data=str(SHARED_MNIST))
+    assert space.dataset.path == str(SHARED_MNIST)
+
+
+def test_yaml_one_point_one_numbers_are_read():
+    space = parse_space({"parameters": {"beta": {"type": "log_uniform", "low": "1e-7", "high": "1e-4"}}})
+    assert space.parameters["beta"].low == pytest.approx(1e-7)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"colour": 1}, "colour: unknown key"),
+        ({"dataset": {"name": "cifar"}}, "dataset.name: unknown dataset 'cifar'"),
+        ({"dataset": {"name": "tabular", "path": "/nonexistent/jets.csv"}}, "dataset.path: no such file or directory: /nonexistent/jets.csv"),
+        ({"parameters": {"gamma": 1}}, "parameters.gamma: unknown parameter; known parameters are"),
+        ({"parameters": {"filters_2": 4}}, "parameters.filters_2: unknown parameter: this model has no such layer"),
+        ({"parameters": {"beta": {"type": "log_uniform", "low": 1e-3, "high": 1e-5}}}, "parameters.beta: empty or inverted range: low (0.001) must be < high (1e-05)"),
+        ({"parameters": {"beta": {"type": "uniform", "low": 1e-5, "high": 1e-5}}}, "parameters.beta: empty or inverted range"),
+        ({"parameters": {"beta": {"type": "log_uniform", "low": -1, "high": 1}}}, "parameters.beta.low: must be >= 0; got -1"),
+        ({"parameters": {"batch_size": {"type": "log_uniform", "low": 8, "high": 64}}}, "batch_size is an integer: use type int or choice"),
+        ({"parameters": {"epochs": "ten"}}, "parameters.epochs: must be a number; got 'ten'"),
+        ({"parameters": {"epochs": 2.5}}, "parameters.epochs: must be an integer; got 2.5"),
+        ({"parameters": {"beta_schedule": "cosine"}}, "parameters.beta_schedule: must be one of constant, ramp; got 'cosine'"),
+        ({"parameters": {"reuse_factor": {"type": "choice", "values": []}}}, "parameters.reuse_factor.values: must be a non-empty list"),
+        ({"parameters": {"learning_rate": {"type": "normal", "low": 1, "high": 2}}}, "parameters.learning_rate.type: must be one of"),
+        ({"objectives": {"energy": "min"}}, "objectives.energy: unknown metric"),
+        ({"objectives": {"ebops": "lowest"}}, "objectives.ebops: must be max or min"),
+        ({"search": {"sampler": "cmaes"}}, "search.sampler: unknown sampler 'cmaes'"),
+        ({"search": {"trials": 0}}, "search.trials: must be an integer >= 1"),
+        ({"model": {"family": "transformer"}}, "model.family: unknown model family"),
+        ({"model": {"input_shape": [8, 8], "conv_layers": 3}}, "model: conv3 gets an input smaller than its 3x3 kernel"),
+        ({"model": {"family": "mlp", "input_shape": [16], "conv_layers": 1}}, "model.conv_layers: only applies to the cnn family"),
+        ({"dataset": {"val_fraction": 0.6, "test_fraction": 0.5}}, "val_fraction + test_fraction must leave data"),
+        ([1, 2], "must be a mapping"),
+    ],
+)
+def test_invalid_spaces_name_file_key_and_problem(raw, message):
+    with pytest.raises(SpaceError) as info:
+        parse_space(raw, "bad.yaml")
+    text = str(info.value)
+    assert text.startswith("bad.yaml: ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_malformed_yaml_and_missing_file(tmp_path):
+    bad = write(tmp_path / "broken.yaml", "parameters:\n  beta: {type: log_uniform, low: 1\n")
+    with pytest.raises(SpaceError, match=r"broken.yaml: line \d+: not valid YAML"):
+        load_space(bad)
+    with pytest.raises(SpaceError, match="no such search-space file"):
+        load_space(tmp_path / "absent.yaml")
+    with pytest.raises(SpaceError, match="no such search space; built-in ones are digits_cnn"):
+        load_space("no_such_space")
+
+
+def test_suggest_samples_inside_the_ranges_and_ramp_is_conditional():
+    space = load_space("digits_cnn")
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=3))
+    schedules = set()
+    for _ in range(30):
+        config = space.suggest(study.ask())
+        assert 1e-7 <= config["beta"] <= 1e-4
+        assert 2 <= config["filters_1"] <= 8 and isinstance(config["filters_1"], int)
+        assert config["reuse_factor"] in (1, 2, 4)
+        assert config["epochs"] == 50
+        assert ("beta_final" in config) == (config["beta_schedule"] == "ramp")
+        schedules.add(config["beta_schedule"])
+    assert schedules == {"constant", "ramp"}
+
+
+def test_resolve_fills_defaults_and_drops_unused_beta_final():
+    space = load_space("digits_cnn")
+    full = space.resolve({"beta": 1e-5, "beta_schedule": "constant", "filters_1": 3})
+    assert full["filters_1"] == 3 and full["learning_rate"] == 3e-3 and full["beta_scale_conv1"] == 1.0
+    assert "beta_final" not in full
+    assert space.resolve({"beta_schedule": "ramp", "beta_final": 2e-4})["beta_final"] == 2e-4
+
+
+@pytest.mark.parametrize("sampler", ["nsga2", "tpe", "random"])
+def test_seed_makes_sampled_configs_reproducible(sampler):
+    space = load_space("digits_cnn").with_overrides(sampler=sampler)
+
+    def configs(seed):
+        study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(space, seed))
+        return [space.suggest(study.ask()) for _ in range(6)]
+
+    assert configs(7) == configs(7)
+    assert configs(7) != configs(8)
+
+
+def test_command_line_overrides_are_validated():
+    space = load_space("digits_cnn").with_overrides(trials=3, concurrency=1, sampler="tpe", seed=5)
+    assert (space.search.trials, space.search.concurrency, space.search.sampler, space.search.seed) == (3, 1, "tpe", 5)
+    with pytest.raises(SpaceError, match="search.trials: must be an integer >= 1"):
+        load_space("digits_cnn").with_overrides(trials=0)
