@@ -26,7 +26,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
+def _non_negative(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -64,15 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--trials", type=_positive_int, metavar="N", help="number of trials")
     search.add_argument("--concurrency", type=_positive_int, metavar="K", help="trials running at once")
     search.add_argument("--sampler", choices=("nsga2", "tpe", "random"), help="Optuna sampler (default: nsga2)")
-    search.add_argument("--seed", type=_seed, metavar="S", help="seed of the sampler and of training (reproducible configs)")
+    search.add_argument("--seed", type=_non_negative, metavar="S", help="seed of the sampler and of training (reproducible configs)")
     search.add_argument("--name", metavar="NAME", help="search name = MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS)")
     search.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
-    search.add_argument("--storage", metavar="DIR", help="Ray Tune results folder (default: ./hgq_automl_results)")
+    search.add_argument("--storage", metavar="DIR", help="Ray Tune results folder or URI (default: ./hgq_automl_results)")
+    search.add_argument("--resume", metavar="NAME", help="continue the search NAME (interrupted or killed) from --storage")
+    search.add_argument("--address", metavar="ADDR", help="attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
+    search.add_argument("--max-failures", type=_non_negative, default=0, metavar="N", help="retry a failing trial up to N times (default: 0)")
     return parser
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .search import SearchRequest, run_search
+    from .search import SearchInterrupted, SearchRequest, run_search
 
     request = SearchRequest(
         space=args.space,
@@ -84,12 +87,19 @@ def _search(args: argparse.Namespace) -> int:
         name=args.name,
         tracking_uri=args.tracking_uri,
         storage=args.storage,
+        resume=args.resume,
+        address=args.address,
+        max_failures=args.max_failures,
     )
-    outcome = run_search(request)
+    try:
+        outcome = run_search(request)
+    except SearchInterrupted as exc:
+        print(f"hgq_automl: interrupted; resume with: {exc.resume_command}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if outcome.unfinished:
         print(
             f"hgq_automl: interrupted: {outcome.unfinished} trial(s) did not finish; "
-            f"the finished ones are logged in MLflow experiment {outcome.name!r}",
+            f"resume with: {outcome.resume_command}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

@@ -18,7 +18,7 @@ class TrialRecord:
     trial_id: str
     config: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
-    status: str = "completed"  # completed | failed
+    status: str = "completed"  # completed | failed | stopped (early, by the scheduler)
     error: str | None = None
     model_dir: Path | None = None  # folder holding model.keras, for completed trials
 

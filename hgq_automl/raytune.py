@@ -3,7 +3,8 @@
 It translates; it holds no search logic. The space samples itself (define-by-run), the
 trial trains itself (`trial.run_trial`), and Tune's callbacks are forwarded to plain
 `TrialListener`s. Multi-objective settings follow what was measured for Ray 2.60 +
-Optuna 5 (FACTS.md): metric and mode go to `OptunaSearch` only, never to `TuneConfig`.
+Optuna 5 (FACTS.md): metric and mode go to `OptunaSearch` only, never to `TuneConfig`;
+trials stopped early by a scheduler are told to Optuna as PRUNED, not COMPLETE.
 """
 
 from __future__ import annotations
@@ -21,14 +22,23 @@ from .space import SearchSpace
 
 #: Environment of the Ray workers that train: quiet TensorFlow, no GPU probing.
 WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
+#: A key only the final report of a trial has: trials without it did not finish training.
+FINAL_KEY = "test_accuracy"
 
 
 @dataclass(frozen=True)
 class RunSettings:
     name: str
-    storage: Path  # absolute; the search's files go to storage / name
+    storage: str  # absolute local path or a URI Ray supports; the search's files go to storage/name
     seed: int | None = None
+    address: str | None = None  # an existing Ray cluster; None: start a local one
     cpus: int | None = None  # local Ray's CPUs; default: all of this machine's
+    max_failures: int = 0  # retries of a failing trial
+    resume: bool = False  # continue the search saved at storage/name
+
+    @property
+    def path(self) -> str:
+        return f"{self.storage.rstrip('/')}/{self.name}"
 
 
 def make_sampler(space: SearchSpace, seed: int | None):
@@ -42,31 +52,63 @@ def make_sampler(space: SearchSpace, seed: int | None):
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+def make_searcher(space: SearchSpace, seed: int | None):
+    """OptunaSearch over the space, multi-objective, with early-stopped trials PRUNED."""
+    from ray.tune.search.optuna import OptunaSearch
+
+    class HGQOptunaSearch(OptunaSearch):
+        def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+            if not error and result is not None and FINAL_KEY not in result:
+                # stopped by the scheduler before its final report: its last epoch's
+                # values are truncated, not results -> PRUNED (Ray tells PRUNED for None)
+                result = None
+            super().on_trial_complete(trial_id, result=result, error=error)
+
+    return HGQOptunaSearch(
+        space=space.suggest,
+        metric=space.objective_names(),
+        mode=space.objective_modes(),
+        sampler=make_sampler(space, seed),
+    )
+
+
+def make_scheduler(space: SearchSpace):
+    es = space.early_stopping
+    if es is None:
+        return None
+    from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler
+
+    common = {"metric": "score", "mode": "max", "time_attr": "epoch", "max_t": space.max_epochs()}
+    if es.scheduler == "hyperband":
+        return HyperBandScheduler(reduction_factor=es.reduction_factor, **common)
+    return ASHAScheduler(grace_period=es.grace_period, reduction_factor=es.reduction_factor, **common)
+
+
 def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: int, threads: int) -> None:
     """The Tune trainable: one trial, reporting every epoch and then the final metrics."""
     from ray import tune
 
     from .trial import run_trial
 
-    final, model = run_trial(space, config, data, report=tune.report, seed=seed, threads=threads)
+    es = space.early_stopping
+
+    def report(metrics: dict[str, Any]) -> None:
+        tune.report({**metrics, "score": es.score_of(metrics)} if es else metrics)
+
+    final, model = run_trial(space, config, data, report=report, seed=seed, threads=threads)
     final["epoch"] = int(space.resolve(config)["epochs"])
     with tempfile.TemporaryDirectory() as folder:
         model.save(os.path.join(folder, "model.keras"))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
-def _error_text(error: BaseException) -> str:
+def _error_text(error: BaseException | str) -> str:
     """One line: the original exception's type and last message line (Ray wraps it)."""
+    if isinstance(error, str):
+        return error
     cause = getattr(error, "cause", None) or error
     lines = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {lines[-1] if lines else ''}".strip()
-
-
-def _to_record(trial_id: str, config: dict, metrics: dict | None, error, checkpoint) -> TrialRecord:
-    if error is not None:
-        return TrialRecord(trial_id, dict(config), status="failed", error=_error_text(error) if isinstance(error, BaseException) else str(error))
-    model_dir = Path(checkpoint.path) if checkpoint is not None and os.path.isdir(checkpoint.path) else None
-    return TrialRecord(trial_id, dict(config), dict(metrics or {}), model_dir=model_dir)
 
 
 def _trial_error(trial) -> BaseException | str:
@@ -82,107 +124,157 @@ def _trial_error(trial) -> BaseException | str:
     return "error"
 
 
+def _model_dir(checkpoint) -> Path | None:
+    if checkpoint is None:
+        return None
+    if os.path.isdir(checkpoint.path):
+        return Path(checkpoint.path)
+    return Path(checkpoint.to_directory())  # remote storage: download
+
+
+def trial_record(trial, status: str | None = None) -> TrialRecord | None:
+    """The record of a Tune trial that ended; None for one still pending or running.
+
+    `status` ("ended" or "error") is what a callback knows before Tune updates the
+    trial's own status; without it, the trial's status decides.
+    """
+    result = dict(trial.last_result or {})
+    status = status or {"ERROR": "error", "TERMINATED": "ended"}.get(trial.status)
+    if status == "error":
+        return TrialRecord(trial.trial_id, dict(trial.config), result, status="failed", error=_error_text(_trial_error(trial)))
+    if status != "ended":
+        return None
+    if FINAL_KEY not in result:
+        return TrialRecord(trial.trial_id, dict(trial.config), result, status="stopped")
+    return TrialRecord(trial.trial_id, dict(trial.config), result, model_dir=_model_dir(trial.checkpoint))
+
+
 def _bridge(listeners: Sequence[TrialListener]):
     from ray import tune
 
     class Bridge(tune.Callback):
-        """Forwards Tune's trial callbacks to the listeners."""
+        """Forwards Tune's trial callbacks to the listeners.
+
+        Tune pickles its callbacks with the experiment; the listeners (open clients,
+        streams) are left out, and a resumed search attaches fresh ones.
+        """
+
+        def __init__(self, listeners):
+            self.listeners = list(listeners)
+
+        def __getstate__(self):
+            return {"listeners": []}
 
         def on_trial_start(self, iteration, trials, trial, **info):
-            for listener in listeners:
+            for listener in self.listeners:
                 listener.trial_started(trial.trial_id, dict(trial.config))
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
-            for listener in listeners:
+            for listener in self.listeners:
                 listener.trial_reported(trial.trial_id, result)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
-            record = _to_record(trial.trial_id, trial.config, trial.last_result, None, trial.checkpoint)
-            for listener in listeners:
-                listener.trial_finished(record)
+            self._finished(trial_record(trial, "ended"))
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            record = _to_record(trial.trial_id, trial.config, None, _trial_error(trial), None)
-            for listener in listeners:
+            self._finished(trial_record(trial, "error"))
+
+        def _finished(self, record):
+            for listener in self.listeners:
                 listener.trial_finished(record)
 
-    return Bridge()
+    return Bridge(listeners)
 
 
-def start_ray(cpus: int | None = None) -> bool:
-    """Start a local Ray unless one is running in this process. True if this call started it."""
+def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
+    """Attach to `address` (or $RAY_ADDRESS), else start a local Ray. True if this call did either.
+
+    On a cluster the workers get this package (`py_modules`); its dependencies must be
+    installed on the nodes.
+    """
     import ray
 
     if ray.is_initialized():
         return False
-    ray.init(
-        num_cpus=cpus or os.cpu_count(),
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="ERROR",
-        runtime_env={"env_vars": WORKER_ENV},
-    )
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
+    if address:
+        runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR", runtime_env=runtime_env)
+    else:
+        ray.init(
+            num_cpus=cpus or os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+            runtime_env=runtime_env,
+        )
     return True
+
+
+def can_resume(path: str) -> bool:
+    from ray import tune
+
+    try:
+        return tune.Tuner.can_restore(path)
+    except Exception:  # a path Ray cannot read is a search it cannot resume
+        return False
 
 
 def run_trials(
     space: SearchSpace, data: Splits, settings: RunSettings, listeners: Sequence[TrialListener] = ()
 ) -> tuple[list[TrialRecord], int]:
-    """Run the search; return a record per trial that ended, and how many did not end.
+    """Run (or resume) the search; return a record per trial that ended, and how many did not.
 
-    Trials that did not end are the ones an interrupt (SIGINT) left pending or running.
+    Trials that did not end are the ones an interrupt (SIGINT) left pending or running;
+    `settings.resume` continues them.
     """
     import optuna
     import ray
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no experiment banner
-
-    started = start_ray(settings.cpus)
+    # save the experiment state at least every 2 s, so that a killed driver loses (and
+    # a resume re-runs) as few finished trials as possible
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
+    started = start_ray(settings.address, settings.cpus)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
-        threads = max(1, cpus // concurrency)
-        searcher = OptunaSearch(
-            space=space.suggest,
-            metric=space.objective_names(),
-            mode=space.objective_modes(),
-            sampler=make_sampler(space, settings.seed),
-        )
+        threads = max(1, cpus // concurrency) if not settings.address else 1
         trainable = tune.with_resources(
             tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads),
             {"cpu": threads},
         )
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),
-                num_samples=space.search.trials,
-                reuse_actors=True,
-                trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
-            ),
-            run_config=tune.RunConfig(
-                name=settings.name,
-                storage_path=str(settings.storage),
-                callbacks=[_bridge(listeners)],
-                verbose=0,  # the console progress listener reports instead
-                failure_config=tune.FailureConfig(max_failures=0),
-            ),
-        )
+        bridge = _bridge(listeners)
+        if settings.resume:
+            tuner = tune.Tuner.restore(settings.path, trainable, resume_unfinished=True, resume_errored=False)
+            # Tune keeps the pickled RunConfig; give it this run's listeners
+            tuner._local_tuner.get_run_config().callbacks = [bridge]
+        else:
+            tuner = tune.Tuner(
+                trainable,
+                tune_config=tune.TuneConfig(
+                    search_alg=ConcurrencyLimiter(make_searcher(space, settings.seed), max_concurrent=concurrency),
+                    scheduler=make_scheduler(space),
+                    num_samples=space.search.trials,
+                    reuse_actors=True,
+                    trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+                ),
+                run_config=tune.RunConfig(
+                    name=settings.name,
+                    storage_path=settings.storage,
+                    callbacks=[bridge],
+                    verbose=0,  # the console progress listener reports instead
+                    failure_config=tune.FailureConfig(max_failures=settings.max_failures),
+                ),
+            )
         grid = tuner.fit()
-        records, unfinished = [], 0
-        for result in grid:
-            metrics = result.metrics or {}
-            if result.error is None and "test_accuracy" not in metrics:
-                unfinished += 1  # stopped by an interrupt before its final report
-                continue
-            trial_id = metrics.get("trial_id") or Path(result.path).name
-            records.append(_to_record(trial_id, result.config or {}, metrics, result.error, result.checkpoint))
-        return records, unfinished
+        analysis = tune.ExperimentAnalysis(grid.experiment_path)
+        records = [r for r in map(trial_record, analysis.trials) if r is not None]
+        return records, max(0, space.search.trials - len(records))
     finally:
         if started:
             ray.shutdown()
-

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import yaml
 
 from .errors import SpaceError
-from .metrics import FINAL_METRICS
+from .metrics import EPOCH_METRICS, FINAL_METRICS
 
 DATASETS = ("digits", "mnist", "tabular")
 FAMILIES = ("cnn", "mlp")
@@ -28,6 +28,7 @@ SAMPLERS = ("nsga2", "tpe", "random")
 BETA_SCHEDULES = ("constant", "ramp")
 STRATEGIES = ("latency", "distributed_arithmetic")
 DIMENSION_TYPES = ("log_uniform", "uniform", "int", "choice")
+SCHEDULERS = ("asha", "hyperband")
 
 
 class SuggestsParams(Protocol):
@@ -193,6 +194,23 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class EarlyStopping:
+    """Stop unpromising trials early (ASHA or HyperBand) on a weighted sum of epoch metrics.
+
+    `score` = sum(weight x metric) over per-epoch metrics, maximised: e.g.
+    {val_accuracy: 1.0, ebops: -1.0e-6}. Stopped trials are kept off the Pareto set.
+    """
+
+    scheduler: str = "asha"
+    score: tuple[tuple[str, float], ...] = (("val_accuracy", 1.0),)
+    grace_period: int = 5  # epochs every trial runs before it can be stopped
+    reduction_factor: int = 3
+
+    def score_of(self, metrics: Mapping[str, Any]) -> float:
+        return float(sum(weight * float(metrics[name]) for name, weight in self.score))
+
+
+@dataclass(frozen=True)
 class SearchSpace:
     name: str
     source: str  # where it was loaded from, for messages
@@ -202,6 +220,16 @@ class SearchSpace:
     objectives: tuple[tuple[str, str], ...] = (("val_accuracy", "max"), ("ebops", "min"))
     search: SearchSettings = field(default_factory=SearchSettings)
     parameters: Mapping[str, Dimension] = field(default_factory=dict)
+    early_stopping: EarlyStopping | None = None
+
+    def max_epochs(self) -> int:
+        """The most epochs any trial of this space can run."""
+        dim = self.parameters.get("epochs")
+        if dim is None:
+            return int(COMMON_PARAMS["epochs"].default)
+        if dim.kind == "fixed":
+            return int(dim.value)
+        return int(max(dim.values) if dim.kind == "choice" else dim.high)
 
     def rules(self) -> dict[str, ParamRule]:
         """Every parameter this space's model accepts, with its rule."""
@@ -254,6 +282,7 @@ class SearchSpace:
             "objectives": dict(self.objectives),
             "search": {k: v for k, v in vars(self.search).items() if v is not None},
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
+            **({"early_stopping": _describe_early_stopping(self.early_stopping)} if self.early_stopping else {}),
         }
 
     def with_overrides(self, **search: Any) -> SearchSpace:
@@ -306,7 +335,7 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
     )
 
 
-_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "search", "parameters")
+_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "search", "parameters", "early_stopping")
 
 
 def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
@@ -328,7 +357,11 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     space = SearchSpace(name, source, description, dataset, model, objectives, search)
     params = _parse_parameters(_section(raw, "parameters", source), space.rules(), source)
     _check_model_shapes(model, source)
-    return replace(space, parameters=params)
+    early = _parse_early_stopping(raw.get("early_stopping"), source)
+    space = replace(space, parameters=params, early_stopping=early)
+    if early and early.grace_period >= space.max_epochs():
+        raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
+    return space
 
 
 def _section(raw: dict, key: str, source: str) -> dict:
@@ -437,6 +470,39 @@ def _check_model_shapes(model: ModelSpec, source: str) -> None:
         model.conv_plan()
     except ValueError as exc:
         raise SpaceError(source, "model", f"{exc}; use fewer conv_layers, a smaller kernel_size or input_pool") from None
+
+
+def _parse_early_stopping(value: Any, source: str) -> EarlyStopping | None:
+    if value is None or value is False:
+        return None
+    if not isinstance(value, dict):
+        raise SpaceError(source, "early_stopping", f"must be a mapping (scheduler, score, grace_period, reduction_factor); got {value!r}")
+    _no_unknown_keys(value, tuple(vars(EarlyStopping())), source, "early_stopping")
+    es = EarlyStopping()
+    if "scheduler" in value:
+        if value["scheduler"] not in SCHEDULERS:
+            raise SpaceError(source, "early_stopping.scheduler", f"unknown scheduler {value['scheduler']!r}; known schedulers are {', '.join(SCHEDULERS)}")
+        es = replace(es, scheduler=value["scheduler"])
+    if "score" in value:
+        score = value["score"]
+        if not isinstance(score, dict) or not score:
+            raise SpaceError(source, "early_stopping.score", "must be a mapping of epoch metric: weight, e.g. {val_accuracy: 1.0, ebops: -1.0e-6}")
+        terms = []
+        for name, weight in score.items():
+            if name not in EPOCH_METRICS or name == "beta":
+                known = ", ".join(m for m in EPOCH_METRICS if m != "beta")
+                raise SpaceError(source, f"early_stopping.score.{name}", f"not a per-epoch metric; known ones are {known}")
+            terms.append((name, _number(weight, source, f"early_stopping.score.{name}")))
+        es = replace(es, score=tuple(terms))
+    if "grace_period" in value:
+        es = replace(es, grace_period=_int_at_least(value["grace_period"], 1, source, "early_stopping.grace_period"))
+    if "reduction_factor" in value:
+        es = replace(es, reduction_factor=_int_at_least(value["reduction_factor"], 2, source, "early_stopping.reduction_factor"))
+    return es
+
+
+def _describe_early_stopping(es: EarlyStopping) -> dict[str, Any]:
+    return {"scheduler": es.scheduler, "score": dict(es.score), "grace_period": es.grace_period, "reduction_factor": es.reduction_factor}
 
 
 def _parse_objectives(value: Any, source: str) -> tuple[tuple[str, str], ...]:

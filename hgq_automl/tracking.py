@@ -52,9 +52,11 @@ def connect(uri: str | None):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     import logging
 
+    from mlflow.tracking import MlflowClient
+
+    # after the import: MLflow sets its own logger up when imported
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
     try:
@@ -66,34 +68,54 @@ def connect(uri: str | None):
 
 
 class SearchTracker:
-    """Records one search in MLflow. Implements `events.TrialListener`."""
+    """Records one search in MLflow. Implements `events.TrialListener`.
 
-    def __init__(self, client, experiment_name: str, search_name: str, space: SearchSpace, settings: dict[str, Any]):
+    `start` creates the search's parent run; `attach` continues it (a resumed search),
+    finding the child runs already made so that no trial gets a second one.
+    """
+
+    def __init__(self, client, experiment_id: str, parent_run_id: str, space: SearchSpace, run_ids: dict[str, str] | None = None):
+        self.client = client
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.space = space
+        self.run_ids: dict[str, str] = dict(run_ids or {})  # trial_id -> child run id
+
+    @classmethod
+    def start(cls, client, experiment_name: str, search_name: str, space: SearchSpace, settings: dict[str, Any]) -> SearchTracker:
         import yaml
 
-        self.client = client
-        self.space = space
         experiment = client.get_experiment_by_name(experiment_name)
         if experiment is None:
             root = _local_artifact_root(client.tracking_uri)
-            self.experiment_id = client.create_experiment(experiment_name, artifact_location=f"{root}/{experiment_name}" if root else None)
+            experiment_id = client.create_experiment(experiment_name, artifact_location=f"{root}/{experiment_name}" if root else None)
         else:
-            self.experiment_id = experiment.experiment_id
-        run = client.create_run(
-            self.experiment_id,
-            run_name=search_name,
-            tags={"hgq_automl.role": "search", "hgq_automl.space": space.name},
-        )
-        self.parent_run_id = run.info.run_id
-        self.run_ids: dict[str, str] = {}  # trial_id -> child run id
+            experiment_id = experiment.experiment_id
+        run = client.create_run(experiment_id, run_name=search_name, tags={"hgq_automl.role": "search", "hgq_automl.space": space.name})
+        tracker = cls(client, experiment_id, run.info.run_id, space)
         params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
-        self._log_params(self.parent_run_id, params)
-        client.log_text(self.parent_run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), "search_space.yaml")
+        tracker._log_params(run.info.run_id, params)
+        client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), "search_space.yaml")
+        return tracker
+
+    @classmethod
+    def attach(cls, client, parent_run_id: str, space: SearchSpace) -> SearchTracker:
+        try:
+            parent = client.get_run(parent_run_id)
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {client.tracking_uri}: {str(exc).splitlines()[0][:200]}") from None
+        children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000)
+        run_ids = {r.data.tags["hgq_automl.trial_id"]: r.info.run_id for r in children if "hgq_automl.trial_id" in r.data.tags}
+        client.update_run(parent_run_id, status="RUNNING")
+        return cls(client, parent.info.experiment_id, parent_run_id, space, run_ids)
 
     # -- TrialListener
 
     def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
-        if trial_id in self.run_ids:
+        if trial_id in self.run_ids:  # a trial restarted after an interrupt: same run, once
+            run_id = self.run_ids[trial_id]
+            self.client.update_run(run_id, status="RUNNING")
+            self.client.set_tag(run_id, "restarted", "true")
             return
         run = self.client.create_run(
             self.experiment_id,
@@ -128,6 +150,9 @@ class SearchTracker:
             if model is not None and model.is_file():
                 self.client.log_artifact(run_id, str(model), "model")
             self.client.set_terminated(run_id, "FINISHED")
+        elif record.status == "stopped":
+            self.client.set_tag(run_id, "early_stopped", "true")
+            self.client.set_terminated(run_id, "KILLED")
         else:
             self.client.set_tag(run_id, "error", (record.error or "error")[:4000])
             self.client.set_terminated(run_id, "FAILED")
@@ -135,7 +160,22 @@ class SearchTracker:
     # -- the end of a search
 
     def finish(self, records: Sequence[TrialRecord], front: Sequence[TrialRecord], unfinished: int = 0) -> None:
-        """Log the Pareto set on the parent run, tag its members, and end the parent run."""
+        """Log the Pareto set on the parent run, tag its members, and end the parent run.
+
+        With unfinished trials (an interrupt) the parent and the open child runs end
+        KILLED, to be continued by a resume. Child runs of trials Ray no longer knows
+        (made after its last saved state, before the driver died) are deleted.
+        """
+        ended = {r.trial_id for r in records}
+        for trial_id, run_id in list(self.run_ids.items()):
+            if trial_id in ended:
+                continue
+            if unfinished:
+                if self.client.get_run(run_id).info.status == "RUNNING":
+                    self.client.set_terminated(run_id, "KILLED")
+            else:
+                self.client.delete_run(run_id)
+                del self.run_ids[trial_id]
         objectives = self.space.objectives
         names = [m for m, _ in objectives]
         rows = front_rows(front, names, self.run_ids)
@@ -152,22 +192,20 @@ class SearchTracker:
 
         counts = {
             "trials_completed": sum(r.ok for r in records),
-            "trials_failed": sum(not r.ok for r in records),
+            "trials_failed": sum(r.status == "failed" for r in records),
+            "trials_stopped": sum(r.status == "stopped" for r in records),
             "trials_unfinished": unfinished,
             "pareto_size": len(front),
         }
         self.client.log_batch(run, metrics=[Metric(k, float(v), now, 0) for k, v in counts.items()])
         self.client.set_terminated(run, "KILLED" if unfinished else "FINISHED")
 
-    def abort(self) -> None:
-        """End the parent run (and any child still open) as FAILED after an error in the driver."""
+    def abort(self, status: str = "FAILED") -> None:
+        """End the parent run and any child still open: FAILED after an error, KILLED after an interrupt."""
         for run_id in self.run_ids.values():
             if self.client.get_run(run_id).info.status == "RUNNING":
-                self.client.set_terminated(run_id, "FAILED")
-        self.client.set_terminated(self.parent_run_id, "FAILED")
-
-    def run_url(self, run_id: str | None = None) -> str:
-        return f"{self.client.tracking_uri} experiment {self.experiment_id} run {run_id or self.parent_run_id}"
+                self.client.set_terminated(run_id, status)
+        self.client.set_terminated(self.parent_run_id, status)
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
