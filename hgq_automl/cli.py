@@ -59,6 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
             "log every trial to MLflow and print the Pareto set. Flags override the space's `search:` settings."
         ),
     )
+    _search_flags(search)
+
+    submit = commands.add_parser(
+        "submit",
+        help="submit a search to a Ray cluster as a Ray Job",
+        description=(
+            "Submit `python -m hgq_automl search ...` to a Ray cluster as a Ray Job (the equivalent of "
+            "`ray job submit --address ADDR --working-dir DIR -- python -m hgq_automl search ...`), print the "
+            "job id and, unless --no-wait, stream its logs and exit with the job's outcome."
+        ),
+    )
+    submit.add_argument("--address", required=True, metavar="URL", help="the cluster's job server, e.g. http://HEAD:8265")
+    submit.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
+    _search_flags(submit, with_address=False)
+    return parser
+
+
+def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) -> None:
     search.add_argument("--space", default="digits_cnn", metavar="FILE_OR_NAME", help="search-space YAML path or built-in name (digits_cnn, mnist_cnn, tabular_mlp); default: digits_cnn")
     search.add_argument("--data", metavar="PATH", help="data for the space's dataset: MNIST idx folder or .npz; tabular .npz or .csv")
     search.add_argument("--trials", type=_positive_int, metavar="N", help="number of trials")
@@ -69,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
     search.add_argument("--storage", metavar="DIR", help="Ray Tune results folder or URI (default: ./hgq_automl_results)")
     search.add_argument("--resume", metavar="NAME", help="continue the search NAME (interrupted or killed) from --storage")
-    search.add_argument("--address", metavar="ADDR", help="attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
+    if with_address:
+        search.add_argument("--address", metavar="ADDR", help="attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
     search.add_argument("--max-failures", type=_non_negative, default=0, metavar="N", help="retry a failing trial up to N times (default: 0)")
-    return parser
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -106,6 +124,12 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _submit(args: argparse.Namespace) -> int:
+    from .jobs import submit
+
+    return submit(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -113,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search}[args.command](args)
+        return {"search": _search, "submit": _submit}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -39,4 +39,4 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "ebops", "beta"
 TIMING_METRICS = ("train_seconds", "estimate_seconds")
 
 #: Every metric a trial reports; what the tracking adapter logs.
-LOGGED_METRICS = frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | {"epoch"}
+LOGGED_METRICS = frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | {"epoch", "score"}

@@ -78,7 +78,9 @@ def make_scheduler(space: SearchSpace):
         return None
     from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler
 
-    common = {"metric": "score", "mode": "max", "time_attr": "epoch", "max_t": space.max_epochs()}
+    # max_t one past the last epoch: the scheduler must never stop a trial at its last
+    # epoch, before its final report (the one with test_accuracy and the estimates)
+    common = {"metric": "score", "mode": "max", "time_attr": "epoch", "max_t": space.max_epochs() + 1}
     if es.scheduler == "hyperband":
         return HyperBandScheduler(reduction_factor=es.reduction_factor, **common)
     return ASHAScheduler(grace_period=es.grace_period, reduction_factor=es.reduction_factor, **common)
@@ -91,12 +93,16 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
     from .trial import run_trial
 
     es = space.early_stopping
+    last: dict[str, Any] = {}
 
     def report(metrics: dict[str, Any]) -> None:
+        last.update(metrics)
         tune.report({**metrics, "score": es.score_of(metrics)} if es else metrics)
 
     final, model = run_trial(space, config, data, report=report, seed=seed, threads=threads)
     final["epoch"] = int(space.resolve(config)["epochs"])
+    if es:  # the scheduler needs its metric in every report; the final values take precedence
+        final["score"] = es.score_of({**last, **final})
     with tempfile.TemporaryDirectory() as folder:
         model.save(os.path.join(folder, "model.keras"))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
@@ -203,6 +209,7 @@ def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", runtime_env=runtime_env)
     else:
         ray.init(
+            address="local",  # a new local Ray, never one found in /tmp/ray/ray_current_cluster
             num_cpus=cpus or os.cpu_count(),
             include_dashboard=False,
             log_to_driver=False,

@@ -53,11 +53,16 @@ def front_rows(front: Sequence[TrialRecord], objectives: Sequence[str], run_ids:
     return rows
 
 
-def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: str = "Pareto set"):
-    """A rich Table of the Pareto members' metrics, with units in the column headers."""
+def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: str = "Pareto set", ascii_only: bool = False):
+    """A rich Table of the Pareto members' metrics, with units in the column headers.
+
+    `ascii_only` draws the borders in ASCII, for logs (Ray Jobs cut long lines of
+    multi-byte box characters).
+    """
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.ASCII if ascii_only else box.HEAVY_HEAD)
     table.add_column("trial")
     metrics = table_metrics(objectives)
     for m in metrics:

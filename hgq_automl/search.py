@@ -215,7 +215,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         f"Pareto set of {name}: {len(front)} of {len(completed)} completed trials "
         f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}{f', {unfinished} unfinished' if unfinished else ''})"
     )
-    console.print(front_table(front, space.objective_names(), title=title))
+    console.print(front_table(front, space.objective_names(), title=title, ascii_only=not console.is_terminal))
     for record in front:
         console.print(f"  trial {record.trial_id} (MLflow run {tracker.run_ids.get(record.trial_id)}): {config_summary(record.config)}", soft_wrap=True)
     for record in failed:

@@ -1,0 +1,117 @@
+"""Ray Jobs adapter: submit a search to a Ray cluster, follow its logs, return its outcome.
+
+The job's working directory carries this package (with its built-in search spaces) and
+the user's space file, so the cluster needs only the dependencies installed, not
+hgq_automl. Paths the search reads or writes (`--data`, `--storage`, a SQLite tracking
+store) are made absolute: on a multi-node cluster they must be on a shared filesystem
+(or be URIs: an MLflow server, s3://...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import UsageError
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _job_folder(space: str) -> tuple[tempfile.TemporaryDirectory, str]:
+    """A temporary working dir: hgq_automl/ (with search_spaces/) and the space file if one was given."""
+    from importlib import resources
+
+    tmp = tempfile.TemporaryDirectory(prefix="hgq_automl_job_")
+    root = Path(tmp.name)
+    shutil.copytree(PACKAGE, root / "hgq_automl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    spaces = root / "hgq_automl" / "search_spaces"
+    if not spaces.is_dir():  # installed with the spaces mapped from the top-level folder
+        spaces.mkdir()
+        for res in resources.files("hgq_automl.search_spaces").iterdir():
+            if res.name.endswith((".yaml", ".py")):
+                (spaces / res.name).write_text(res.read_text())
+    path = Path(space)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise UsageError(f"{space}: no such search-space file")
+        shutil.copy(path, root / path.name)
+        space = path.name
+    return tmp, space
+
+
+def _absolute(value: str | None) -> str | None:
+    if value is None or "://" in value:
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def search_arguments(args) -> list[str]:
+    """The `search` flags of a `submit` command line, with local paths made absolute."""
+    from .tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(args.tracking_uri)
+    if uri.startswith("sqlite:///"):
+        uri = "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
+    argv = ["--tracking-uri", uri, "--storage", _absolute(args.storage or "hgq_automl_results")]
+    for flag, value in (
+        ("--data", _absolute(args.data)),
+        ("--trials", args.trials),
+        ("--concurrency", args.concurrency),
+        ("--sampler", args.sampler),
+        ("--seed", args.seed),
+        ("--name", args.name),
+        ("--resume", args.resume),
+        ("--max-failures", args.max_failures or None),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def submit(args) -> int:
+    """Submit `python -m hgq_automl search ...` as a Ray Job; unless --no-wait, stream its logs."""
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    from .space import load_space
+
+    if not args.resume:  # bad input fails here, at once, not later in the job
+        load_space(args.space, data=args.data).with_overrides(
+            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, seed=args.seed
+        )
+    folder, space = _job_folder(args.space)
+    with folder:
+        try:
+            client = JobSubmissionClient(args.address)
+        except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the cluster"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"Ray cluster at {args.address} is unreachable: {first[:300]}") from None
+        entrypoint = shlex.join(["python", "-m", "hgq_automl", "search", "--space", space, *search_arguments(args)])
+        job_id = client.submit_job(entrypoint=entrypoint, runtime_env={"working_dir": folder.name})
+    print(f"submitted Ray Job {job_id} to {args.address}: {entrypoint}", file=sys.stderr, flush=True)
+    if args.no_wait:
+        print(f"follow it with: ray job logs --follow --address {args.address} {job_id}", file=sys.stderr)
+        print(job_id)
+        return 0
+
+    async def follow() -> None:
+        async for lines in client.tail_job_logs(job_id):
+            print(lines, end="", flush=True)
+
+    try:
+        asyncio.run(follow())
+    except KeyboardInterrupt:
+        client.stop_job(job_id)
+        print(f"\nhgq_automl: stopped Ray Job {job_id}", file=sys.stderr)
+        return 130
+    info = client.get_job_info(job_id)
+    print(f"Ray Job {job_id}: {info.status}", file=sys.stderr)
+    if info.status == JobStatus.SUCCEEDED:
+        return 0
+    if info.status == JobStatus.STOPPED:
+        return 130
+    code = getattr(info, "driver_exit_code", None)
+    return int(code) if code else 1
