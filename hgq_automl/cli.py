@@ -7,6 +7,7 @@ answers at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -73,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--address", required=True, metavar="URL", help="the cluster's job server, e.g. http://HEAD:8265")
     submit.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
     _search_flags(submit, with_address=False)
+
+    report = commands.add_parser(
+        "report",
+        help="print the Pareto set of one or several searches, read from MLflow",
+        description="Read searches back from MLflow (not from local files) and print their Pareto set; several experiments give the combined set.",
+    )
+    report.add_argument("--experiment", nargs="+", metavar="NAME", help="search name(s) = MLflow experiment(s) (default: the latest search)")
+    report.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    report.add_argument("--objectives", nargs="+", metavar="METRIC[:max|min]", help="objectives of the front (default: the search's own)")
+
+    ui = commands.add_parser("ui", help="run the MLflow UI on 127.0.0.1 for the tracking store", description="Start `mlflow ui` bound to 127.0.0.1 with the right store, print its URL; Ctrl-C stops it and its workers.")
+    ui.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
+    ui.add_argument("--port", type=_positive_int, default=5000, metavar="P", help="port on 127.0.0.1 (default: 5000)")
     return parser
 
 
@@ -130,6 +145,18 @@ def _submit(args: argparse.Namespace) -> int:
     return submit(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .browse import report
+
+    return report(args.experiment, args.tracking_uri, args.format, args.objectives)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from .browse import ui
+
+    return ui(args.tracking_uri, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -137,10 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search, "submit": _submit}[args.command](args)
+        return {"search": _search, "submit": _submit, "report": _report, "ui": _ui}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hgq_automl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `report | head`: the reader left, nothing is wrong
+        sys.stdout = open(os.devnull, "w")
+        return 0

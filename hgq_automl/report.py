@@ -23,7 +23,9 @@ def format_value(value: Any) -> str:
         return value
     if isinstance(value, float) and not math.isfinite(value):
         return "nan"
-    if isinstance(value, float) and (value == 0 or 1e-3 <= abs(value) < 1):
+    if value == 0:
+        return "0"
+    if isinstance(value, float) and 1e-3 <= abs(value) < 1:
         return f"{value:.4f}"
     if isinstance(value, float) and abs(value) < 1e-3:
         return f"{value:.3g}"
@@ -114,3 +116,128 @@ def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], obj
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """Pareto rows as CSV, the config flattened into one column per parameter."""
+    import csv
+    import io
+
+    params = sorted({p for row in rows for p in row["config"]})
+    fields = [k for k in (rows[0] if rows else {"trial_id": None}) if k != "config"] + params
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**{k: v for k, v in row.items() if k != "config"}, **row["config"]})
+    return out.getvalue()
+
+
+def plot_front_html(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]], path: Path) -> Path:
+    """The Pareto plot as an interactive HTML page (plotly, embedded: it works offline).
+
+    Hovering a point shows the trial, its metrics and its sampled config.
+    """
+    import plotly.graph_objects as go
+
+    y_name = objectives[0][0]
+    x_name = objectives[1][0] if len(objectives) > 1 else "ebops"
+    done = [r for r in records if r.ok]
+    on_front = {r.trial_id for r in front}
+
+    def trace(rs, name, color, size):
+        rs = sorted(rs, key=lambda r: float(r.metrics.get(x_name, math.nan)))
+        text = [
+            f"trial {r.trial_id}<br>" + "<br>".join(f"{m}={format_value(r.metrics.get(m, math.nan))}" for m in TABLE_METRICS)
+            + "<br>" + config_summary(r.config).replace(" ", "<br>")
+            for r in rs
+        ]
+        return go.Scatter(
+            x=[r.metrics.get(x_name) for r in rs], y=[r.metrics.get(y_name) for r in rs], mode="markers" if name == "trials" else "lines+markers",
+            name=f"{name} ({len(rs)})", marker={"color": color, "size": size}, line={"shape": "hv"}, text=text, hoverinfo="text",
+        )
+
+    fig = go.Figure([trace([r for r in done if r.trial_id not in on_front], "trials", "#9aa5b1", 8), trace(front, "Pareto front", "#d1495b", 12)])
+    xs = [float(r.metrics.get(x_name, math.nan)) for r in done]
+    positive = [x for x in xs if x > 0 and math.isfinite(x)]
+    fig.update_layout(
+        title=f"{y_name} vs {x_name}",
+        xaxis={"title": f"{x_name} [{FINAL_METRICS[x_name].unit}]", "type": "log" if positive and max(positive) / min(positive) > 10 else "linear"},
+        yaxis={"title": f"{y_name} [{FINAL_METRICS[y_name].unit}]"},
+        template="plotly_white",
+    )
+    path = Path(path)
+    fig.write_html(path, include_plotlyjs=True, full_html=True)
+    return path
+
+
+def _study(records: Sequence[TrialRecord], space, objectives: Sequence[tuple[str, str]]):
+    """The completed trials as an in-memory Optuna study, for Optuna's own plots."""
+    import optuna
+
+    def distribution(dim):
+        if dim.kind == "choice":
+            return optuna.distributions.CategoricalDistribution(list(dim.values))
+        if dim.kind == "int":
+            return optuna.distributions.IntDistribution(int(dim.low), int(dim.high), log=dim.log, step=dim.step)
+        return optuna.distributions.FloatDistribution(dim.low, dim.high, log=dim.kind == "log_uniform")
+
+    dists = {name: distribution(dim) for name, dim in space.parameters.items() if dim.kind != "fixed"}
+    study = optuna.create_study(directions=["maximize" if mode == "max" else "minimize" for _, mode in objectives])
+    for r in records:
+        if not r.ok:
+            continue
+        params = {k: r.config[k] for k in dists if k in r.config}
+        study.add_trial(
+            optuna.trial.create_trial(params=params, distributions={k: dists[k] for k in params}, values=[float(r.metrics[m]) for m, _ in objectives])
+        )
+    return study
+
+
+def plot_parameters(records: Sequence[TrialRecord], space, objectives: Sequence[tuple[str, str]], folder: Path) -> list[Path]:
+    """Parallel-coordinates plots of the sampled dimensions against each objective, and
+    the parameters' importance (fANOVA) for each objective, as PNGs (Optuna's matplotlib plots).
+
+    Plots that need more trials than there are (importance needs 2 with varied
+    parameters) are left out.
+    """
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna
+    from optuna.visualization import matplotlib as ovm
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = _study(records, space, objectives)
+    written = []
+    for i, (metric, _) in enumerate(objectives):
+        for kind, plot in (("parallel", ovm.plot_parallel_coordinate), ("importance", ovm.plot_param_importances)):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # Optuna flags its matplotlib plots experimental
+                    ax = plot(study, target=lambda t, i=i: t.values[i], target_name=metric)
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                continue  # too few trials, or nothing varied
+            path = Path(folder) / f"{kind}_{metric}.png"
+            ax.figure.set_size_inches(9, 5)
+            ax.figure.tight_layout()
+            ax.figure.savefig(path, dpi=110)
+            plt.close(ax.figure)
+            written.append(path)
+    return written
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("hgq_automl", "hgq2", "hls4ml", "da4ml", "keras", "tensorflow-cpu", "tensorflow", "ray", "optuna", "mlflow"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out

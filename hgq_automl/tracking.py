@@ -15,13 +15,14 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 from .events import TrialRecord
 from .metrics import LOGGED_METRICS
-from .report import front_rows, plot_front
+from .report import front_rows, plot_front, plot_front_html, plot_parameters, rows_to_csv, software_versions
 from .space import SearchSpace
 
 #: MLflow's own default when no tracking URI is set: a SQLite file in the working directory.
@@ -148,7 +149,10 @@ class SearchTracker:
         if record.ok:
             model = record.model_dir / "model.keras" if record.model_dir else None
             if model is not None and model.is_file():
-                self.client.log_artifact(run_id, str(model), "model")
+                from .mlflow_model import save_pyfunc
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    self.client.log_artifacts(run_id, str(save_pyfunc(model, Path(tmp) / "model")), "model")
             self.client.set_terminated(run_id, "FINISHED")
         elif record.status == "stopped":
             self.client.set_tag(run_id, "early_stopped", "true")
@@ -181,12 +185,18 @@ class SearchTracker:
         rows = front_rows(front, names, self.run_ids)
         run = self.parent_run_id
         self.client.log_text(run, json.dumps(rows, indent=2, default=str), "pareto.json")
-        self.client.log_text(run, _csv(rows), "pareto.csv")
+        self.client.log_text(run, rows_to_csv(rows), "pareto.csv")
+        self.client.log_text(run, json.dumps(software_versions(), indent=2), "versions.json")
         with tempfile.TemporaryDirectory() as tmp:
             self.client.log_artifact(run, str(plot_front(records, front, objectives, Path(tmp) / "pareto.png")))
+            self.client.log_artifact(run, str(plot_front_html(records, front, objectives, Path(tmp) / "pareto.html")))
+            for path in plot_parameters(records, self.space, objectives, Path(tmp)):
+                self.client.log_artifact(run, str(path), "parameters")
         for record in front:
             if record.trial_id in self.run_ids:
                 self.client.set_tag(self.run_ids[record.trial_id], "pareto", "true")
+        if not unfinished:
+            self.register_front(front)
         now = int(time.time() * 1000)
         from mlflow.entities import Metric
 
@@ -199,6 +209,28 @@ class SearchTracker:
         }
         self.client.log_batch(run, metrics=[Metric(k, float(v), now, 0) for k, v in counts.items()])
         self.client.set_terminated(run, "KILLED" if unfinished else "FINISHED")
+
+    def register_front(self, front: Sequence[TrialRecord]) -> None:
+        """Register each Pareto member's model in the MLflow model registry.
+
+        The registered model is named after the search (the experiment); each member is
+        a version tagged with its trial id and hardware estimates, so it can be found
+        from the registry later (e.g. `tags.luts < 20000`).
+        """
+        from .metrics import FINAL_METRICS
+
+        name = self.client.get_experiment(self.experiment_id).name
+        try:
+            self.client.get_registered_model(name)
+        except Exception:  # noqa: BLE001 - MLflow raises RestException / MlflowException for "not found"
+            self.client.create_registered_model(name, description=f"Pareto set of the hgq_automl search {name}")
+        registered = {v.run_id for v in self.client.search_model_versions(f"name = '{name}'")}
+        for record in front:
+            run_id = self.run_ids.get(record.trial_id)
+            if run_id is None or run_id in registered or not record.model_dir:
+                continue
+            tags = {"trial_id": record.trial_id, **{m: str(record.metrics[m]) for m in FINAL_METRICS if m in record.metrics}}
+            self.client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id, tags=tags)
 
     def abort(self, status: str = "FAILED") -> None:
         """End the parent run and any child still open: FAILED after an error, KILLED after an interrupt."""
@@ -213,16 +245,70 @@ class SearchTracker:
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None])
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
-    """The Pareto rows as CSV, the config flattened into one column per parameter."""
-    import csv
-    import io
 
-    params = sorted({p for row in rows for p in row["config"]})
-    fields = [k for k in (rows[0] if rows else {"trial_id": None}) if k != "config"] + params
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**{k: v for k, v in row.items() if k != "config"}, **row["config"]})
-    return out.getvalue()
+# --------------------------------------------------------------------------- reading searches back
+
+
+def _value(text: str) -> Any:
+    """An MLflow param (always text) as the number or word it was."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _record_from_run(run, prefix: str = "") -> TrialRecord:
+    tags = run.data.tags
+    status = {"FINISHED": "completed", "FAILED": "failed"}.get(run.info.status, "unfinished")
+    if tags.get("early_stopped") == "true":
+        status = "stopped"
+    if status == "completed" and "test_accuracy" not in run.data.metrics:
+        status = "unfinished"
+    trial_id = prefix + tags.get("hgq_automl.trial_id", run.info.run_id[:8])
+    config = {k: _value(v) for k, v in run.data.params.items()}
+    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get("error"))
+
+
+@dataclass
+class LoggedSearch:
+    """A search read back from MLflow: its parent run, objectives and trials."""
+
+    experiment: str
+    parent_run_id: str
+    objectives: tuple[tuple[str, str], ...]
+    records: list[TrialRecord]
+    run_ids: dict[str, str]  # trial_id -> child run id
+
+
+def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
+    """The latest search logged in an MLflow experiment; UsageError if there is none."""
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        names = [e.name for e in client.search_experiments(max_results=50) if e.name != "Default"]
+        known = f"; experiments there: {', '.join(names)}" if names else ""
+        raise UsageError(f"no MLflow experiment named {experiment_name!r} in {client.tracking_uri}{known}")
+    runs = client.search_runs([experiment.experiment_id], max_results=50000, order_by=["attributes.start_time DESC"])
+    parents = [r for r in runs if r.data.tags.get("hgq_automl.role") == "search"]
+    if not parents:
+        raise UsageError(f"MLflow experiment {experiment_name!r} holds no hgq_automl search")
+    parent = parents[0]
+    objectives = tuple(tuple(item.split(":")) for item in parent.data.params.get("objectives", "val_accuracy:max,ebops:min").split(","))
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    records = [_record_from_run(r, prefix) for r in children]
+    run_ids = {rec.trial_id: r.info.run_id for rec, r in zip(records, children)}
+    return LoggedSearch(experiment_name, parent.info.run_id, objectives, records, run_ids)
+
+
+def latest_search_experiment(client) -> str:
+    """The experiment of the most recently started hgq_automl search."""
+    runs = client.search_runs(
+        [e.experiment_id for e in client.search_experiments(max_results=1000)],
+        filter_string="tags.`hgq_automl.role` = 'search'",
+        max_results=1,
+        order_by=["attributes.start_time DESC"],
+    )
+    if not runs:
+        raise UsageError(f"no hgq_automl search in {client.tracking_uri}; run `python -m hgq_automl search` first")
+    return client.get_experiment(runs[0].info.experiment_id).name

@@ -3,50 +3,8 @@ MLflow SQLite store, real HGQ2 training and da4ml estimates, on a tiny space."""
 
 import json
 
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
-
-from hgq_automl.raytune import make_sampler
-from hgq_automl.space import load_space
-
-from .conftest import can_unshare, run_cli, write
-
-# learning_rate 1e30 makes the loss NaN at the first epoch: that trial must fail alone.
-TINY = """\
-name: tiny
-dataset: {name: digits, max_samples: 300}
-model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
-search: {trials: 3, concurrency: 2, sampler: random}
-parameters:
-  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}
-  filters_1: {type: int, low: 2, high: 4}
-  learning_rate: {type: choice, values: [0.005, 1.0e+30]}
-  epochs: 2
-"""
-
-
-def _seed_with_one_failure(space_path):
-    """A seed whose first three sampled configs include exactly one NaN-making learning rate."""
-    space = load_space(space_path)
-    for seed in range(100):
-        study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(space, seed))
-        rates = [space.suggest(study.ask())["learning_rate"] for _ in range(3)]
-        if rates.count(1e30) == 1:
-            return seed
-    raise AssertionError("no such seed")
-
-
-@pytest.fixture(scope="module")
-def finished_search(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e")
-    space = write(folder / "tiny.yaml", TINY)
-    if not can_unshare():
-        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
-    seed = _seed_with_one_failure(space)
-    result = run_cli(["search", "--space", "tiny.yaml", "--seed", str(seed), "--name", "e2e"], cwd=folder, isolated=True)
-    return folder, result
-
 
 def test_search_exits_0_and_prints_the_front(finished_search):
     folder, result = finished_search
@@ -85,7 +43,7 @@ def test_mlflow_has_parent_and_child_runs_with_metrics(finished_search):
         assert child.data.params["epochs"] == "2" and 2 <= int(child.data.params["filters_1"]) <= 4
         history = client.get_metric_history(child.info.run_id, "loss")
         assert sorted(h.step for h in history) == [1, 2]
-        assert [a.path for a in client.list_artifacts(child.info.run_id, "model")] == ["model/model.keras"]
+        assert {"model/MLmodel", "model/artifacts"} <= {a.path for a in client.list_artifacts(child.info.run_id, "model")}
 
 
 def test_pareto_artifacts_and_tags_agree(finished_search):

@@ -1,0 +1,109 @@
+"""`hgq_automl report` and `hgq_automl ui`: browsing finished searches from MLflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+
+from .errors import UsageError
+from .metrics import FINAL_METRICS
+
+
+def parse_objectives(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """`val_accuracy:max luts` -> ((val_accuracy, max), (luts, min)); a bare name takes its usual direction."""
+    out = []
+    for item in items:
+        name, _, mode = item.partition(":")
+        if name not in FINAL_METRICS:
+            raise UsageError(f"--objectives: unknown metric {name!r}; known metrics are {', '.join(FINAL_METRICS)}")
+        mode = mode or FINAL_METRICS[name].mode
+        if mode not in ("max", "min"):
+            raise UsageError(f"--objectives: {item!r}: the direction must be max or min")
+        out.append((name, mode))
+    return tuple(out)
+
+
+def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str = "table", objectives: Sequence[str] | None = None, console=None) -> int:
+    """Print the Pareto set of one search, or the combined set of several, read from MLflow."""
+    from rich.console import Console
+
+    from .pareto import pareto_front
+    from .report import config_summary, front_rows, front_table, rows_to_csv
+    from .tracking import connect, latest_search_experiment, read_search
+
+    client = connect(tracking_uri)
+    names = list(experiments or [latest_search_experiment(client)])
+    searches = [read_search(client, name, prefix=f"{name}/" if len(names) > 1 else "") for name in names]
+    chosen = parse_objectives(objectives) if objectives else searches[0].objectives
+    records = [r for s in searches for r in s.records]
+    run_ids = {k: v for s in searches for k, v in s.run_ids.items()}
+    completed = [r for r in records if r.ok]
+    front = pareto_front(completed, chosen, lambda r: r.metrics)
+    names_only = [m for m, _ in chosen]
+    rows = front_rows(front, names_only, run_ids)
+    if fmt == "json":
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if fmt == "csv":
+        print(rows_to_csv(rows), end="")
+        return 0
+    console = console or (Console() if sys.stdout.isatty() else Console(width=160))
+    failed = [r for r in records if r.status == "failed"]
+    stopped = sum(r.status == "stopped" for r in records)
+    title = (
+        f"Pareto set of {', '.join(names)} ({', '.join(f'{m} {d}' for m, d in chosen)}): {len(front)} of "
+        f"{len(completed)} completed trials ({len(failed)} failed{f', {stopped} stopped early' if stopped else ''})"
+    )
+    console.print(front_table(front, names_only, title=title, ascii_only=not console.is_terminal))
+    for record in front:
+        console.print(f"  trial {record.trial_id} (MLflow run {run_ids.get(record.trial_id)}): {config_summary(record.config)}", soft_wrap=True)
+    for record in failed:
+        console.print(f"  failed trial {record.trial_id}: {record.error}", soft_wrap=True)
+    return 0
+
+
+def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0) -> int:
+    """Run the MLflow UI on 127.0.0.1 for the store, print its URL, stop it (and its workers) on Ctrl-C."""
+    from .tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///"):]):
+        raise UsageError(f"no MLflow store at {uri}; run a search first or give --tracking-uri")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(cmd, start_new_session=True)  # its own group: stopped with its workers
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while not _healthy(url):
+            if server.poll() is not None:
+                raise UsageError(f"the MLflow UI exited with code {server.returncode} (is port {port} taken? try --port)")
+            if time.monotonic() > deadline:
+                raise UsageError(f"the MLflow UI did not answer on {url} within {ready_timeout:.0f} s")
+            time.sleep(0.5)
+        print(f"MLflow UI for {uri}: {url}  (Ctrl-C stops it)", flush=True)
+        server.wait()
+        return server.returncode or 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
