@@ -75,8 +75,12 @@ def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0)
     uri = resolve_tracking_uri(tracking_uri)
     if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///"):]):
         raise UsageError(f"no MLflow store at {uri}; run a search first or give --tracking-uri")
+    # Ctrl-C, SIGINT or SIGTERM stop the UI, even where a shell started us with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(cmd, start_new_session=True)  # its own group: stopped with its workers
+    # its own process group, stopped with its workers; its log goes to stderr, the URL to stdout
+    server = subprocess.Popen(cmd, start_new_session=True, stdout=sys.stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + ready_timeout
@@ -86,7 +90,7 @@ def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0)
             if time.monotonic() > deadline:
                 raise UsageError(f"the MLflow UI did not answer on {url} within {ready_timeout:.0f} s")
             time.sleep(0.5)
-        print(f"MLflow UI for {uri}: {url}  (Ctrl-C stops it)", flush=True)
+        print(f"MLflow UI for {uri}: {url}/#/experiments?workflowType=machine_learning  (Ctrl-C stops it)", flush=True)
         server.wait()
         return server.returncode or 0
     except KeyboardInterrupt:

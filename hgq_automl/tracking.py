@@ -89,7 +89,12 @@ class SearchTracker:
         experiment = client.get_experiment_by_name(experiment_name)
         if experiment is None:
             root = _local_artifact_root(client.tracking_uri)
-            experiment_id = client.create_experiment(experiment_name, artifact_location=f"{root}/{experiment_name}" if root else None)
+            experiment_id = client.create_experiment(
+                experiment_name,
+                artifact_location=f"{root}/{experiment_name}" if root else None,
+                # the MLflow UI then opens it as a model-training experiment (runs), not GenAI
+                tags={"mlflow.experimentKind": "custom_model_development"},
+            )
         else:
             experiment_id = experiment.experiment_id
         run = client.create_run(experiment_id, run_name=search_name, tags={"hgq_automl.role": "search", "hgq_automl.space": space.name})

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -104,6 +105,7 @@ def test_parent_and_child_runs_hold_what_users_browse(finished_search):
     import mlflow.pyfunc
     import numpy as np
 
+    mlflow.set_tracking_uri(_uri(folder))
     model = mlflow.pyfunc.load_model(f"runs:/{front[0].info.run_id}/model")
     out = model.predict(np.zeros((3, 8, 8), dtype=np.float32))
     assert np.asarray(out).shape == (3, 10)
@@ -138,20 +140,25 @@ def test_mlflow_ui_shows_the_search_in_a_browser(finished_search, tmp_path):
     )
     try:
         line = ui.stdout.readline()  # printed once the UI answers /health
+        assert "workflowType=machine_learning" in line
         assert f"http://127.0.0.1:{port}" in line, line
         base = f"http://127.0.0.1:{port}"
 
-        runs_page = _chromium(["--dump-dom", f"{base}/#/experiments/{experiment.experiment_id}"], tmp_path)
-        dom = runs_page.stdout
-        assert "e2e" in dom, dom[-2000:]
+        ml = "?workflowType=machine_learning"  # the UI's model-training view
         children = [r for r in client.search_runs([experiment.experiment_id]) if r.data.tags.get("hgq_automl.role") == "trial"]
-        assert any(c.info.run_name in dom for c in children), "no child run shown"
+        runs_page = _chromium(["--dump-dom", f"{base}/#/experiments/{experiment.experiment_id}/runs{ml}"], tmp_path).stdout
+        assert "e2e" in runs_page, runs_page[-2000:]
+        assert re.search(rf">\s*{1 + len(children)}\s*<.*matching runs|{1 + len(children)} matching runs", runs_page)
 
-        artifacts_page = _chromium(["--dump-dom", f"{base}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}/artifacts"], tmp_path)
-        assert "pareto.png" in artifacts_page.stdout and "pareto.html" in artifacts_page.stdout
+        child = children[0]
+        run_page = _chromium(["--dump-dom", f"{base}/#/experiments/{experiment.experiment_id}/runs/{child.info.run_id}{ml}"], tmp_path).stdout
+        assert child.info.run_name in run_page and "val_accuracy" in run_page
+
+        artifacts_page = _chromium(["--dump-dom", f"{base}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}/artifacts{ml}"], tmp_path).stdout
+        assert "pareto.png" in artifacts_page and "pareto.html" in artifacts_page
 
         shot = tmp_path / "runs.png"
-        _chromium(["--window-size=1400,900", f"--screenshot={shot}", f"{base}/#/experiments/{experiment.experiment_id}"], tmp_path)
+        _chromium(["--window-size=1400,900", f"--screenshot={shot}", f"{base}/#/experiments/{experiment.experiment_id}/runs{ml}"], tmp_path)
         from PIL import Image
 
         pixels = Image.open(shot).convert("L").getdata()
