@@ -37,42 +37,54 @@ def run_cli(args: list[str], cwd: Path, isolated: bool = False, timeout: float =
 
 
 
-# learning_rate 1e30 makes the loss NaN at the first epoch: that trial must fail alone.
-TINY = """\
-name: tiny
-dataset: {name: digits, max_samples: 300}
-model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
-search: {trials: 3, concurrency: 2, sampler: random}
-parameters:
-  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}
-  filters_1: {type: int, low: 2, high: 4}
-  learning_rate: {type: choice, values: [0.005, 1.0e+30]}
-  epochs: 2
-"""
+def tiny_space(name: str, trials: int, concurrency: int = 2, epochs: int = 2, sampler: str = "random", extra: str = "", params: str = "  filters_1: {type: int, low: 2, high: 4}\n") -> str:
+    """A search space small enough for an end-to-end test: 300 digits, a few epochs."""
+    return (
+        f"name: {name}\n"
+        "dataset: {name: digits, max_samples: 300}\n"
+        "model: {family: cnn, input_shape: [8, 8], conv_layers: 1}\n"
+        f"search: {{trials: {trials}, concurrency: {concurrency}, sampler: {sampler}}}\n"
+        f"{extra}"
+        "parameters:\n"
+        f"{params}"
+        f"  epochs: {epochs}\n"
+    )
 
 
-def _seed_with_one_failure(space_path):
-    """A seed whose first three sampled configs include exactly one NaN-making learning rate."""
+def find_seed(space_path, n: int, wanted) -> int:
+    """The first seed whose first `n` sampled configs satisfy `wanted(configs)`.
+
+    Sampling is reproducible (the same seed gives the same configs), so tests can pick
+    a seed that makes, e.g., exactly one trial fail.
+    """
     import optuna
 
     from hgq_automl.raytune import make_sampler
     from hgq_automl.space import load_space
 
     space = load_space(space_path)
-    for seed in range(100):
-        study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(space, seed))
-        rates = [space.suggest(study.ask())["learning_rate"] for _ in range(3)]
-        if rates.count(1e30) == 1:
+    for seed in range(200):
+        study = optuna.create_study(directions=["maximize" if d == "max" else "minimize" for _, d in space.objectives], sampler=make_sampler(space, seed))
+        if wanted([space.suggest(study.ask()) for _ in range(n)]):
             return seed
-    raise AssertionError("no such seed")
+    raise AssertionError("no seed gives the wanted configs")
+
+
+# learning_rate 1e30 makes the loss NaN at the first epoch: that trial must fail alone.
+TINY = tiny_space(
+    "tiny",
+    trials=3,
+    params="  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}\n  filters_1: {type: int, low: 2, high: 4}\n  learning_rate: {type: choice, values: [0.005, 1.0e+30]}\n",
+)
 
 
 @pytest.fixture(scope="session")
 def finished_search(tmp_path_factory):
+    """One tiny search through the real CLI (3 trials, one of them failing), shared by the tests."""
     folder = tmp_path_factory.mktemp("e2e")
     space = write(folder / "tiny.yaml", TINY)
     if not can_unshare():
         pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
-    seed = _seed_with_one_failure(space)
+    seed = find_seed(space, 3, lambda configs: [c["learning_rate"] for c in configs].count(1e30) == 1)
     result = run_cli(["search", "--space", "tiny.yaml", "--seed", str(seed), "--name", "e2e"], cwd=folder, isolated=True)
     return folder, result

@@ -15,17 +15,9 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .conftest import run_cli, write
+from .conftest import run_cli, tiny_space, write
 
-SECOND = """\
-name: second
-dataset: {name: digits, max_samples: 300}
-model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
-search: {trials: 2, concurrency: 2, sampler: random}
-parameters:
-  filters_1: {type: int, low: 2, high: 4}
-  epochs: 2
-"""
+SECOND = tiny_space("second", trials=2)
 
 
 def _uri(folder):

@@ -8,41 +8,25 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from hgq_automl.raytune import make_sampler
-from hgq_automl.space import load_space
-
-from .conftest import can_unshare, run_cli, write
+from .conftest import can_unshare, find_seed, run_cli, tiny_space, write
 
 # score = -ebops: a trial with 8 filters has several times the EBOPs of one with 2, so
 # ASHA (keeping the best half at each rung) stops it once a 2-filter trial passed the rung.
-SPACE = """\
-name: asha
-dataset: {name: digits, max_samples: 300}
-model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
-search: {trials: 4, concurrency: 1, sampler: random}
-early_stopping: {scheduler: asha, score: {ebops: -1.0}, grace_period: 1, reduction_factor: 2}
-parameters:
-  filters_1: {type: choice, values: [2, 8]}
-  epochs: 3
-"""
-
-
-def _seed(space_path):
-    """A seed whose first trial has 2 filters and whose later ones include 8 filters."""
-    space = load_space(space_path)
-    for seed in range(100):
-        study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(space, seed))
-        filters = [space.suggest(study.ask())["filters_1"] for _ in range(4)]
-        if filters[0] == 2 and 8 in filters[1:]:
-            return seed
-    raise AssertionError("no such seed")
+SPACE = tiny_space(
+    "asha",
+    trials=4,
+    concurrency=1,
+    epochs=3,
+    extra="early_stopping: {scheduler: asha, score: {ebops: -1.0}, grace_period: 1, reduction_factor: 2}\n",
+    params="  filters_1: {type: choice, values: [2, 8]}\n",
+)
 
 
 def test_early_stopped_trials_are_pruned_and_off_the_front(tmp_path):
     if not can_unshare():
         pytest.fail("this test needs `unshare -n` (root) to keep Ray on loopback")
     path = write(tmp_path / "asha.yaml", SPACE)
-    result = run_cli(["search", "--space", "asha.yaml", "--name", "asha", "--seed", str(_seed(path))], cwd=tmp_path, isolated=True)
+    result = run_cli(["search", "--space", "asha.yaml", "--name", "asha", "--seed", str(find_seed(path, 4, lambda cs: cs[0]["filters_1"] == 2 and 8 in [c["filters_1"] for c in cs[1:]]))], cwd=tmp_path, isolated=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "stopped early" in result.stdout
 

@@ -8,17 +8,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .conftest import can_unshare, write
+from .conftest import can_unshare, tiny_space, write
 
-TWO_TRIALS = """\
-name: two
-dataset: {name: digits, max_samples: 300}
-model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
-search: {trials: 2, concurrency: 2, sampler: random}
-parameters:
-  filters_1: {type: int, low: 2, high: 4}
-  epochs: 2
-"""
+TWO_TRIALS = tiny_space("two", trials=2)
 
 SCRIPT = """\
 set -u

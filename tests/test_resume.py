@@ -12,18 +12,9 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .conftest import can_unshare, run_cli, write
+from .conftest import can_unshare, run_cli, tiny_space, write
 
-SIX_TRIALS = """\
-name: six
-dataset: {name: digits, max_samples: 300}
-model: {family: cnn, input_shape: [8, 8], conv_layers: 1}
-search: {trials: 6, concurrency: 2, sampler: random}
-parameters:
-  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}
-  filters_1: {type: int, low: 2, high: 4}
-  epochs: 6
-"""
+SIX_TRIALS = tiny_space("six", trials=6, epochs=6, params="  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}\n  filters_1: {type: int, low: 2, high: 4}\n")
 
 
 def _start(folder, args):
