@@ -67,3 +67,20 @@ def test_pareto_artifacts_and_tags_agree(finished_search):
         assert row["trial_id"] in result.stdout  # printed in the table
     png = client.download_artifacts(parent.info.run_id, "pareto.png", str(folder))
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_max_failures_retries_a_failing_trial(tmp_path):
+    from .conftest import can_unshare, run_cli, tiny_space, write
+
+    if not can_unshare():
+        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
+    write(tmp_path / "nan.yaml", tiny_space("nan", trials=1, params="  learning_rate: 1.0e+30\n"))
+    result = run_cli(["search", "--space", "nan.yaml", "--name", "nan", "--max-failures", "1"], cwd=tmp_path, isolated=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 of 0 completed trials (1 failed)" in result.stdout
+    assert result.stderr.count(" started (") == 2  # the first attempt and one retry
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("nan").experiment_id])
+    trial = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "trial")
+    assert len(runs) == 2 and trial.info.status == "FAILED"
+    assert trial.data.tags.get("restarted") == "true" and "loss became nan" in trial.data.tags["error"]
