@@ -118,7 +118,16 @@ def prepare(request: SearchRequest):
 
     root = storage_root(request.storage)
     if request.resume:
-        changed = [flag for flag, value in (("--space", request.space != "digits_cnn" and request.space), ("--data", request.data), ("--trials", request.trials), ("--concurrency", request.concurrency), ("--sampler", request.sampler), ("--seed", request.seed), ("--name", request.name)) if value]
+        given = {
+            "--space": None if request.space == SearchRequest.space else request.space,
+            "--data": request.data,
+            "--trials": request.trials,
+            "--concurrency": request.concurrency,
+            "--sampler": request.sampler,
+            "--seed": request.seed,
+            "--name": request.name,
+        }
+        changed = [flag for flag, value in given.items() if value is not None]
         if changed:
             raise UsageError(f"--resume continues a search as it was started; drop {', '.join(changed)}")
         name = request.resume

@@ -74,3 +74,8 @@ def test_existing_search_name_is_refused(tmp_path):
     (tmp_path / "results" / "taken").mkdir(parents=True)
     result = run_cli(["search", "--storage", "results", "--name", "taken"], cwd=tmp_path)
     _assert_one_line_error(result, "a search named 'taken' already exists")
+
+
+def test_resume_refuses_changes_and_unknown_searches(tmp_path):
+    _assert_one_line_error(run_cli(["search", "--resume", "x", "--seed", "0"], cwd=tmp_path), "--resume continues a search as it was started; drop --seed")
+    _assert_one_line_error(run_cli(["search", "--resume", "ghost"], cwd=tmp_path), "no search named 'ghost' to resume in")
