@@ -1,4 +1,4 @@
-"""Command line: `python -m hgq_automl search ...`.
+"""Command line: `python -m hgq_automl search ...` and `python -m hgq_automl export RUN_ID ...`.
 
 Only argparse is imported at start-up; each command imports what it needs, so `--help`
 answers at once.
@@ -68,6 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--name", metavar="NAME", help="search name = MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS)")
     search.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
     search.add_argument("--storage", metavar="DIR", help="Ray Tune results folder (default: ./hgq_automl_results)")
+    search.add_argument(
+        "--synthesis",
+        choices=("none", "csim", "rtl", "vivado", "vitis"),
+        help="per-trial synthesis step (default: the space's hardware.synthesis, else none)",
+    )
+    search.add_argument("--part", metavar="PART", help="FPGA part, e.g. xcvu9p-flga2104-2L-e (default: the space's hardware.part)")
+
+    export = commands.add_parser(
+        "export",
+        help="write a trial's model as an hls4ml project or Verilog, re-checked bit-exact",
+        description=(
+            "Load the model of a trial's MLflow run, write it as an hls4ml project or as da4ml Verilog, "
+            "re-check bit-exactness against Keras on the held-out test split, and print the estimates."
+        ),
+    )
+    export.add_argument("run_id", metavar="RUN_ID", help="MLflow run id of a trial (printed by `search`, tagged pareto=true for front members)")
+    export.add_argument("--to", required=True, choices=("hls4ml", "verilog"), help="what to write")
+    export.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty)")
+    export.add_argument("--part", metavar="PART", help="FPGA part (default: the search's hardware.part)")
+    export.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
+    export.add_argument("--synth", action="store_true", help="also synthesize: yosys for verilog; Vivado/Vitis HLS for hls4ml (tool on PATH)")
     return parser
 
 
@@ -84,6 +105,8 @@ def _search(args: argparse.Namespace) -> int:
         name=args.name,
         tracking_uri=args.tracking_uri,
         storage=args.storage,
+        synthesis=args.synthesis,
+        part=args.part,
     )
     outcome = run_search(request)
     if outcome.unfinished:
@@ -96,6 +119,17 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportRequest, describe, run_export
+
+    request = ExportRequest(args.run_id, args.to, args.out, part=args.part, tracking_uri=args.tracking_uri, synth=args.synth)
+    outcome = run_export(request, say=lambda text: print(text, file=sys.stderr, flush=True))
+    print(f"exported run {args.run_id} as {args.to} to {outcome.out}")
+    for line in describe(outcome):
+        print(line)
+    return 0 if outcome.bit_exact else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -103,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search}[args.command](args)
+        return {"search": _search, "export": _export}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

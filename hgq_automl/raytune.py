@@ -42,15 +42,38 @@ def make_sampler(space: SearchSpace, seed: int | None):
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+def _searcher_class():
+    from ray.tune.search.optuna import OptunaSearch
+
+    class ConstrainedOptunaSearch(OptunaSearch):
+        """OptunaSearch that sets the space's constraints on the Optuna trial from the final
+        result before telling Optuna. NSGA-II and TPE read them from the trial (Optuna 5's
+        `Trial.set_constraint`, which replaces the deprecated `constraints_func`);
+        a value <= 0 is satisfied, and a trial missing the metric gets inf (infeasible)."""
+
+        def __init__(self, *args, constraints=(), **kwargs):
+            super().__init__(*args, **kwargs)
+            self._constraints = tuple(constraints)
+
+        def on_trial_complete(self, trial_id, result=None, error=False):
+            if self._constraints and result and trial_id in self._ot_trials:
+                for constraint in self._constraints:
+                    self._ot_trials[trial_id].set_constraint(str(constraint), constraint.violation(result))
+            super().on_trial_complete(trial_id, result=result, error=error)
+
+    return ConstrainedOptunaSearch
+
+
 def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: int, threads: int) -> None:
     """The Tune trainable: one trial, reporting every epoch and then the final metrics."""
     from ray import tune
 
     from .trial import run_trial
 
-    final, model = run_trial(space, config, data, report=tune.report, seed=seed, threads=threads)
-    final["epoch"] = int(space.resolve(config)["epochs"])
     with tempfile.TemporaryDirectory() as folder:
+        # the checkpoint holds model.keras and the synthesis step's project (firmware/)
+        final, model = run_trial(space, config, data, report=tune.report, seed=seed, threads=threads, firmware_dir=Path(folder) / "firmware")
+        final["epoch"] = int(space.resolve(config)["epochs"])
         model.save(os.path.join(folder, "model.keras"))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
@@ -136,7 +159,6 @@ def run_trials(
     import ray
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no experiment banner
@@ -146,11 +168,12 @@ def run_trials(
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
         threads = max(1, cpus // concurrency)
-        searcher = OptunaSearch(
+        searcher = _searcher_class()(
             space=space.suggest,
             metric=space.objective_names(),
             mode=space.objective_modes(),
             sampler=make_sampler(space, settings.seed),
+            constraints=space.constraints,
         )
         trainable = tune.with_resources(
             tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads),

@@ -27,6 +27,8 @@ class SearchRequest:
     name: str | None = None
     tracking_uri: str | None = None
     storage: str | None = None
+    synthesis: str | None = None
+    part: str | None = None
 
 
 @dataclass
@@ -50,7 +52,15 @@ def prepare(request: SearchRequest):
         concurrency=request.concurrency,
         sampler=request.sampler,
         seed=request.seed,
+        synthesis=request.synthesis,
+        part=request.part,
     )
+    from .hardware.synthesis import ToolMissing, check_tools
+
+    try:
+        check_tools(space.hardware)
+    except ToolMissing as exc:
+        raise UsageError(str(exc)) from None
     name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not re.fullmatch(r"[\w.-]+", name):
         raise UsageError(f"--name must be letters, digits, '_', '-' or '.'; got {name!r}")
@@ -72,6 +82,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     """Run a whole search and log it; print the Pareto set on `console` (a rich Console)."""
     from rich.console import Console
 
+    from .constraints import feasible
     from .pareto import pareto_front
     from .progress import ConsoleProgress
     from .raytune import RunSettings, run_trials
@@ -90,6 +101,10 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         "seed": seed,
         "dataset": space.dataset.name,
         "storage": str(storage / name),
+        "synthesis": space.hardware.synthesis,
+        "part": space.hardware.part,
+        "clock_period_ns": space.hardware.clock_period_ns,
+        "constraints": "; ".join(map(str, space.constraints)) or None,
     }
     tracker = SearchTracker(client, name, name, space, settings)
     sizes = data.sizes()
@@ -97,7 +112,9 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         f"search {name}: space {space.name} ({space.source}), {space.search.trials} trials, "
         f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}\n"
         f"  data: {space.dataset.name}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples\n"
-        f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}\n"
+        f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
+        f"{'; constraints: ' + ', '.join(map(str, space.constraints)) if space.constraints else ''}\n"
+        f"  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns\n"
         f"  MLflow: {client.tracking_uri}, experiment {name!r}, parent run {tracker.parent_run_id}",
         file=sys.stderr,
         flush=True,
@@ -107,17 +124,22 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
             space, data, RunSettings(name=name, storage=storage, seed=seed), [ConsoleProgress(space), tracker]
         )
         completed = [r for r in records if r.ok]
-        front = pareto_front(completed, space.objectives, lambda r: r.metrics)
+        front = pareto_front(completed, space.objectives, lambda r: r.metrics, space.constraints)
         tracker.finish(records, front, unfinished)
     except BaseException:
         tracker.abort()
         raise
 
     failed = [r for r in records if not r.ok]
-    title = f"Pareto set of {name}: {len(front)} of {len(completed)} completed trials ({len(failed)} failed)"
+    infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
+    title = f"Pareto set of {name}: {len(front)} of {len(completed)} completed trials ({len(failed)} failed"
+    title += f", {infeasible} infeasible)" if space.constraints else ")"
     console.print(front_table(front, space.objective_names(), title=title))
     for record in front:
         console.print(f"  trial {record.trial_id} (MLflow run {tracker.run_ids.get(record.trial_id)}): {config_summary(record.config)}", soft_wrap=True)
+    for record in front:
+        if record.metrics.get("bit_mismatches"):
+            console.print(f"  UNTRUSTED trial {record.trial_id}: {int(record.metrics['bit_mismatches'])} firmware outputs differ from Keras")
     for record in failed:
         console.print(f"  failed trial {record.trial_id}: {record.error}")
     console.print(

@@ -3,7 +3,8 @@
 Child runs get the trial's resolved parameters, its per-epoch metrics (step = epoch),
 its final metrics, its trained model (`model/model.keras`) and its end state: FINISHED,
 or FAILED with the error in the `error` tag. The parent run gets the resolved search
-space, the Pareto set (JSON, CSV, PNG plot) and `pareto=true` tags on the members.
+space, the Pareto set (JSON, CSV, PNG plot) and `pareto=true` tags on the members; the
+members also get their synthesis step's project (`firmware/hls4ml` or `firmware/verilog`).
 Everything is written from the driver, so a SQLite store is safe.
 """
 
@@ -147,6 +148,9 @@ class SearchTracker:
         for record in front:
             if record.trial_id in self.run_ids:
                 self.client.set_tag(self.run_ids[record.trial_id], "pareto", "true")
+                firmware = record.model_dir / "firmware" if record.model_dir else None
+                if firmware is not None and firmware.is_dir():
+                    self.client.log_artifacts(self.run_ids[record.trial_id], str(firmware), "firmware")
         now = int(time.time() * 1000)
         from mlflow.entities import Metric
 
