@@ -8,6 +8,7 @@ Optuna 5 (FACTS.md): metric and mode go to `OptunaSearch` only, never to `TuneCo
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -42,7 +43,9 @@ def make_sampler(space: SearchSpace, seed: int | None):
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _searcher_class():
+@functools.cache
+def searcher_class():
+    """`ConstrainedOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
     from ray.tune.search.optuna import OptunaSearch
 
     class ConstrainedOptunaSearch(OptunaSearch):
@@ -168,7 +171,7 @@ def run_trials(
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
         threads = max(1, cpus // concurrency)
-        searcher = _searcher_class()(
+        searcher = searcher_class()(
             space=space.suggest,
             metric=space.objective_names(),
             mode=space.objective_modes(),

@@ -4,7 +4,7 @@ import math
 
 import optuna
 
-from hgq_automl.raytune import _searcher_class, make_sampler
+from hgq_automl.raytune import searcher_class, make_sampler
 from hgq_automl.space import parse_space
 
 
@@ -21,7 +21,7 @@ def _space(sampler):
 
 def test_searcher_sets_optuna_constraints_from_the_final_result():
     space = _space("nsga2")
-    searcher = _searcher_class()(
+    searcher = searcher_class()(
         space=space.suggest, metric=space.objective_names(), mode=space.objective_modes(), sampler=make_sampler(space, 0), constraints=space.constraints
     )
     assert searcher.suggest("a")["filters_1"] in (2, 3, 4)
@@ -45,7 +45,7 @@ def test_searcher_sets_optuna_constraints_from_the_final_result():
 
 def test_unconstrained_space_sets_no_constraints():
     space = parse_space({"search": {"sampler": "tpe"}})
-    searcher = _searcher_class()(space=space.suggest, metric=space.objective_names(), mode=space.objective_modes(), sampler=make_sampler(space, 0))
+    searcher = searcher_class()(space=space.suggest, metric=space.objective_names(), mode=space.objective_modes(), sampler=make_sampler(space, 0))
     searcher.suggest("a")
     searcher.on_trial_complete("a", {"val_accuracy": 0.9, "ebops": 100.0})
     assert searcher._ot_study.get_trials()[0].constraints == {}
