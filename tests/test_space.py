@@ -177,3 +177,9 @@ def test_command_line_overrides_of_synthesis_and_part():
     with pytest.raises(SpaceError, match="hardware.part: unknown FPGA part"):
         space.with_overrides(part="nope")
     assert parse_space({}).with_overrides(synthesis="csim").hardware.synthesis == "csim"
+
+
+def test_shipped_rtl_space_loads():
+    space = load_space(Path(__file__).resolve().parents[1] / "search_spaces" / "digits_cnn_rtl.yaml")
+    assert space.hardware.synthesis == "rtl" and space.objective_names() == ["val_accuracy", "synth_luts"]
+    assert [str(c) for c in space.constraints] == ["dsps <= 0", "bit_mismatches <= 0"]
