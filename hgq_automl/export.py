@@ -91,6 +91,9 @@ def check_request(request: ExportRequest) -> None:
 def run_export(request: ExportRequest, say=print) -> ExportOutcome:
     """Export the model of trial run `request.run_id`; `say` prints progress and figures."""
     check_request(request)
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr to our own lines
     from .tracking import connect
 
     client = connect(request.tracking_uri)

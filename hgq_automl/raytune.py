@@ -45,18 +45,28 @@ def make_sampler(space: SearchSpace, seed: int | None):
 
 @functools.cache
 def searcher_class():
-    """`ConstrainedOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
+    """`HgqOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
     from ray.tune.search.optuna import OptunaSearch
 
-    class ConstrainedOptunaSearch(OptunaSearch):
-        """OptunaSearch that sets the space's constraints on the Optuna trial from the final
-        result before telling Optuna. NSGA-II and TPE read them from the trial (Optuna 5's
-        `Trial.set_constraint`, which replaces the deprecated `constraints_func`);
-        a value <= 0 is satisfied, and a trial missing the metric gets inf (infeasible)."""
+    class HgqOptunaSearch(OptunaSearch):
+        """OptunaSearch for trials whose objectives may exist only in the final result.
+
+        - Epoch reports carry the training curves only; one without every objective
+          (e.g. `luts`, `synth_luts`) is not passed to Optuna as an intermediate value.
+        - Before Optuna is told a trial's final result, the space's constraints are set on
+          the Optuna trial (Optuna 5's `Trial.set_constraint`, which NSGA-II and TPE read;
+          it replaces the deprecated `constraints_func`): a value <= 0 is satisfied, and a
+          trial missing the metric gets inf (infeasible).
+        """
 
         def __init__(self, *args, constraints=(), **kwargs):
             super().__init__(*args, **kwargs)
             self._constraints = tuple(constraints)
+
+        def on_trial_result(self, trial_id, result):
+            metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+            if all(m in result for m in metrics):
+                super().on_trial_result(trial_id, result)
 
         def on_trial_complete(self, trial_id, result=None, error=False):
             if self._constraints and result and trial_id in self._ot_trials:
@@ -64,7 +74,7 @@ def searcher_class():
                     self._ot_trials[trial_id].set_constraint(str(constraint), constraint.violation(result))
             super().on_trial_complete(trial_id, result=result, error=error)
 
-    return ConstrainedOptunaSearch
+    return HgqOptunaSearch
 
 
 def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: int, threads: int) -> None:
@@ -136,13 +146,20 @@ def _bridge(listeners: Sequence[TrialListener]):
 
 
 def start_ray(cpus: int | None = None) -> bool:
-    """Start a local Ray unless one is running in this process. True if this call started it."""
+    """Start a local Ray unless one is running in this process. True if this call started it.
+
+    Without RAY_ADDRESS, a new local Ray is started (address "local"): `ray.init()` alone
+    would join whatever cluster another user last started on this host (it reads
+    /tmp/ray/ray_current_cluster), and refuse `num_cpus` there.
+    """
     import ray
 
     if ray.is_initialized():
         return False
+    address = os.environ.get("RAY_ADDRESS") or "local"
     ray.init(
-        num_cpus=cpus or os.cpu_count(),
+        address=address,
+        **({"num_cpus": cpus or os.cpu_count()} if address == "local" else {}),
         include_dashboard=False,
         log_to_driver=False,
         logging_level="ERROR",
@@ -165,6 +182,8 @@ def run_trials(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no experiment banner
+    # epoch reports lack the final-only objectives (luts, synth_luts, ...): Tune must not require them
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
     started = start_ray(settings.cpus)
     try:

@@ -49,3 +49,14 @@ def test_unconstrained_space_sets_no_constraints():
     searcher.suggest("a")
     searcher.on_trial_complete("a", {"val_accuracy": 0.9, "ebops": 100.0})
     assert searcher._ot_study.get_trials()[0].constraints == {}
+
+
+def test_epoch_reports_without_the_objective_are_not_told_to_optuna():
+    space = parse_space({"objectives": {"luts": "min"}, "search": {"sampler": "tpe"}})
+    searcher = searcher_class()(space=space.suggest, metric="luts", mode="min", sampler=make_sampler(space, 0))
+    searcher.suggest("a")
+    searcher.on_trial_result("a", {"epoch": 1, "loss": 1.0, "val_accuracy": 0.5, "training_iteration": 1})  # no luts yet
+    searcher.on_trial_result("a", {"epoch": 2, "luts": 900.0, "training_iteration": 2})
+    searcher.on_trial_complete("a", {"luts": 800.0, "training_iteration": 3})
+    trial = searcher._ot_study.get_trials()[0]
+    assert trial.intermediate_values == {2: 900.0} and trial.values == [800.0]

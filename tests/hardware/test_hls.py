@@ -24,7 +24,7 @@ def test_a_missing_vendor_tool_is_refused_on_one_line(monkeypatch, tmp_path, syn
     assert f"`{tool}` is not on PATH" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(ToolMissing):
         check_tools(HardwareSpec(synthesis=synthesis))
-    with pytest.raises(ToolMissing, match="`yosys` is not on PATH"):
+    with pytest.raises(ToolMissing, match="synthesis rtl needs `yosys`, which is not on PATH"):
         check_tools(HardwareSpec(synthesis="rtl"))
 
 
