@@ -44,7 +44,8 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
     records = [r for s in searches for r in s.records]
     run_ids = {k: v for s in searches for k, v in s.run_ids.items()}
     completed = [r for r in records if r.ok]
-    front = pareto_front(completed, chosen, lambda r: r.metrics)
+    constraints = tuple({str(c): c for s in searches for c in s.constraints}.values())
+    front = pareto_front(completed, chosen, lambda r: r.metrics, constraints)
     names_only = [m for m, _ in chosen]
     rows = front_rows(front, names_only, run_ids)
     if fmt == "json":

@@ -1,4 +1,4 @@
-"""Command line: `python -m hgq_automl search ...`.
+"""Command line: `python -m hgq_automl search ...` and `python -m hgq_automl export RUN_ID ...`.
 
 Only argparse is imported at start-up; each command imports what it needs, so `--help`
 answers at once.
@@ -75,6 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
     _search_flags(submit, with_address=False)
 
+    export = commands.add_parser(
+        "export",
+        help="write a trial's model as an hls4ml project or Verilog, re-checked bit-exact",
+        description=(
+            "Load the model of a trial's MLflow run, write it as an hls4ml project or as da4ml Verilog, "
+            "re-check bit-exactness against Keras on the held-out test split, and print the estimates."
+        ),
+    )
+    export.add_argument("run_id", metavar="RUN_ID", help="MLflow run id of a trial (printed by `search`, tagged pareto=true for front members)")
+    export.add_argument("--to", required=True, choices=("hls4ml", "verilog"), help="what to write")
+    export.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty)")
+    export.add_argument("--part", metavar="PART", help="FPGA part (default: the search's hardware.part)")
+    export.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
+    export.add_argument("--synth", action="store_true", help="also synthesize: yosys for verilog; Vivado/Vitis HLS for hls4ml (tool on PATH)")
     report = commands.add_parser(
         "report",
         help="print the Pareto set of one or several searches, read from MLflow",
@@ -105,6 +119,12 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
     if with_address:
         search.add_argument("--address", metavar="ADDR", help="attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
     search.add_argument("--max-failures", type=_non_negative, default=0, metavar="N", help="retry a failing trial up to N times (default: 0)")
+    search.add_argument(
+        "--synthesis",
+        choices=("none", "csim", "rtl", "vivado", "vitis"),
+        help="per-trial synthesis step (default: the space's hardware.synthesis, else none)",
+    )
+    search.add_argument("--part", metavar="PART", help="FPGA part, e.g. xcvu9p-flga2104-2L-e (default: the space's hardware.part)")
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -123,6 +143,8 @@ def _search(args: argparse.Namespace) -> int:
         resume=args.resume,
         address=args.address,
         max_failures=args.max_failures,
+        synthesis=args.synthesis,
+        part=args.part,
     )
     try:
         outcome = run_search(request)
@@ -157,6 +179,17 @@ def _ui(args: argparse.Namespace) -> int:
     return ui(args.tracking_uri, args.port)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportRequest, describe, run_export
+
+    request = ExportRequest(args.run_id, args.to, args.out, part=args.part, tracking_uri=args.tracking_uri, synth=args.synth)
+    outcome = run_export(request, say=lambda text: print(text, file=sys.stderr, flush=True))
+    print(f"exported run {args.run_id} as {args.to} to {outcome.out}")
+    for line in describe(outcome):
+        print(line)
+    return 0 if outcome.bit_exact else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -164,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search, "submit": _submit, "report": _report, "ui": _ui}[args.command](args)
+        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,7 +2,7 @@
 
 Every function here is a documented rule with its source; none needs Ray, MLflow or a
 vendor tool. Units are in the names: `flops` (operations per inference), `dsps` (DSP
-slices), `luts` (6-input LUTs), `latency_cycles` (clock cycles), `latency_ns`.
+slices), `luts` (6-input LUTs), `ffs` (flip-flops), `latency_cycles` (clock cycles), `latency_ns`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: da4ml cuts its combinational graph into pipeline stages of this many delay units;
-#: da4ml's examples pair this cutoff with a 5 ns clock (200 MHz).
-LATENCY_CUTOFF = 5.0
+#: Default clock period; da4ml cuts its pipeline every this many delay units
+#: (da4ml's examples pair a cutoff of 5 with a 5 ns clock, 200 MHz).
 CLOCK_PERIOD_NS = 5.0
 #: hls4ml's DSP rule: weights narrower than this many bits multiply in LUTs.
 DSP_MIN_WEIGHT_BITS = 9
@@ -89,60 +88,79 @@ def weight_width(kernel: np.ndarray) -> int:
     return int(k + i + f)
 
 
-def dsp_estimate(layers: list[WeightLayer], reuse_factor: int, strategy: str = "latency") -> int:
-    """DSP slices of hls4ml's Latency strategy (io_parallel) at `reuse_factor`.
+def layer_dsps(layer: WeightLayer, reuse_factor: int, strategy: str = "latency") -> int:
+    """DSP slices of one dense/conv layer in hls4ml (io_parallel) at `reuse_factor`.
 
-    Rule, after hls4ml's `VivadoDSPEstimator`
-    (hls4ml/optimization/dsp_aware_pruning/objectives/vivado_objectives.py):
-    a layer whose weight type is narrower than 9 bits multiplies in LUTs (0 DSPs);
-    otherwise every non-zero weight is one multiplication per output pixel computed in
-    parallel (the conv parallelization factor), and `reuse_factor` multiplications share
-    one DSP: ceil(non-zero weights x parallel pixels / reuse_factor). Zero weights are
-    constant-folded away. `distributed_arithmetic` uses no DSPs (adder trees in LUTs).
+    Rules, after hls4ml 1.3:
+    - a layer whose weight type is narrower than 9 bits multiplies in LUTs: 0 DSPs
+      (`VivadoDSPEstimator`, hls4ml/optimization/dsp_aware_pruning/objectives/vivado_objectives.py);
+    - `latency`: one multiplier per weight, shared by `reuse_factor` multiplications, minus
+      the constant-folded zero weights: ceil(n_in x n_out / RF) - n_zeros // RF
+      (`multiplier_limit`, hls4ml/backends/vivado/passes/convolution_templates.py and
+      the `ALLOCATION ... limit=multiplier_limit` pragma in nnet_utils/nnet_dense_latency.h);
+    - `resource`: the weights sit in a ROM read in a loop, so zeros are not folded:
+      ceil(n_in x n_out / RF) (`block_factor`, nnet_utils/nnet_dense_resource.h);
+    - both times the output pixels a conv layer computes in parallel (its
+      parallelization factor, each with its own multipliers);
+    - `distributed_arithmetic`: adder trees in LUTs, 0 DSPs.
+    hls4ml may round an invalid reuse factor of the resource strategy to a valid one;
+    this rule uses the factor as given.
     """
-    if strategy == "distributed_arithmetic":
+    if strategy == "distributed_arithmetic" or weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
         return 0
-    total = 0
-    for layer in layers:
-        if weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
-            continue
-        total += math.ceil(layer.nonzero_weights * layer.parallel_pixels / reuse_factor)
-    return total
+    n = int(layer.kernel.size)
+    per_pixel = math.ceil(n / reuse_factor)
+    if strategy == "latency":
+        per_pixel -= (n - layer.nonzero_weights) // reuse_factor
+    return per_pixel * layer.parallel_pixels
+
+
+def dsp_estimate(layers: list[WeightLayer], reuse_factor: int, strategy: str = "latency") -> int:
+    """DSP slices of the network: the sum of `layer_dsps` over its dense/conv layers."""
+    return sum(layer_dsps(layer, reuse_factor, strategy) for layer in layers)
 
 
 @dataclass(frozen=True)
 class DA4MLEstimate:
     luts: float  # da4ml's LUT cost of the combinational design
-    latency_cycles: int  # pipeline stages at LATENCY_CUTOFF
-    latency_ns: float  # latency_cycles x CLOCK_PERIOD_NS
+    ffs: int  # register bits of the pipelined design
+    latency_cycles: int  # pipeline stages
+    latency_ns: float  # latency_cycles x clock period
     comb: object  # the da4ml CombLogic (for bit-exact prediction, Verilog generation)
 
 
-def da4ml_estimate(model) -> DA4MLEstimate:
-    """LUTs and latency of the model as da4ml's distributed-arithmetic design.
+def da4ml_estimate(model, clock_period_ns: float = CLOCK_PERIOD_NS) -> DA4MLEstimate:
+    """LUTs, FFs and latency of the model as da4ml's distributed-arithmetic design.
 
-    `comb_trace(...).cost` is da4ml's LUT estimate (within ~10 % of yosys on the designs
-    measured in FACTS.md); the latency is the number of pipeline stages da4ml's
-    `to_pipeline` makes when it cuts the design every `LATENCY_CUTOFF` delay units.
+    - LUTs: `comb_trace(...).cost`, da4ml's LUT estimate of the combinational logic
+      (da4ml/trace; within ~10 % of yosys on the designs in FACTS.md and docs/benchmarks.md);
+    - pipeline: `to_pipeline(comb, cutoff)` (da4ml/trace/pipeline.py) cuts the design
+      every `cutoff` delay units; the cutoff is the clock period in ns, the pairing of
+      da4ml's own examples (cutoff 5 for a 5 ns clock);
+    - FFs: that pipeline's `reg_bits`, the bits held in the stage registers (what
+      `RTLModel` prints as "Estimated cost: ... FFs");
+    - latency: the number of stages (cycles), times the clock period (ns).
     """
     from da4ml.converter import trace_model
     from da4ml.trace import HWConfig, comb_trace, to_pipeline
 
     inp, out = trace_model(model, HWConfig(1, -1, -1))
     comb = comb_trace(inp, out)
-    stages = len(to_pipeline(comb, LATENCY_CUTOFF, verbose=False).solutions)
-    return DA4MLEstimate(float(round(comb.cost)), stages, stages * CLOCK_PERIOD_NS, comb)
+    pipe = to_pipeline(comb, clock_period_ns, verbose=False)
+    stages = len(pipe.solutions)
+    return DA4MLEstimate(float(round(comb.cost)), int(pipe.reg_bits), stages, stages * clock_period_ns, comb)
 
 
-def estimate(model, reuse_factor: int = 1, strategy: str = "latency") -> dict[str, float]:
+def estimate(model, reuse_factor: int = 1, strategy: str = "latency", clock_period_ns: float = CLOCK_PERIOD_NS) -> dict[str, float]:
     """All estimates of a traced model, under the metric names of `hgq_automl.metrics`."""
     layers = weight_layers(model)
-    da = da4ml_estimate(model)
+    da = da4ml_estimate(model, clock_period_ns)
     return {
         "flops": count_flops(layers),
         "params": count_params(layers),
         "dsps": dsp_estimate(layers, reuse_factor, strategy),
         "luts": da.luts,
+        "ffs": da.ffs,
         "latency_cycles": da.latency_cycles,
         "latency_ns": da.latency_ns,
     }

@@ -66,6 +66,8 @@ def search_arguments(args) -> list[str]:
         ("--name", args.name),
         ("--resume", args.resume),
         ("--max-failures", args.max_failures or None),
+        ("--synthesis", args.synthesis),
+        ("--part", args.part),
     ):
         if value is not None:
             argv += [flag, str(value)]
@@ -80,7 +82,7 @@ def submit(args) -> int:
 
     if not args.resume:  # bad input fails here, at once, not later in the job
         load_space(args.space, data=args.data).with_overrides(
-            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, seed=args.seed
+            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, seed=args.seed, synthesis=args.synthesis, part=args.part
         )
     folder, space = _job_folder(args.space)
     with folder:

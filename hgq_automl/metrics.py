@@ -1,7 +1,7 @@
 """The metric vocabulary: one name per quantity, with its unit and preferred direction.
 
 The same names appear in what a trial reports, in MLflow metrics, in the search-space
-`objectives`, and in the printed Pareto table.
+`objectives` and `constraints`, and in the printed Pareto table.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ class Metric:
     mode: str  # "max" or "min": the better direction
     unit: str
     doc: str
+    #: Synthesis steps (`hardware.synthesis`) that produce it; empty: every trial reports it.
+    needs: tuple[str, ...] = ()
 
+
+#: Values of `hardware.synthesis` / `--synthesis`.
+SYNTHESIS_STEPS = ("none", "csim", "rtl", "vivado", "vitis")
+_SYNTH = ("rtl", "vivado", "vitis")
+_VENDOR = ("vivado", "vitis")
 
 _ALL = [
     Metric("val_accuracy", "max", "fraction", "accuracy on the validation split, of the quantized model after trace_minmax"),
@@ -24,9 +31,23 @@ _ALL = [
     Metric("flops", "min", "operations", "floating-point operations of one inference: 2 per multiply-accumulate"),
     Metric("params", "min", "count", "weights and biases of the network (quantizer variables excluded)"),
     Metric("luts", "min", "LUTs", "da4ml estimate of the LUTs of the distributed-arithmetic implementation"),
-    Metric("dsps", "min", "DSP slices", "DSPs of hls4ml's Latency strategy at the trial's reuse_factor (0 for distributed_arithmetic)"),
-    Metric("latency_cycles", "min", "clock cycles", "pipeline stages of the da4ml design at the latency cutoff"),
-    Metric("latency_ns", "min", "ns", "latency_cycles x clock period"),
+    Metric("ffs", "min", "FFs", "da4ml estimate of the pipeline-register bits (flip-flops) of that implementation"),
+    Metric("dsps", "min", "DSP slices", "DSPs of hls4ml's strategy (latency/resource) at the trial's reuse_factor; 0 for distributed_arithmetic"),
+    Metric("latency_cycles", "min", "clock cycles", "pipeline stages of the da4ml design, cut at hardware.clock_period_ns delay units"),
+    Metric("latency_ns", "min", "ns", "latency_cycles x hardware.clock_period_ns"),
+    Metric(
+        "bit_mismatches", "min", "count",
+        "held-out test outputs where the firmware's simulation (hls4ml C simulation, or iverilog RTL simulation) "
+        "differs from Keras; non-zero = the trial's numbers are untrusted",
+        ("csim", "rtl", "vivado", "vitis"),
+    ),
+    Metric("synth_luts", "min", "LUTs", "LUTs after synthesis (yosys synth_xilinx for rtl: LUT1-6 + SRL cells; Vivado/Vitis report)", _SYNTH),
+    Metric("synth_ffs", "min", "FFs", "flip-flops after synthesis (yosys: FD* cells; Vivado/Vitis report)", _SYNTH),
+    Metric("synth_dsps", "min", "DSP slices", "DSP slices after synthesis (yosys: DSP48E1/E2 cells; Vivado/Vitis report)", _SYNTH),
+    Metric("synth_carry", "min", "carry cells", "CARRY4/CARRY8 cells after yosys synthesis", ("rtl",)),
+    Metric("synth_bram", "min", "BRAM_18K", "18 kbit block RAMs in the Vivado/Vitis report", _VENDOR),
+    Metric("synth_latency_cycles", "min", "clock cycles", "worst-case latency in the HLS C-synthesis report", _VENDOR),
+    Metric("synth_seconds", "min", "s", "wall-clock time of the synthesis step (yosys, or the vendor build)", _SYNTH),
 ]
 
 #: Final metrics of a trial, by name.
@@ -40,3 +61,9 @@ TIMING_METRICS = ("train_seconds", "estimate_seconds")
 
 #: Every metric a trial reports; what the tracking adapter logs.
 LOGGED_METRICS = frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | {"epoch", "score"}
+
+
+def produced_by(metric: str, synthesis: str) -> bool:
+    """Whether a trial run with `synthesis` reports `metric`."""
+    needs = FINAL_METRICS[metric].needs
+    return not needs or synthesis in needs

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import mlflow.pyfunc
 
+#: Where the `.keras` file lands inside a run's artifacts when the folder is logged as `model`.
+KERAS_ARTIFACT = "model/artifacts/model.keras"
+
 #: What loading the model needs (the versions this project pins).
 REQUIREMENTS = ["tensorflow-cpu==2.21.0", "keras==3.15.1", "hgq2==0.2.0", "numpy"]
 

@@ -1,4 +1,4 @@
-"""The Pareto set of finished trials (non-dominated sorting by moocore)."""
+"""The Pareto set of finished trials (non-dominated sorting by moocore), feasible ones only."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+
+from .constraints import Constraint, feasible
 
 T = TypeVar("T")
 
@@ -31,14 +33,19 @@ def pareto_mask(values: np.ndarray, modes: Sequence[str]) -> np.ndarray:
 
 
 def pareto_front(
-    items: Sequence[T], objectives: Sequence[tuple[str, str]], metrics: Callable[[T], Mapping[str, Any]] = lambda item: item
+    items: Sequence[T],
+    objectives: Sequence[tuple[str, str]],
+    metrics: Callable[[T], Mapping[str, Any]] = lambda item: item,
+    constraints: Sequence[Constraint] = (),
 ) -> list[T]:
-    """The non-dominated items, sorted by the first objective (best first).
+    """The non-dominated items among those meeting every constraint, sorted by the first
+    objective (best first). An infeasible item is never on the front.
 
     `metrics(item)` gives an item's metric values (by default the item is the mapping).
     """
     names = [m for m, _ in objectives]
     modes = [mode for _, mode in objectives]
+    items = [item for item in items if feasible(constraints, metrics(item))]
     if not items:
         return []
     mask = pareto_mask(objective_matrix([metrics(i) for i in items], names), modes)

@@ -64,9 +64,11 @@ class ConsoleProgress:
         self.done.append(record)
         if record.ok:
             outcome = self._metrics(record.metrics)
+            if record.metrics.get("bit_mismatches"):
+                outcome += f" UNTRUSTED: {int(record.metrics['bit_mismatches'])} outputs differ from Keras"
         else:
             outcome = f"FAILED: {record.error}"
-        front = pareto_front([r for r in self.done if r.ok], self.space.objectives, lambda r: r.metrics)
+        front = pareto_front([r for r in self.done if r.ok], self.space.objectives, lambda r: r.metrics, self.space.constraints)
         best = "; ".join(self._metrics(r.metrics) for r in front[:3])
         more = f" (+{len(front) - 3} more)" if len(front) > 3 else ""
         self._say(f"trial {record.trial_id} {outcome} | {self._counts()} | front: {best}{more}")

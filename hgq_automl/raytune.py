@@ -9,6 +9,7 @@ trials stopped early by a scheduler are told to Optuna as PRUNED, not COMPLETE.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -52,23 +53,52 @@ def make_sampler(space: SearchSpace, seed: int | None):
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def make_searcher(space: SearchSpace, seed: int | None):
-    """OptunaSearch over the space, multi-objective, with early-stopped trials PRUNED."""
+@functools.cache
+def searcher_class():
+    """`HgqOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
     from ray.tune.search.optuna import OptunaSearch
 
-    class HGQOptunaSearch(OptunaSearch):
-        def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+    class HgqOptunaSearch(OptunaSearch):
+        """OptunaSearch for trials whose objectives may exist only in the final result.
+
+        - Epoch reports carry the training curves only; one without every objective
+          (e.g. `luts`, `synth_luts`) is not passed to Optuna as an intermediate value.
+        - A trial stopped early by the scheduler (no final report) is told PRUNED: its
+          last epoch's values are truncated, not results (Ray tells PRUNED for None).
+        - Before Optuna is told a trial's final result, the space's constraints are set on
+          the Optuna trial (Optuna 5's `Trial.set_constraint`, which NSGA-II and TPE read;
+          it replaces the deprecated `constraints_func`): a value <= 0 is satisfied, and a
+          trial missing the metric gets inf (infeasible).
+        """
+
+        def __init__(self, *args, constraints=(), **kwargs):
+            super().__init__(*args, **kwargs)
+            self._constraints = tuple(constraints)
+
+        def on_trial_result(self, trial_id, result):
+            metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+            if all(m in result for m in metrics):
+                super().on_trial_result(trial_id, result)
+
+        def on_trial_complete(self, trial_id, result=None, error=False):
             if not error and result is not None and FINAL_KEY not in result:
-                # stopped by the scheduler before its final report: its last epoch's
-                # values are truncated, not results -> PRUNED (Ray tells PRUNED for None)
-                result = None
+                result = None  # stopped early -> PRUNED
+            if self._constraints and result and trial_id in self._ot_trials:
+                for constraint in self._constraints:
+                    self._ot_trials[trial_id].set_constraint(str(constraint), constraint.violation(result))
             super().on_trial_complete(trial_id, result=result, error=error)
 
-    return HGQOptunaSearch(
+    return HgqOptunaSearch
+
+
+def make_searcher(space: SearchSpace, seed: int | None):
+    """OptunaSearch over the space: multi-objective, constrained, early-stopped trials PRUNED."""
+    return searcher_class()(
         space=space.suggest,
         metric=space.objective_names(),
         mode=space.objective_modes(),
         sampler=make_sampler(space, seed),
+        constraints=space.constraints,
     )
 
 
@@ -99,11 +129,12 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         last.update(metrics)
         tune.report({**metrics, "score": es.score_of(metrics)} if es else metrics)
 
-    final, model = run_trial(space, config, data, report=report, seed=seed, threads=threads)
-    final["epoch"] = int(space.resolve(config)["epochs"])
-    if es:  # the scheduler needs its metric in every report; the final values take precedence
-        final["score"] = es.score_of({**last, **final})
     with tempfile.TemporaryDirectory() as folder:
+        # the checkpoint holds model.keras and the synthesis step's project (firmware/)
+        final, model = run_trial(space, config, data, report=report, seed=seed, threads=threads, firmware_dir=Path(folder) / "firmware")
+        final["epoch"] = int(space.resolve(config)["epochs"])
+        if es:  # the scheduler needs its metric in every report; the final values take precedence
+            final["score"] = es.score_of({**last, **final})
         model.save(os.path.join(folder, "model.keras"))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
@@ -246,6 +277,8 @@ def run_trials(
     # save the experiment state at least every 2 s, so that a killed driver loses (and
     # a resume re-runs) as few finished trials as possible
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
+    # epoch reports lack the final-only objectives (luts, synth_luts, ...): Tune must not require them
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     started = start_ray(settings.address, settings.cpus)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))

@@ -12,10 +12,18 @@ from .metrics import FINAL_METRICS
 
 #: Metrics shown for every Pareto member, in this order (objectives not listed are added).
 TABLE_METRICS = ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "params", "latency_ns")
+#: Metrics of the synthesis step, shown when some member has them.
+HARDWARE_METRICS = ("bit_mismatches", "synth_luts", "synth_ffs", "synth_dsps", "synth_latency_cycles")
 
 
-def table_metrics(objectives: Sequence[str]) -> list[str]:
-    return list(TABLE_METRICS) + [m for m in objectives if m not in TABLE_METRICS]
+def table_metrics(objectives: Sequence[str], records: Sequence[TrialRecord] = ()) -> list[str]:
+    shown = list(TABLE_METRICS) + [m for m in objectives if m not in TABLE_METRICS]
+    return shown + [m for m in HARDWARE_METRICS if m not in shown and any(m in r.metrics for r in records)]
+
+
+def untrusted(record: TrialRecord) -> bool:
+    """A trial whose firmware simulation differed from Keras (bit_mismatches > 0)."""
+    return bool(record.metrics.get("bit_mismatches"))
 
 
 def format_value(value: Any) -> str:
@@ -49,7 +57,7 @@ def front_rows(front: Sequence[TrialRecord], objectives: Sequence[str], run_ids:
         row: dict[str, Any] = {"trial_id": record.trial_id}
         if run_ids is not None:
             row["run_id"] = run_ids.get(record.trial_id)
-        row.update({m: record.metrics.get(m) for m in table_metrics(objectives)})
+        row.update({m: record.metrics.get(m) for m in table_metrics(objectives, front)})
         row["config"] = dict(record.config)
         rows.append(row)
     return rows
@@ -58,6 +66,7 @@ def front_rows(front: Sequence[TrialRecord], objectives: Sequence[str], run_ids:
 def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: str = "Pareto set", ascii_only: bool = False):
     """A rich Table of the Pareto members' metrics, with units in the column headers.
 
+    A member whose firmware simulation differed from Keras is marked "(untrusted)".
     `ascii_only` draws the borders in ASCII, for logs (Ray Jobs cut long lines of
     multi-byte box characters).
     """
@@ -66,14 +75,15 @@ def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: 
 
     table = Table(title=title, title_justify="left", box=box.ASCII if ascii_only else box.HEAVY_HEAD)
     table.add_column("trial")
-    metrics = table_metrics(objectives)
+    metrics = table_metrics(objectives, front)
     for m in metrics:
         unit = FINAL_METRICS[m].unit
         header = m if unit in ("fraction", "count") else f"{m}\n[{unit}]"
         header = header.replace("_accuracy", "_acc")
         table.add_column(header, justify="right")
     for record in front:
-        table.add_row(record.trial_id, *(format_value(record.metrics.get(m, math.nan)) for m in metrics))
+        label = f"{record.trial_id} (untrusted)" if untrusted(record) else record.trial_id
+        table.add_row(label, *(format_value(record.metrics.get(m, math.nan)) for m in metrics))
     return table
 
 

@@ -38,6 +38,8 @@ class SearchRequest:
     resume: str | None = None  # the name of a search to continue
     address: str | None = None  # an existing Ray cluster
     max_failures: int = 0
+    synthesis: str | None = None  # overrides the space's hardware.synthesis
+    part: str | None = None  # overrides the space's hardware.part
 
 
 @dataclass
@@ -126,6 +128,8 @@ def prepare(request: SearchRequest):
             "--sampler": request.sampler,
             "--seed": request.seed,
             "--name": request.name,
+            "--synthesis": request.synthesis,
+            "--part": request.part,
         }
         changed = [flag for flag, value in given.items() if value is not None]
         if changed:
@@ -135,7 +139,12 @@ def prepare(request: SearchRequest):
         space = parse_space(state["space"], state["source"])
     else:
         space = load_space(request.space, data=request.data).with_overrides(
-            trials=request.trials, concurrency=request.concurrency, sampler=request.sampler, seed=request.seed
+            trials=request.trials,
+            concurrency=request.concurrency,
+            sampler=request.sampler,
+            seed=request.seed,
+            synthesis=request.synthesis,
+            part=request.part,
         )
         name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not re.fullmatch(r"[\w.-]+", name):
@@ -144,6 +153,12 @@ def prepare(request: SearchRequest):
             raise UsageError(f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root)}`, or choose another --name")
         state = None
 
+    from .hardware.synthesis import ToolMissing, check_tools
+
+    try:
+        check_tools(space.hardware)  # e.g. synthesis: vivado without Vivado on PATH
+    except ToolMissing as exc:
+        raise UsageError(str(exc)) from None
     data = load_dataset(space.dataset)
     if data.input_shape != tuple(space.model.input_shape):
         raise UsageError(
@@ -159,6 +174,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     """Run (or resume) a whole search and log it; print the Pareto set on `console`."""
     from rich.console import Console
 
+    from .constraints import feasible
     from .pareto import pareto_front
     from .progress import ConsoleProgress
     from .raytune import RunSettings, can_resume, run_trials
@@ -185,6 +201,10 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
             "dataset": space.dataset.name,
             "storage": settings.path,
             "early_stopping": space.early_stopping.scheduler if space.early_stopping else None,
+            "synthesis": space.hardware.synthesis,
+            "part": space.hardware.part,
+            "clock_period_ns": space.hardware.clock_period_ns,
+            "constraints": "; ".join(map(str, space.constraints)) or None,
         }
         tracker = SearchTracker.start(client, name, name, space, params)
         _write_state(root, name, {
@@ -201,7 +221,9 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}\n"
         f"  data: {space.dataset.name}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples\n"
         f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
+        + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
         + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
+        + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
         + f"\n  MLflow: {client.tracking_uri}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {settings.path}",
         file=sys.stderr,
         flush=True,
@@ -209,7 +231,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     try:
         records, unfinished = run_trials(space, data, settings, [ConsoleProgress(space), tracker])
         completed = [r for r in records if r.ok]
-        front = pareto_front(completed, space.objectives, lambda r: r.metrics)
+        front = pareto_front(completed, space.objectives, lambda r: r.metrics, space.constraints)
         tracker.finish(records, front, unfinished)
     except KeyboardInterrupt:
         tracker.abort("KILLED")
@@ -220,13 +242,18 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
 
     failed = [r for r in records if r.status == "failed"]
     stopped = [r for r in records if r.status == "stopped"]
+    infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
     title = (
         f"Pareto set of {name}: {len(front)} of {len(completed)} completed trials "
-        f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}{f', {unfinished} unfinished' if unfinished else ''})"
+        f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}"
+        f"{f', {infeasible} infeasible' if space.constraints else ''}{f', {unfinished} unfinished' if unfinished else ''})"
     )
     console.print(front_table(front, space.objective_names(), title=title, ascii_only=not console.is_terminal))
     for record in front:
         console.print(f"  trial {record.trial_id} (MLflow run {tracker.run_ids.get(record.trial_id)}): {config_summary(record.config)}", soft_wrap=True)
+    for record in front:
+        if record.metrics.get("bit_mismatches"):
+            console.print(f"  UNTRUSTED trial {record.trial_id}: {int(record.metrics['bit_mismatches'])} firmware outputs differ from Keras")
     for record in failed:
         console.print(f"  failed trial {record.trial_id}: {record.error}", soft_wrap=True)
     console.print(

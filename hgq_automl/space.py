@@ -19,14 +19,17 @@ from typing import Any, Protocol
 
 import yaml
 
+from .constraints import Constraint, parse_constraint
 from .errors import SpaceError
-from .metrics import EPOCH_METRICS, FINAL_METRICS
+from .hardware.parts import DEFAULT_PART, UnknownPart, part_family
+from .metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 
 DATASETS = ("digits", "mnist", "tabular")
 FAMILIES = ("cnn", "mlp")
 SAMPLERS = ("nsga2", "tpe", "random")
 BETA_SCHEDULES = ("constant", "ramp")
-STRATEGIES = ("latency", "distributed_arithmetic")
+STRATEGIES = ("latency", "resource", "distributed_arithmetic")
+HLS_BACKENDS = ("Vitis", "Vivado")
 DIMENSION_TYPES = ("log_uniform", "uniform", "int", "choice")
 SCHEDULERS = ("asha", "hyperband")
 
@@ -81,7 +84,7 @@ COMMON_PARAMS: dict[str, ParamRule] = {
     "beta_final": ParamRule(float, 1e-4, minimum=0, doc="beta at the last epoch when beta_schedule is ramp"),
     "beta_schedule": ParamRule(str, "constant", allowed=BETA_SCHEDULES, doc="constant, or a log-linear ramp beta -> beta_final"),
     "reuse_factor": ParamRule(int, 1, minimum=1, doc="hls4ml reuse factor (multiplications sharing one multiplier)"),
-    "strategy": ParamRule(str, "latency", allowed=STRATEGIES, doc="hls4ml strategy the DSP estimate assumes"),
+    "strategy": ParamRule(str, "latency", allowed=STRATEGIES, doc="hls4ml strategy: the DSP estimate's and the csim/vivado/vitis conversion's"),
 }
 #: Only for the cnn family.
 CNN_PARAMS: dict[str, ParamRule] = {
@@ -211,6 +214,26 @@ class EarlyStopping:
 
 
 @dataclass(frozen=True)
+class HardwareSpec:
+    """The target and the per-trial synthesis step (`hardware:` section, `--synthesis`, `--part`)."""
+
+    synthesis: str = "none"  # none | csim | rtl | vivado | vitis
+    part: str = DEFAULT_PART
+    clock_period_ns: float = 5.0
+    backend: str = "Vitis"  # hls4ml backend of the csim step (vivado/vitis imply theirs)
+    sim_samples: int = 200  # rtl: held-out samples simulated with iverilog
+
+    @property
+    def family(self) -> str:
+        """The part's yosys `synth_xilinx` family (checked at load time)."""
+        return part_family(self.part)
+
+    @property
+    def hls_backend(self) -> str:
+        return {"vivado": "Vivado", "vitis": "Vitis"}.get(self.synthesis, self.backend)
+
+
+@dataclass(frozen=True)
 class SearchSpace:
     name: str
     source: str  # where it was loaded from, for messages
@@ -220,6 +243,8 @@ class SearchSpace:
     objectives: tuple[tuple[str, str], ...] = (("val_accuracy", "max"), ("ebops", "min"))
     search: SearchSettings = field(default_factory=SearchSettings)
     parameters: Mapping[str, Dimension] = field(default_factory=dict)
+    hardware: HardwareSpec = field(default_factory=HardwareSpec)
+    constraints: tuple[Constraint, ...] = ()
     early_stopping: EarlyStopping | None = None
 
     def max_epochs(self) -> int:
@@ -282,16 +307,24 @@ class SearchSpace:
             "objectives": dict(self.objectives),
             "search": {k: v for k, v in vars(self.search).items() if v is not None},
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
+            "hardware": dict(vars(self.hardware)),
+            "constraints": [str(c) for c in self.constraints],
             **({"early_stopping": _describe_early_stopping(self.early_stopping)} if self.early_stopping else {}),
         }
 
-    def with_overrides(self, **search: Any) -> SearchSpace:
-        """Apply command-line overrides of the `search:` settings (`--trials`, ...), validated."""
+    def with_overrides(self, synthesis: str | None = None, part: str | None = None, **search: Any) -> SearchSpace:
+        """Apply command-line overrides of the `search:` settings (`--trials`, ...) and of
+        `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`), validated."""
         space = self
+        source = f"{space.source} (command line)"
         given = {k: v for k, v in search.items() if v is not None}
         if given:
             settings = {**vars(space.search), **given}
-            space = replace(space, search=_parse_search(settings, f"{space.source} (command line)"))
+            space = replace(space, search=_parse_search(settings, source))
+        hw = {k: v for k, v in (("synthesis", synthesis), ("part", part)) if v is not None}
+        if hw:
+            space = replace(space, hardware=_parse_hardware({**vars(space.hardware), **hw}, source))
+            _check_metrics_produced(space, source)
         return space
 
 
@@ -335,7 +368,7 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
     )
 
 
-_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "search", "parameters", "early_stopping")
+_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping")
 
 
 def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
@@ -354,13 +387,16 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     model = _parse_model(_section(raw, "model", source), source)
     objectives = _parse_objectives(raw.get("objectives"), source)
     search = _parse_search(_section(raw, "search", source), source)
-    space = SearchSpace(name, source, description, dataset, model, objectives, search)
+    hardware = _parse_hardware(_section(raw, "hardware", source), source)
+    constraints = _parse_constraints(raw.get("constraints"), source)
+    space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints)
     params = _parse_parameters(_section(raw, "parameters", source), space.rules(), source)
     _check_model_shapes(model, source)
     early = _parse_early_stopping(raw.get("early_stopping"), source)
     space = replace(space, parameters=params, early_stopping=early)
     if early and early.grace_period >= space.max_epochs():
         raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
+    _check_metrics_produced(space, source)
     return space
 
 
@@ -518,6 +554,62 @@ def _parse_objectives(value: Any, source: str) -> tuple[tuple[str, str], ...]:
             raise SpaceError(source, f"objectives.{metric}", f"must be max or min; got {mode!r}")
         out.append((metric, mode))
     return tuple(out)
+
+
+def _parse_constraints(value: Any, source: str) -> tuple[Constraint, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise SpaceError(source, "constraints", f"must be a list such as ['dsps <= 0', 'luts <= 20000']; got {value!r}")
+    out = []
+    for i, text in enumerate(value):
+        try:
+            constraint = parse_constraint(text)
+        except ValueError as exc:
+            raise SpaceError(source, f"constraints[{i}]", str(exc)) from None
+        if constraint.metric not in FINAL_METRICS:
+            raise SpaceError(source, f"constraints[{i}]", f"unknown metric {constraint.metric!r}; known metrics are {', '.join(FINAL_METRICS)}")
+        out.append(constraint)
+    return tuple(out)
+
+
+def _parse_hardware(d: dict, source: str) -> HardwareSpec:
+    _no_unknown_keys(d, tuple(vars(HardwareSpec())), source, "hardware")
+    hw = HardwareSpec()
+    if "synthesis" in d:
+        if d["synthesis"] not in SYNTHESIS_STEPS:
+            raise SpaceError(source, "hardware.synthesis", f"must be one of {', '.join(SYNTHESIS_STEPS)}; got {d['synthesis']!r}")
+        hw = replace(hw, synthesis=d["synthesis"])
+    if "part" in d:
+        try:
+            part_family(d["part"])
+        except UnknownPart as exc:
+            raise SpaceError(source, "hardware.part", str(exc)) from None
+        hw = replace(hw, part=str(d["part"]))
+    if "clock_period_ns" in d:
+        period = _number(d["clock_period_ns"], source, "hardware.clock_period_ns")
+        if period <= 0:
+            raise SpaceError(source, "hardware.clock_period_ns", f"must be > 0; got {d['clock_period_ns']!r}")
+        hw = replace(hw, clock_period_ns=period)
+    if "backend" in d:
+        if d["backend"] not in HLS_BACKENDS:
+            raise SpaceError(source, "hardware.backend", f"must be one of {', '.join(HLS_BACKENDS)}; got {d['backend']!r}")
+        hw = replace(hw, backend=d["backend"])
+    if "sim_samples" in d:
+        hw = replace(hw, sim_samples=_int_at_least(d["sim_samples"], 1, source, "hardware.sim_samples"))
+    return hw
+
+
+def _check_metrics_produced(space: SearchSpace, source: str) -> None:
+    """Objectives and constraints may only name metrics the space's synthesis step reports."""
+    named = [(f"objectives.{m}", m) for m, _ in space.objectives]
+    named += [(f"constraints[{i}]", c.metric) for i, c in enumerate(space.constraints)]
+    for key, metric in named:
+        if not produced_by(metric, space.hardware.synthesis):
+            needs = ", ".join(FINAL_METRICS[metric].needs)
+            raise SpaceError(source, key, f"{metric} needs hardware.synthesis {needs}; the synthesis step is {space.hardware.synthesis}")
 
 
 def _parse_search(d: dict, source: str) -> SearchSettings:

@@ -1,9 +1,10 @@
 """MLflow adapter: one parent run per search, one nested child run per trial.
 
 Child runs get the trial's resolved parameters, its per-epoch metrics (step = epoch),
-its final metrics, its trained model (`model/model.keras`) and its end state: FINISHED,
+its final metrics, its trained model (an MLflow model in `model/`) and its end state: FINISHED,
 or FAILED with the error in the `error` tag. The parent run gets the resolved search
-space, the Pareto set (JSON, CSV, PNG plot) and `pareto=true` tags on the members.
+space, the Pareto set (JSON, CSV, PNG plot) and `pareto=true` tags on the members; the
+members also get their synthesis step's project (`firmware/hls4ml` or `firmware/verilog`).
 Everything is written from the driver, so a SQLite store is safe.
 """
 
@@ -200,6 +201,9 @@ class SearchTracker:
         for record in front:
             if record.trial_id in self.run_ids:
                 self.client.set_tag(self.run_ids[record.trial_id], "pareto", "true")
+                firmware = record.model_dir / "firmware" if record.model_dir else None
+                if firmware is not None and firmware.is_dir():
+                    self.client.log_artifacts(self.run_ids[record.trial_id], str(firmware), "firmware")
         if not unfinished:
             self.register_front(front)
         now = int(time.time() * 1000)
@@ -283,6 +287,7 @@ class LoggedSearch:
     experiment: str
     parent_run_id: str
     objectives: tuple[tuple[str, str], ...]
+    constraints: tuple  # of constraints.Constraint, as the search had them
     records: list[TrialRecord]
     run_ids: dict[str, str]  # trial_id -> child run id
 
@@ -300,10 +305,13 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
         raise UsageError(f"MLflow experiment {experiment_name!r} holds no hgq_automl search")
     parent = parents[0]
     objectives = tuple(tuple(item.split(":")) for item in parent.data.params.get("objectives", "val_accuracy:max,ebops:min").split(","))
+    from .constraints import parse_constraint
+
+    constraints = tuple(parse_constraint(c) for c in parent.data.params.get("constraints", "").split(";") if c.strip())
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     records = [_record_from_run(r, prefix) for r in children]
     run_ids = {rec.trial_id: r.info.run_id for rec, r in zip(records, children)}
-    return LoggedSearch(experiment_name, parent.info.run_id, objectives, records, run_ids)
+    return LoggedSearch(experiment_name, parent.info.run_id, objectives, constraints, records, run_ids)
 
 
 def latest_search_experiment(client) -> str:

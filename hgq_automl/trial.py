@@ -1,4 +1,5 @@
-"""One trial: build the HGQ2 model of a sampled config, train it, trace it, estimate its cost.
+"""One trial: build the HGQ2 model of a sampled config, train it, trace it, estimate its
+cost, and run the space's synthesis step (`hardware.synthesis`).
 
 Framework-free: the caller passes a `report` function (Ray Tune's, in a search) that
 receives the per-epoch metrics; `run_trial` returns the final metrics and the model.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,11 +95,14 @@ def run_trial(
     report: Callable[[dict], None] = lambda metrics: None,
     seed: int = 0,
     threads: int | None = None,
+    firmware_dir: Path | None = None,
 ):
     """Train one config; return (final metrics, trained model).
 
     The final metrics are measured on the model after `trace_minmax` on the training
-    set, i.e. with the activation ranges the firmware will have.
+    set, i.e. with the activation ranges the firmware will have. The synthesis step
+    leaves its project (hls4ml or Verilog) in `firmware_dir` (a temporary folder if None);
+    if it raises, the trial fails.
     """
     if threads:
         limit_threads(threads)
@@ -133,8 +139,16 @@ def run_trial(
         "val_accuracy": accuracy(model, data.x_val, data.y_val),
         "test_accuracy": accuracy(model, data.x_test, data.y_test),
         "ebops": float(ebops),
-        **estimate(model, int(params["reuse_factor"]), str(params["strategy"])),
+        **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns),
     }
     final["train_seconds"] = train_seconds
     final["estimate_seconds"] = time.perf_counter() - start
+    if space.hardware.synthesis != "none":
+        from .hardware.synthesis import run_synthesis
+
+        if firmware_dir is not None:
+            final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(firmware_dir)))
+        else:
+            with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
+                final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(folder)))
     return final, model

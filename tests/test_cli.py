@@ -17,7 +17,11 @@ def test_help_imports_no_heavy_library():
 def test_help_lists_the_search_flags(tmp_path):
     result = run_cli(["search", "--help"], cwd=tmp_path)
     assert result.returncode == 0
-    for flag in ("--space", "--data", "--trials", "--concurrency", "--sampler", "--seed", "--name", "--tracking-uri", "--storage"):
+    for flag in ("--space", "--data", "--trials", "--concurrency", "--sampler", "--seed", "--name", "--tracking-uri", "--storage", "--synthesis", "--part"):
+        assert flag in result.stdout
+    result = run_cli(["export", "--help"], cwd=tmp_path)
+    assert result.returncode == 0
+    for flag in ("RUN_ID", "--to", "--out", "--part", "--tracking-uri", "--synth"):
         assert flag in result.stdout
 
 
@@ -38,6 +42,11 @@ def _assert_one_line_error(result, *fragments):
         ("parameters:\n  epochs: many\n", ["bad.yaml: parameters.epochs: must be a number; got 'many'"]),
         ("dataset:\n  name: imagenet\n", ["bad.yaml: dataset.name: unknown dataset 'imagenet'"]),
         ("dataset:\n  name: tabular\n  path: missing.csv\n", ["bad.yaml: dataset.path: no such file or directory: missing.csv"]),
+        ("hardware:\n  part: xc9z999-foo-1\n", ["bad.yaml: hardware.part: unknown FPGA part 'xc9z999-foo-1'"]),
+        ("hardware:\n  synthesis: quartus\n", ["bad.yaml: hardware.synthesis: must be one of none, csim, rtl, vivado, vitis; got 'quartus'"]),
+        ("constraints: ['bram <= 4']\n", ["bad.yaml: constraints[0]: unknown metric 'bram'"]),
+        ("constraints: ['dsps == 0']\n", ["bad.yaml: constraints[0]: must read METRIC <= NUMBER or METRIC >= NUMBER"]),
+        ("objectives: {val_accuracy: max, synth_luts: min}\n", ["bad.yaml: objectives.synth_luts: synth_luts needs hardware.synthesis rtl, vivado, vitis"]),
     ],
 )
 def test_bad_space_is_one_line_and_exit_2(tmp_path, yaml_text, fragments):
@@ -54,6 +63,18 @@ def test_bad_flags_and_missing_data(tmp_path):
     _assert_one_line_error(run_cli(["search", "--space", "mnist_cnn"], cwd=tmp_path), "search_spaces/mnist_cnn.yaml: dataset.path: the mnist dataset needs a data file")
     _assert_one_line_error(run_cli(["search", "--space", "mnist_cnn", "--data", "nowhere/"], cwd=tmp_path), "dataset.path: no such file or directory: nowhere/")
     _assert_one_line_error(run_cli(["search", "--name", "a b"], cwd=tmp_path), "--name must be letters")
+    _assert_one_line_error(run_cli(["search", "--part", "xcvu9p"], cwd=tmp_path), "(command line): hardware.part: unknown FPGA part 'xcvu9p'")
+    _assert_one_line_error(run_cli(["search", "--synthesis", "quartus"], cwd=tmp_path), "--synthesis: invalid choice: 'quartus'")
+
+
+@pytest.mark.parametrize("synthesis, tool", [("vitis", "vitis-run"), ("vivado", "vivado_hls")])
+def test_missing_vendor_tool_refuses_the_search(tmp_path, synthesis, tool):
+    import shutil
+
+    assert shutil.which(tool) is None  # Vivado/Vitis are not installed here
+    result = run_cli(["search", "--synthesis", synthesis, "--name", "v"], cwd=tmp_path, isolated=True)
+    _assert_one_line_error(result, f"synthesis {synthesis} needs", f"`{tool}` is not on PATH")
+    assert not (tmp_path / "hgq_automl_results" / "v").exists() and not (tmp_path / "mlflow.db").exists()
 
 
 def test_input_shape_must_match_the_data(tmp_path):

@@ -52,8 +52,12 @@ def test_da4ml_luts_latency_and_bit_exactness(trained):
 def test_estimate_uses_the_metric_vocabulary(trained):
     _, _, _, model = trained
     est = estimate(model, reuse_factor=1)
-    assert set(est) == {"flops", "params", "dsps", "luts", "latency_cycles", "latency_ns"}
+    assert set(est) == {"flops", "params", "dsps", "luts", "ffs", "latency_cycles", "latency_ns"}
+    assert est["ffs"] > 0
     assert estimate(model, reuse_factor=1, strategy="distributed_arithmetic")["dsps"] == 0
+    # a slower clock lets da4ml put more logic in each stage: never more stages
+    slow = estimate(model, reuse_factor=1, clock_period_ns=10.0)
+    assert slow["latency_cycles"] <= est["latency_cycles"] and slow["latency_ns"] == 10.0 * slow["latency_cycles"]
 
 
 @pytest.mark.parametrize(
@@ -89,6 +93,13 @@ def test_dsp_rule_follows_hls4ml():
     narrow = np.full((16, 8), 0.25, dtype=np.float32)  # 3 bits: multiplies in LUTs
     assert dsp_estimate([_layer(narrow)], reuse_factor=1) == 0
     assert dsp_estimate([_layer(wide)], reuse_factor=1, strategy="distributed_arithmetic") == 0
+    # latency folds zeros away per reuse group: ceil(128 / 4) - 63 // 4 = 32 - 15
+    assert dsp_estimate([_layer(pruned)], reuse_factor=4) == 17
+    # resource keeps the weights in a ROM: zeros still take their multiplier slot
+    assert dsp_estimate([_layer(pruned)], reuse_factor=1, strategy="resource") == 128
+    assert dsp_estimate([_layer(wide)], reuse_factor=3, strategy="resource") == 43
+    assert dsp_estimate([_layer(wide, pixels=2)], reuse_factor=4, strategy="resource") == 64
+    assert dsp_estimate([_layer(narrow)], reuse_factor=1, strategy="resource") == 0
 
 
 @pytest.mark.parametrize("requested, pixels, expected", [(1, 36, 1), (4, 36, 4), (5, 36, 4), (36, 36, 36), (100, 36, 36), (4, 1, 1), (16, 144, 16)])

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 
+from hgq_automl.constraints import parse_constraint
 from hgq_automl.pareto import pareto_front, pareto_mask
 
 
@@ -26,3 +27,16 @@ def test_front_sorted_by_first_objective_with_accessor():
 def test_single_objective_front_is_the_best():
     records = [{"luts": 300.0}, {"luts": 100.0}, {"luts": 200.0}]
     assert pareto_front(records, [("luts", "min")]) == [{"luts": 100.0}]
+
+
+def test_infeasible_trials_never_reach_the_front():
+    records = [
+        {"val_accuracy": 0.95, "ebops": 100.0, "dsps": 4},  # dominates all, but uses DSPs
+        {"val_accuracy": 0.90, "ebops": 200.0, "dsps": 0},
+        {"val_accuracy": 0.80, "ebops": 300.0, "dsps": 0},  # dominated by the second
+        {"val_accuracy": 0.85, "ebops": 50.0},  # no dsps reported: violates the constraint
+    ]
+    objectives = [("val_accuracy", "max"), ("ebops", "min")]
+    assert pareto_front(records, objectives) == [records[0], records[3]]
+    assert pareto_front(records, objectives, constraints=[parse_constraint("dsps <= 0")]) == [records[1]]
+    assert pareto_front(records, objectives, constraints=[parse_constraint("dsps >= 10")]) == []

@@ -126,3 +126,60 @@ def test_command_line_overrides_are_validated():
     assert (space.search.trials, space.search.concurrency, space.search.sampler, space.search.seed) == (3, 1, "tpe", 5)
     with pytest.raises(SpaceError, match="search.trials: must be an integer >= 1"):
         load_space("digits_cnn").with_overrides(trials=0)
+
+
+def test_hardware_section_and_constraints():
+    space = parse_space(
+        {
+            "hardware": {"synthesis": "rtl", "part": "xc7a100t-csg324-1", "clock_period_ns": 4, "sim_samples": 50},
+            "objectives": {"val_accuracy": "max", "synth_luts": "min", "latency_ns": "min"},
+            "constraints": ["dsps <= 0", "luts <= 20000"],
+        }
+    )
+    assert space.hardware.synthesis == "rtl" and space.hardware.family == "xc7" and space.hardware.clock_period_ns == 4.0
+    assert [str(c) for c in space.constraints] == ["dsps <= 0", "luts <= 20000"]
+    d = space.to_dict()
+    assert d["hardware"]["part"] == "xc7a100t-csg324-1" and d["constraints"] == ["dsps <= 0", "luts <= 20000"]
+    assert parse_space(d).to_dict() == d  # what a search logs loads back (export relies on it)
+    default = parse_space({})
+    assert default.hardware.synthesis == "none" and default.hardware.part == "xcvu9p-flga2104-2L-e" and default.constraints == ()
+
+
+@pytest.mark.parametrize(
+    "raw, key, problem",
+    [
+        ({"hardware": {"part": "xcvu9p"}}, "hardware.part", "unknown FPGA part 'xcvu9p'"),
+        ({"hardware": {"clock_period_ns": 0}}, "hardware.clock_period_ns", "must be > 0"),
+        ({"hardware": {"backend": "Quartus"}}, "hardware.backend", "must be one of Vitis, Vivado"),
+        ({"hardware": {"fpga": "x"}}, "hardware.fpga", "unknown key"),
+        ({"constraints": "luts <= 5"}, None, None),  # one string is accepted
+        ({"constraints": {"luts": 5}}, "constraints", "must be a list"),
+        ({"constraints": ["area <= 5"]}, "constraints[0]", "unknown metric 'area'"),
+        ({"constraints": ["bit_mismatches <= 0"]}, "constraints[0]", "bit_mismatches needs hardware.synthesis csim, rtl, vivado, vitis; the synthesis step is none"),
+        ({"objectives": {"synth_carry": "min"}, "hardware": {"synthesis": "vitis"}}, "objectives.synth_carry", "synth_carry needs hardware.synthesis rtl"),
+        ({"parameters": {"strategy": "dataflow"}}, "parameters.strategy", "must be one of latency, resource, distributed_arithmetic"),
+    ],
+)
+def test_bad_hardware_and_constraints(raw, key, problem):
+    if key is None:
+        assert len(parse_space(raw).constraints) == 1
+        return
+    with pytest.raises(SpaceError) as err:
+        parse_space(raw, "s.yaml")
+    assert err.value.key == key and problem in err.value.problem
+
+
+def test_command_line_overrides_of_synthesis_and_part():
+    space = parse_space({"objectives": {"val_accuracy": "max", "synth_luts": "min"}, "hardware": {"synthesis": "rtl"}}, "s.yaml")
+    assert space.with_overrides(part="xczu9eg-ffvb1156-2-e").hardware.family == "xcup"
+    with pytest.raises(SpaceError, match=r"s.yaml \(command line\): objectives.synth_luts: synth_luts needs"):
+        space.with_overrides(synthesis="csim")
+    with pytest.raises(SpaceError, match="hardware.part: unknown FPGA part"):
+        space.with_overrides(part="nope")
+    assert parse_space({}).with_overrides(synthesis="csim").hardware.synthesis == "csim"
+
+
+def test_shipped_rtl_space_loads():
+    space = load_space(Path(__file__).resolve().parents[1] / "search_spaces" / "digits_cnn_rtl.yaml")
+    assert space.hardware.synthesis == "rtl" and space.objective_names() == ["val_accuracy", "synth_luts"]
+    assert [str(c) for c in space.constraints] == ["dsps <= 0", "bit_mismatches <= 0"]

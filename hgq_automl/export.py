@@ -1,0 +1,180 @@
+"""`hgq_automl export RUN_ID`: a trial's model from MLflow out as an hls4ml project or Verilog.
+
+Wires the MLflow adapter (the run, its `model/artifacts/model.keras`, the parent run's
+`search_space.yaml`) to the hardware adapters: the same data split is rebuilt from the
+space, the firmware is written, its bit-exactness re-checked on the held-out test split
+(hls4ml C simulation, or iverilog RTL simulation of `hardware.sim_samples` samples), and
+the estimates (plus synthesis figures with `--synth`) are returned.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import SpaceError, UsageError
+
+TARGETS = ("hls4ml", "verilog")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    run_id: str
+    to: str
+    out: str
+    part: str | None = None
+    tracking_uri: str | None = None
+    synth: bool = False  # verilog: yosys; hls4ml: the vendor build (tool on PATH)
+
+
+@dataclass
+class ExportOutcome:
+    out: Path
+    metrics: dict[str, float] = field(default_factory=dict)
+    checked_samples: int = 0
+
+    @property
+    def bit_exact(self) -> bool:
+        return self.metrics.get("bit_mismatches", 0) == 0
+
+
+def _typed_params(space, params: dict[str, str]) -> dict[str, Any]:
+    """The run's logged params (text) as the values the space's rules describe."""
+    rules = space.rules()
+    out: dict[str, Any] = {}
+    for name, text in params.items():
+        rule = rules.get(name)
+        if rule is not None:
+            out[name] = rule.kind(float(text)) if rule.kind is int else rule.kind(text)
+    return space.resolve(out)
+
+
+def _load_run(client, run_id: str):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException:
+        raise UsageError(f"no MLflow run {run_id!r} at {client.tracking_uri}") from None
+
+
+def _download(client, run_id: str, path: str, dst: str, what: str) -> Path:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        names = {a.path for a in client.list_artifacts(run_id, str(Path(path).parent) if "/" in path else None)}
+        if path not in names:
+            raise UsageError(f"run {run_id} has no {what} artifact ({path})")
+        return Path(client.download_artifacts(run_id, path, dst))
+    except MlflowException as exc:
+        raise UsageError(f"run {run_id}: cannot read the {what} artifact ({path}): {str(exc).splitlines()[0][:200]}") from None
+
+
+def check_request(request: ExportRequest) -> None:
+    """What can be checked before MLflow is touched: target, part, output folder, tools."""
+    from .hardware.parts import UnknownPart, part_family
+
+    if request.to not in TARGETS:
+        raise UsageError(f"--to must be one of {', '.join(TARGETS)}; got {request.to!r}")
+    if request.part is not None:
+        try:
+            part_family(request.part)
+        except UnknownPart as exc:
+            raise UsageError(f"--part: {exc}") from None
+    out = Path(request.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {request.out} exists and is not an empty folder")
+
+
+def run_export(request: ExportRequest, say=print) -> ExportOutcome:
+    """Export the model of trial run `request.run_id`; `say` prints progress and figures."""
+    check_request(request)
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr to our own lines
+    from .tracking import connect
+
+    client = connect(request.tracking_uri)
+    run = _load_run(client, request.run_id)
+    if run.data.tags.get("hgq_automl.role") != "trial":
+        raise UsageError(f"run {request.run_id} is not a trial run of an hgq_automl search (tag hgq_automl.role is {run.data.tags.get('hgq_automl.role')!r})")
+    parent = run.data.tags.get("mlflow.parentRunId")
+    if not parent:
+        raise UsageError(f"run {request.run_id} has no parent search run (tag mlflow.parentRunId)")
+
+    import yaml
+
+    from .mlflow_model import KERAS_ARTIFACT
+    from .space import parse_space
+
+    with tempfile.TemporaryDirectory(prefix="hgq_automl_export_") as tmp:
+        model_path = _download(client, request.run_id, KERAS_ARTIFACT, tmp, "model")
+        space_path = _download(client, parent, "search_space.yaml", tmp, "search space")
+        try:
+            space = parse_space(yaml.safe_load(space_path.read_text()), f"search_space.yaml of run {parent}")
+        except SpaceError as exc:
+            raise UsageError(str(exc)) from None
+        hardware = replace(space.hardware, part=request.part) if request.part else space.hardware
+        if request.synth and request.to == "hls4ml":
+            from .hardware.hls import check_vendor_tool
+            from .hardware.rtl import ToolMissing
+
+            try:
+                check_vendor_tool(hardware.hls_backend.lower())
+            except ToolMissing as exc:
+                raise UsageError(f"--synth: {exc}") from None
+        params = _typed_params(space, run.data.params)
+
+        import hgq  # noqa: F401 - registers HGQ2's layers with Keras for loading
+        import keras
+
+        model = keras.models.load_model(model_path, compile=False)
+
+    from .data import load_dataset
+    from .estimates import estimate
+
+    data = load_dataset(space.dataset)
+    out = Path(request.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    metrics: dict[str, float] = dict(estimate(model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))
+    if request.to == "hls4ml":
+        from .hardware.hls import convert, csim_mismatches, vendor_build
+
+        say(f"writing the hls4ml project ({hardware.hls_backend}, {params['strategy']}, reuse_factor {params['reuse_factor']}, part {hardware.part}) to {out}")
+        hls_model = convert(model, out, hardware.hls_backend, hardware.part, hardware.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"]))
+        checked = len(data.x_test)
+        metrics["bit_mismatches"] = csim_mismatches(hls_model, model, data.x_test)
+        if request.synth:
+            metrics.update(vendor_build(hls_model, hardware.hls_backend.lower()))
+    else:
+        import numpy as np
+
+        from .estimates import da4ml_estimate
+        from .hardware.rtl import simulate, write_verilog, yosys_synth
+
+        say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
+        design = write_verilog(da4ml_estimate(model, hardware.clock_period_ns).comb, out, hardware.part, hardware.clock_period_ns)
+        x = data.x_test[: hardware.sim_samples]
+        checked = len(x)
+        expected = np.asarray(model.predict(x, verbose=0))
+        metrics["bit_mismatches"] = int(np.count_nonzero(simulate(design, x).reshape(expected.shape) != expected))
+        if request.synth:
+            metrics.update(yosys_synth(design, hardware.family))
+    return ExportOutcome(out, metrics, checked)
+
+
+def describe(outcome: ExportOutcome) -> list[str]:
+    """Lines for the console: every metric with its unit, and the bit-exactness verdict."""
+    from .metrics import FINAL_METRICS
+    from .report import format_value
+
+    lines = []
+    for name, value in outcome.metrics.items():
+        unit = FINAL_METRICS[name].unit if name in FINAL_METRICS else ""
+        lines.append(f"  {name:<22} {format_value(value):>12} {unit}")
+    n = int(outcome.metrics.get("bit_mismatches", 0))
+    verdict = "bit-exact" if n == 0 else f"NOT bit-exact: {n} outputs differ"
+    lines.append(f"firmware vs Keras on {outcome.checked_samples} held-out test samples: {verdict}")
+    return lines

@@ -1,0 +1,70 @@
+"""The per-trial synthesis step (`hardware.synthesis`): none | csim | rtl | vivado | vitis.
+
+- `csim`: hls4ml conversion (the trial's strategy and reuse_factor), g++ C simulation of
+  the held-out test set -> `bit_mismatches`;
+- `rtl`: da4ml Verilog -> yosys -> synth_luts/ffs/dsps/carry/seconds, and iverilog RTL
+  simulation of the first `sim_samples` test samples -> `bit_mismatches`;
+- `vivado` / `vitis`: csim as above, then hls4ml's build with the vendor tool ->
+  synth_luts/ffs/dsps/bram/latency_cycles/seconds.
+The project (`hls4ml/` or `verilog/`) is left in the folder given, for artifacts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..space import HardwareSpec
+from .rtl import ToolMissing, require_tool
+
+
+def check_tools(hw: HardwareSpec) -> None:
+    """Raise ToolMissing with one line if the step's external tool is not on PATH (before any trial runs)."""
+    from .hls import check_vendor_tool
+
+    if hw.synthesis == "csim":
+        require_tool("g++", "synthesis csim (hls4ml compile)")
+    elif hw.synthesis == "rtl":
+        require_tool("yosys", "synthesis rtl")
+        require_tool("iverilog", "synthesis rtl (RTL simulation)")
+    else:
+        check_vendor_tool(hw.synthesis)
+
+
+def run_synthesis(model, hw: HardwareSpec, params: dict[str, Any], x_test: np.ndarray, folder: Path) -> dict[str, float]:
+    """Run the step `hw.synthesis` on a traced model; its metrics (empty for `none`)."""
+    folder = Path(folder)
+    if hw.synthesis == "none":
+        return {}
+    if hw.synthesis == "rtl":
+        return rtl_step(model, hw, x_test, folder / "verilog")
+    from .hls import convert, csim_mismatches, vendor_build
+
+    hls_model = convert(
+        model, folder / "hls4ml", hw.hls_backend, hw.part, hw.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"])
+    )
+    metrics: dict[str, float] = {"bit_mismatches": csim_mismatches(hls_model, model, x_test)}
+    if hw.synthesis in ("vivado", "vitis"):
+        metrics.update(vendor_build(hls_model, hw.synthesis))
+    return metrics
+
+
+def rtl_step(model, hw: HardwareSpec, x_test: np.ndarray, folder: Path, simulate_samples: int | None = None) -> dict[str, float]:
+    """da4ml Verilog of the model, yosys synthesis, and an iverilog check of bit-exactness."""
+    from ..estimates import da4ml_estimate
+    from .rtl import simulate, write_verilog, yosys_synth
+
+    comb = da4ml_estimate(model, hw.clock_period_ns).comb
+    design = write_verilog(comb, folder, hw.part, hw.clock_period_ns)
+    metrics: dict[str, float] = dict(yosys_synth(design, hw.family))
+    n = hw.sim_samples if simulate_samples is None else simulate_samples
+    x = x_test[:n]
+    expected = np.asarray(model.predict(x, batch_size=1024, verbose=0))
+    got = simulate(design, x).reshape(expected.shape)
+    metrics["bit_mismatches"] = int(np.count_nonzero(got != expected))
+    return metrics
+
+
+__all__ = ["ToolMissing", "check_tools", "run_synthesis", "rtl_step"]

@@ -1,0 +1,62 @@
+"""The Ray Tune adapter's Optuna searcher hands the constraints to Optuna (no Ray cluster needed)."""
+
+import math
+
+import optuna
+
+from hgq_automl.raytune import searcher_class, make_sampler
+from hgq_automl.space import parse_space
+
+
+def _space(sampler):
+    return parse_space(
+        {
+            "objectives": {"val_accuracy": "max", "luts": "min"},
+            "constraints": ["dsps <= 0", "luts <= 1000"],
+            "search": {"sampler": sampler, "trials": 4},
+            "parameters": {"filters_1": {"type": "int", "low": 2, "high": 4}},
+        }
+    )
+
+
+def test_searcher_sets_optuna_constraints_from_the_final_result():
+    space = _space("nsga2")
+    searcher = searcher_class()(
+        space=space.suggest, metric=space.objective_names(), mode=space.objective_modes(), sampler=make_sampler(space, 0), constraints=space.constraints
+    )
+    assert searcher.suggest("a")["filters_1"] in (2, 3, 4)
+    for trial_id in "bcd":
+        searcher.suggest(trial_id)
+    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "luts": 800.0, "dsps": 0})
+    searcher.on_trial_complete("b", {"val_accuracy": 0.95, "luts": 1500.0, "dsps": 3})
+    searcher.on_trial_complete("c", {"val_accuracy": 0.5, "luts": 10.0})  # no dsps: infeasible
+    searcher.on_trial_complete("d", None, error=True)
+    trials = searcher._ot_study.get_trials(deepcopy=False)
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3 + [optuna.trial.TrialState.FAIL]
+    assert trials[0].constraints == {"dsps <= 0": 0.0, "luts <= 1000": -200.0}
+    assert trials[1].constraints == {"dsps <= 0": 3.0, "luts <= 1000": 500.0}
+    assert trials[2].constraints == {"dsps <= 0": math.inf, "luts <= 1000": -990.0}
+    assert trials[3].constraints == {}
+    # Optuna's own feasibility view (what NSGA-II and TPE rank by) agrees
+    from optuna.study._constrained_optimization import _get_feasible_trials
+
+    assert [t.number for t in _get_feasible_trials(trials[:3])] == [0]
+
+
+def test_unconstrained_space_sets_no_constraints():
+    space = parse_space({"search": {"sampler": "tpe"}})
+    searcher = searcher_class()(space=space.suggest, metric=space.objective_names(), mode=space.objective_modes(), sampler=make_sampler(space, 0))
+    searcher.suggest("a")
+    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "ebops": 100.0})
+    assert searcher._ot_study.get_trials()[0].constraints == {}
+
+
+def test_epoch_reports_without_the_objective_are_not_told_to_optuna():
+    space = parse_space({"objectives": {"luts": "min"}, "search": {"sampler": "tpe"}})
+    searcher = searcher_class()(space=space.suggest, metric="luts", mode="min", sampler=make_sampler(space, 0))
+    searcher.suggest("a")
+    searcher.on_trial_result("a", {"epoch": 1, "loss": 1.0, "val_accuracy": 0.5, "training_iteration": 1})  # no luts yet
+    searcher.on_trial_result("a", {"epoch": 2, "luts": 900.0, "training_iteration": 2})
+    searcher.on_trial_complete("a", {"luts": 800.0, "training_iteration": 3})
+    trial = searcher._ot_study.get_trials()[0]
+    assert trial.intermediate_values == {2: 900.0} and trial.values == [800.0]
