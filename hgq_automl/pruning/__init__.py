@@ -10,7 +10,7 @@ HGQ bit-width) through training, saving and conversion. No Ray, no MLflow.
 from .knapsack import PrunableLayer, select_masks, solve_knapsack
 from .loop import IMPORTANCES, PruningConfig, PruningResult, compute_masks, prune
 from .masks import apply_masks, clear_masks, current_masks, layer_sparsity, masks_from_zeros, total_sparsity
-from .objectives import OBJECTIVES, weight_costs
+from .objectives import OBJECTIVES, pattern_dsps, weight_costs
 from .schedulers import SCHEDULES, BinaryScheduler, ConstantScheduler, PolynomialScheduler, Scheduler, make_scheduler
 from .structures import STRUCTURES, group_ids
 
@@ -33,6 +33,7 @@ __all__ = [
     "group_ids",
     "layer_sparsity",
     "make_scheduler",
+    "pattern_dsps",
     "masks_from_zeros",
     "prune",
     "select_masks",

@@ -46,3 +46,18 @@ def weight_costs(
             raise ValueError(f"per-weight EBOPs of {layer.name} have shape {ebops.shape}, the kernel {shape}")
         return np.asarray(ebops, dtype=float)
     raise ValueError(f"The 'objective' parameter must be one of {', '.join(OBJECTIVES)}; got {objective!r}.")
+
+
+def pattern_dsps(layer: WeightLayer, reuse_factor: int) -> int:
+    """DSPs of a layer under hls4ml's Resource strategy (`VivadoDSPEstimator` with pattern
+    structures): one multiplier per pattern (see `structures`) that holds a non-zero
+    weight, per output pixel computed in parallel; 0 below 9-bit weights. Unlike the
+    Latency rule of `estimates.dsp_estimate`, scattered zeros save nothing here: only a
+    whole zero pattern frees its DSP."""
+    from .structures import group_ids
+
+    if weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
+        return 0
+    groups = group_ids(layer.kernel.shape, "pattern", reuse_factor)
+    used = np.unique(groups[layer.kernel != 0])
+    return int(used.size * layer.parallel_pixels)

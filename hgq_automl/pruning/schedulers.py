@@ -1,7 +1,7 @@
 """Sparsity schedulers with the semantics of hls4ml's Optimization API.
 
 After `hls4ml/optimization/dsp_aware_pruning/scheduler.py`: a scheduler holds the current
-target sparsity (a fraction of the objective's resources to remove, in [0, 1));
+target sparsity (a fraction of the objective's resources to remove, in [0, 1]);
 `update_step()` moves it on after a step whose model met the tolerance, `repair_step()`
 after one that did not. Both return (changed, sparsity); changed=False ends pruning.
 """
@@ -22,11 +22,12 @@ def _check_fraction(name: str, value: float, *, closed_top: bool = False) -> flo
 
 
 class Scheduler(ABC):
-    """Target sparsity per pruning step; see the module docstring."""
+    """Target sparsity per pruning step; see the module docstring. Sparsities are in [0, 1]
+    as in hls4ml (a search space keeps final_sparsity below 1)."""
 
     def __init__(self, initial_sparsity: float = 0.0, final_sparsity: float = 0.5):
-        self.lower_bound = _check_fraction("initial_sparsity", initial_sparsity)
-        self.upper_bound = _check_fraction("final_sparsity", final_sparsity)
+        self.lower_bound = _check_fraction("initial_sparsity", initial_sparsity, closed_top=True)
+        self.upper_bound = _check_fraction("final_sparsity", final_sparsity, closed_top=True)
         if self.upper_bound < self.lower_bound:
             raise ValueError(f"The 'final_sparsity' parameter must be >= initial_sparsity ({initial_sparsity}); got {final_sparsity!r}.")
         self.sparsity = self.lower_bound
