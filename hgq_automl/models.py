@@ -33,7 +33,7 @@ def build_model(spec: ModelSpec, params: dict[str, Any], n_classes: int):
         QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP"),
         LayerConfigScope(enable_ebops=True, beta0=float(params["beta"])),
     ):
-        inputs = keras.Input(spec.input_shape, name="input")
+        inputs = keras.Input(spec.input_shape, name="features")  # hls4ml reserves the name "input"
         h = inputs
         if spec.family == "cnn":
             if len(spec.input_shape) == 2:
