@@ -12,7 +12,7 @@ wide: hls4ml maps narrower multiplications to LUTs and counts 0 DSPs for them, w
 make the DSP objective meaningless. reuse_factor is 4, so a DSP pattern holds 4 weights.
 
 Single process, ~5-10 minutes on 2 cores:
-    PYTHONPATH=. python scripts/bench_pruning.py [--out benchmarks] [--quick]
+    PYTHONPATH=. python scripts/bench_pruning.py [--out benchmarks] [--quick] [--replot]
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def plot(results: dict, path: Path) -> None:
     metrics = [("dsps_reduction", "DSPs (Latency rule)"), ("dsps_resource_reduction", "DSPs (Resource/pattern rule)"), ("luts_reduction", "LUTs (da4ml)"), ("ebops_reduction", "EBOPs")]
     for ax, name in zip(axes[:, 0], names):
         runs = results["datasets"][name]["runs"]
-        labels = [f"{r['objective']}\n{r['structure'][:6]}{'*' if r['importance'] == 'saliency' else ''}" for r in runs]
+        short = {"unstructured": "unstruct.", "structured": "struct.", "pattern": "pattern"}
+        labels = [f"{r['objective']}\n{short[r['structure']]}{'*' if r['importance'] == 'saliency' else ''}" for r in runs]
         x = np.arange(len(runs))
         width = 0.2
         for i, (key, label) in enumerate(metrics):
@@ -156,7 +157,12 @@ def main() -> None:
     parser.add_argument("--final-sparsity", type=float, default=0.9)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs per pruning step")
+    parser.add_argument("--replot", action="store_true", help="only redraw pruning.png from the pruning.json in --out")
     args = parser.parse_args()
+    if args.replot:
+        out = Path(args.out)
+        plot(json.loads((out / "pruning.json").read_text()), out / "pruning.png")
+        return
 
     from hgq_automl.trial import limit_threads
 

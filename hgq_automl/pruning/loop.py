@@ -11,7 +11,7 @@ a row. At the end the last model that met `rtol` is restored, with its masks enf
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -161,6 +161,3 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
         apply_masks(model, best_masks)
     return PruningResult(baseline, best_sparsity, best_acc, history)
 
-
-def config_dict(config: PruningConfig) -> dict:
-    return asdict(config)
