@@ -108,6 +108,21 @@ def test_structured_pruning_removes_whole_filters_and_neurons(trained, model):
     assert "output" not in masks
 
 
+def test_weights_hgq_quantized_to_zero_bits_count_as_pruned_and_go_first(trained, model):
+    layer = model.get_layer("dense1")
+    bits = layer.kq.quantizer._b
+    b = bits.numpy()
+    b[:5, :] = 0  # HGQ's own bit-level pruning: 0 bits for the weights of 5 inputs
+    bits.assign(b)
+    assert np.all(_qkernel(layer)[:5] == 0)
+    assert layer_sparsity(model)["dense1"] >= 5 / layer.kernel.shape[0]
+    # asked to remove exactly as many weights as are already zero, the knapsack takes those
+    n_zero = sum(int(np.count_nonzero(_qkernel(x) == 0)) for x in (model.get_layer(n) for n in ("conv1", "dense1", "output")))
+    n_all = sum(int(np.prod(model.get_layer(n).kernel.shape)) for n in ("conv1", "dense1", "output"))
+    masks = compute_masks(model, PruningConfig(objective="params"), n_zero / n_all)
+    assert np.all(masks["dense1"][:5] == 0)
+
+
 def test_a_step_below_rtol_is_not_kept(trained, model):
     _, data, _, weights = trained
     # rtol 1.0 and 95 % of the weights gone: the step fails and the unpruned model comes back
