@@ -41,6 +41,7 @@ _ALL = [
         "differs from Keras; non-zero = the trial's numbers are untrusted",
         ("csim", "rtl", "vivado", "vitis"),
     ),
+    Metric("sparsity", "max", "fraction", "fraction of QDense/QConv2D weights exactly 0 after quantization (pruned or 0-bit)"),
     Metric("synth_luts", "min", "LUTs", "LUTs after synthesis (yosys synth_xilinx for rtl: LUT1-6 + SRL cells; Vivado/Vitis report)", _SYNTH),
     Metric("synth_ffs", "min", "FFs", "flip-flops after synthesis (yosys: FD* cells; Vivado/Vitis report)", _SYNTH),
     Metric("synth_dsps", "min", "DSP slices", "DSP slices after synthesis (yosys: DSP48E1/E2 cells; Vivado/Vitis report)", _SYNTH),
@@ -59,8 +60,38 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "ebops", "beta"
 #: Timings of one trial, in seconds.
 TIMING_METRICS = ("train_seconds", "estimate_seconds")
 
+#: Reported by trials that prune (`pruning_schedule` not none), against the same model
+#: before pruning: `<m>_unpruned` its value, `<m>_reduction` = 1 - pruned / unpruned
+#: (a fraction; 0 when the unpruned value is 0). `pruning_sparsity_target` is the target
+#: sparsity (of the pruning objective) of the kept step, `pruning_steps_run` the steps tried.
+PRUNING_METRICS = (
+    "val_accuracy_unpruned",
+    "test_accuracy_unpruned",
+    "ebops_unpruned",
+    "luts_unpruned",
+    "dsps_unpruned",
+    "ebops_reduction",
+    "luts_reduction",
+    "dsps_reduction",
+    "pruning_sparsity_target",
+    "pruning_steps_run",
+)
+
+#: Per-layer sparsity: `sparsity_<layer>` (e.g. sparsity_conv1), reported by every trial.
+LAYER_SPARSITY_PREFIX = "sparsity_"
+
+
+class _Vocabulary(frozenset):
+    """A set of metric names that also holds every per-layer `sparsity_<layer>` name."""
+
+    def __contains__(self, name: object) -> bool:
+        return frozenset.__contains__(self, name) or (isinstance(name, str) and name.startswith(LAYER_SPARSITY_PREFIX))
+
+
 #: Every metric a trial reports; what the tracking adapter logs.
-LOGGED_METRICS = frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | {"epoch", "score"}
+LOGGED_METRICS = _Vocabulary(
+    frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | frozenset(PRUNING_METRICS) | {"epoch", "score"}
+)
 
 
 def produced_by(metric: str, synthesis: str) -> bool:

@@ -23,6 +23,10 @@ from .constraints import Constraint, parse_constraint
 from .errors import SpaceError
 from .hardware.parts import DEFAULT_PART, UnknownPart, part_family
 from .metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
+from .pruning.loop import IMPORTANCES
+from .pruning.objectives import OBJECTIVES as PRUNING_OBJECTIVES
+from .pruning.schedulers import SCHEDULES
+from .pruning.structures import STRUCTURES as PRUNING_STRUCTURES
 
 DATASETS = ("digits", "mnist", "tabular")
 FAMILIES = ("cnn", "mlp")
@@ -32,6 +36,7 @@ STRATEGIES = ("latency", "resource", "distributed_arithmetic")
 HLS_BACKENDS = ("Vitis", "Vivado")
 DIMENSION_TYPES = ("log_uniform", "uniform", "int", "choice")
 SCHEDULERS = ("asha", "hyperband")
+PRUNING_SCHEDULES = ("none", *SCHEDULES)
 
 
 class SuggestsParams(Protocol):
@@ -53,6 +58,8 @@ class ParamRule:
     default: Any
     minimum: float | None = None  # inclusive
     positive: bool = False  # strictly > 0
+    below: float | None = None  # exclusive upper bound
+    maximum: float | None = None  # inclusive upper bound
     allowed: tuple[str, ...] | None = None
     doc: str = ""
 
@@ -72,6 +79,11 @@ class ParamRule:
             return f"must be > 0; got {value!r}"
         if self.minimum is not None and value < self.minimum:
             return f"must be >= {self.minimum:g}; got {value!r}"
+        if self.below is not None and value >= self.below:
+            low = f"[{self.minimum:g}, " if self.minimum is not None else "(-inf, "
+            return f"must be in {low}{self.below:g}); got {value!r}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be <= {self.maximum:g}; got {value!r}"
         return None
 
 
@@ -85,6 +97,17 @@ COMMON_PARAMS: dict[str, ParamRule] = {
     "beta_schedule": ParamRule(str, "constant", allowed=BETA_SCHEDULES, doc="constant, or a log-linear ramp beta -> beta_final"),
     "reuse_factor": ParamRule(int, 1, minimum=1, doc="hls4ml reuse factor (multiplications sharing one multiplier)"),
     "strategy": ParamRule(str, "latency", allowed=STRATEGIES, doc="hls4ml strategy: the DSP estimate's and the csim/vivado/vitis conversion's"),
+}
+#: Pruning after training (hgq_automl.pruning); the others apply when pruning_schedule is not none.
+PRUNING_PARAMS: dict[str, ParamRule] = {
+    "pruning_schedule": ParamRule(str, "none", allowed=PRUNING_SCHEDULES, doc="none, or the sparsity schedule of the pruning steps"),
+    "final_sparsity": ParamRule(float, 0.5, minimum=0, below=1, doc="fraction of the objective's resources to remove, in [0, 1)"),
+    "pruning_steps": ParamRule(int, 4, minimum=1, doc="pruning steps the schedule takes to reach final_sparsity"),
+    "pruning_structure": ParamRule(str, "unstructured", allowed=PRUNING_STRUCTURES, doc="weights, whole neurons/filters, or DSP patterns"),
+    "pruning_objective": ParamRule(str, "params", allowed=PRUNING_OBJECTIVES, doc="the resource final_sparsity is a fraction of"),
+    "pruning_importance": ParamRule(str, "magnitude", allowed=IMPORTANCES, doc="rank weights by |w| or by |w x dLoss/dw|"),
+    "pruning_epochs": ParamRule(int, 2, minimum=1, doc="fine-tuning epochs after each pruning step"),
+    "pruning_rtol": ParamRule(float, 0.98, positive=True, maximum=1, doc="keep pruning while val_accuracy >= rtol x the unpruned model's"),
 }
 #: Only for the cnn family.
 CNN_PARAMS: dict[str, ParamRule] = {
@@ -259,6 +282,7 @@ class SearchSpace:
     def rules(self) -> dict[str, ParamRule]:
         """Every parameter this space's model accepts, with its rule."""
         rules = dict(COMMON_PARAMS)
+        rules.update(PRUNING_PARAMS)
         if self.model.family == "cnn":
             rules.update(CNN_PARAMS)
             rules.update({f"filters_{i}": WIDTH_RULE for i in range(1, self.model.conv_layers + 1)})
@@ -269,13 +293,16 @@ class SearchSpace:
     def suggest(self, trial: SuggestsParams) -> dict[str, Any]:
         """Sample one config (define-by-run): searched values plus fixed ones.
 
-        `beta_final` is sampled only for trials whose `beta_schedule` is `ramp`.
+        `beta_final` is sampled only for trials whose `beta_schedule` is `ramp`, the other
+        pruning parameters only for trials whose `pruning_schedule` is not `none`.
         """
         config: dict[str, Any] = {}
         for name, dim in self.parameters.items():
-            if name == "beta_final":
+            if name == "beta_final" or (name in PRUNING_PARAMS and name != "pruning_schedule"):
                 continue
             config[name] = dim.suggest(trial)
+        if config.get("pruning_schedule", PRUNING_PARAMS["pruning_schedule"].default) != "none":
+            config.update({n: dim.suggest(trial) for n, dim in self.parameters.items() if n in PRUNING_PARAMS and n not in config})
         if config.get("beta_schedule", COMMON_PARAMS["beta_schedule"].default) == "ramp" and "beta_final" in self.parameters:
             config["beta_final"] = self.parameters["beta_final"].suggest(trial)
         return config
@@ -287,6 +314,10 @@ class SearchSpace:
         full.update(config)
         if full["beta_schedule"] != "ramp":
             del full["beta_final"]  # unused: keep it out of logged params
+        if full["pruning_schedule"] == "none":
+            for name in PRUNING_PARAMS:
+                if name != "pruning_schedule":
+                    del full[name]
         return full
 
     def objective_names(self) -> list[str]:

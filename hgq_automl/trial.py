@@ -1,5 +1,5 @@
 """One trial: build the HGQ2 model of a sampled config, train it, trace it, estimate its
-cost, and run the space's synthesis step (`hardware.synthesis`).
+cost, optionally prune it, and run the space's synthesis step (`hardware.synthesis`).
 
 Framework-free: the caller passes a `report` function (Ray Tune's, in a search) that
 receives the per-epoch metrics; `run_trial` returns the final metrics and the model.
@@ -102,7 +102,10 @@ def run_trial(
     The final metrics are measured on the model after `trace_minmax` on the training
     set, i.e. with the activation ranges the firmware will have. The synthesis step
     leaves its project (hls4ml or Verilog) in `firmware_dir` (a temporary folder if None);
-    if it raises, the trial fails.
+    if it raises, the trial fails. When the space asks for
+    pruning (`pruning_schedule` not none), the trained model is pruned in steps
+    (`hgq_automl.pruning.prune`) and the final metrics are those of the kept pruned model,
+    with the unpruned model's as `<metric>_unpruned` and `<metric>_reduction`.
     """
     if threads:
         limit_threads(threads)
@@ -133,14 +136,29 @@ def run_trial(
     )
     train_seconds = time.perf_counter() - start
 
+    def measure() -> dict[str, float]:
+        ebops = trace_minmax(model, data.x_train, batch_size=4096)
+        return {
+            "val_accuracy": accuracy(model, data.x_val, data.y_val),
+            "test_accuracy": accuracy(model, data.x_test, data.y_test),
+            "ebops": float(ebops),
+            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns),
+        }
+
+    pruning: dict[str, float] = {}
+    if params["pruning_schedule"] != "none":
+        start = time.perf_counter()
+        pruning = _prune(model, data, params, measure)
+        train_seconds += time.perf_counter() - start
+
     start = time.perf_counter()
-    ebops = trace_minmax(model, data.x_train, batch_size=4096)
-    final = {
-        "val_accuracy": accuracy(model, data.x_val, data.y_val),
-        "test_accuracy": accuracy(model, data.x_test, data.y_test),
-        "ebops": float(ebops),
-        **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns),
-    }
+    final = measure()
+    final.update(_sparsity_metrics(model))
+    if pruning:
+        final.update(pruning)
+        for m in ("ebops", "luts", "dsps"):
+            before = final[f"{m}_unpruned"]
+            final[f"{m}_reduction"] = 1.0 - final[m] / before if before > 0 else 0.0
     final["train_seconds"] = train_seconds
     final["estimate_seconds"] = time.perf_counter() - start
     if space.hardware.synthesis != "none":
@@ -152,3 +170,42 @@ def run_trial(
             with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
                 final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(folder)))
     return final, model
+
+
+def pruning_config(params: Mapping[str, Any]):
+    """The `PruningConfig` of resolved trial parameters (pruning_schedule not none)."""
+    from .pruning import PruningConfig
+
+    return PruningConfig(
+        schedule=str(params["pruning_schedule"]),
+        final_sparsity=float(params["final_sparsity"]),
+        steps=int(params["pruning_steps"]),
+        structure=str(params["pruning_structure"]),
+        objective=str(params["pruning_objective"]),
+        importance=str(params["pruning_importance"]),
+        epochs=int(params["pruning_epochs"]),
+        rtol=float(params["pruning_rtol"]),
+        reuse_factor=int(params["reuse_factor"]),
+        strategy=str(params["strategy"]),
+    )
+
+
+def _prune(model, data: Splits, params: Mapping[str, Any], measure: Callable[[], dict]) -> dict[str, float]:
+    """Measure the trained model, prune it in place (hgq_automl.pruning); the unpruned metrics."""
+    from .pruning import prune
+
+    weights = model.get_weights()
+    unpruned = measure()  # trace_minmax changes the activation quantizers: undo it after
+    model.set_weights(weights)
+    result = prune(model, data, pruning_config(params), float(params["learning_rate"]), int(params["batch_size"]))
+    out = {f"{m}_unpruned": float(unpruned[m]) for m in ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps")}
+    out["pruning_sparsity_target"] = result.kept_sparsity
+    out["pruning_steps_run"] = float(len(result.history))
+    return out
+
+
+def _sparsity_metrics(model) -> dict[str, float]:
+    from .metrics import LAYER_SPARSITY_PREFIX
+    from .pruning import layer_sparsity, total_sparsity
+
+    return {"sparsity": total_sparsity(model), **{f"{LAYER_SPARSITY_PREFIX}{name}": s for name, s in layer_sparsity(model).items()}}

@@ -1,0 +1,163 @@
+"""The pruning loop: prune in steps, fine-tune between steps, keep the last model that met rtol.
+
+After hls4ml's `optimize_model` (dsp_aware_pruning/keras/__init__.py): the scheduler gives
+a target sparsity (of the objective's resources); the knapsack chooses the groups to
+keep; the model is fine-tuned with the masks enforced (a fresh optimizer each step, so
+Adam's moments cannot move pruned weights); if the validation accuracy is still at least
+`rtol` x the unpruned model's, the step is kept and the scheduler moves up, otherwise it
+repairs (binary) or moves on (constant, polynomial) until `cutoff_bad_steps` failures in
+a row. At the end the last model that met `rtol` is restored, with its masks enforced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .knapsack import PrunableLayer, select_masks
+from .masks import apply_masks, clear_masks, masked_layers, weight_ebops
+from .objectives import OBJECTIVES, weight_costs
+from .schedulers import SCHEDULES, make_scheduler
+from .structures import STRUCTURES, group_ids
+
+IMPORTANCES = ("magnitude", "saliency")
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """What a search space can set for pruning (see `space.PRUNING_PARAMS` for the names)."""
+
+    schedule: str = "polynomial"  # constant | polynomial | binary
+    final_sparsity: float = 0.5  # fraction of the objective's resources to remove, [0, 1)
+    steps: int = 4
+    structure: str = "unstructured"  # unstructured | structured | pattern
+    objective: str = "params"  # params | flops | dsps | ebops
+    importance: str = "magnitude"  # magnitude | saliency (|w x dL/dw|)
+    epochs: int = 2  # fine-tuning epochs after each step
+    rtol: float = 0.98  # keep a step while val_accuracy >= rtol x the unpruned model's
+    reuse_factor: int = 1
+    strategy: str = "latency"
+    cutoff_bad_steps: int = 1  # stop after more failed steps than this in a row
+
+    def __post_init__(self):
+        for name, allowed in (("schedule", SCHEDULES), ("structure", STRUCTURES), ("objective", OBJECTIVES), ("importance", IMPORTANCES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"The '{name}' parameter must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
+        if not 0 <= self.final_sparsity < 1:
+            raise ValueError(f"The 'final_sparsity' parameter must be a float in [0, 1); got {self.final_sparsity!r}.")
+        for name in ("steps", "epochs", "reuse_factor"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"The '{name}' parameter must be an int >= 1; got {getattr(self, name)!r}.")
+        if not 0 < self.rtol <= 1:
+            raise ValueError(f"The 'rtol' parameter must be a float in (0, 1]; got {self.rtol!r}.")
+
+
+@dataclass
+class PruningResult:
+    baseline_accuracy: float  # validation accuracy before pruning
+    kept_sparsity: float  # the target sparsity of the kept model (0: no step met rtol)
+    kept_accuracy: float
+    history: list[dict] = field(default_factory=list)  # per step: sparsity, val_accuracy, met
+
+
+def _accuracy(model, x, y) -> float:
+    pred = model.predict(x, batch_size=1024, verbose=0)
+    return float(np.mean(np.argmax(pred, axis=1) == y))
+
+
+def _gradients(model, x, y, n: int = 1024) -> dict[str, np.ndarray]:
+    """dLoss/dkernel of each masked layer over (up to) n training samples."""
+    import keras
+    import tensorflow as tf
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    layers = masked_layers(model)
+    kernels = [layer._kernel if hasattr(layer, "_kernel") else layer.kernel for layer in layers]
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y[:n], model(x[:n], training=False))
+    grads = tape.gradient(loss, kernels)
+    return {layer.name: np.zeros(k.shape) if g is None else np.asarray(g) for layer, k, g in zip(layers, kernels, grads)}
+
+
+def prunable_layers(model, config: PruningConfig, x=None, y=None) -> list[PrunableLayer]:
+    """The knapsack's view of a model: importance, cost and groups of every prunable layer.
+
+    Importance is |quantized weight| (magnitude) or |w x dL/dw| (saliency), divided by its
+    layer's mean so that layers of different scales compete fairly. A structured
+    (neuron/filter) pruning leaves the output layer alone: removing a unit would remove a class.
+    """
+    from keras import ops
+
+    from ..estimates import weight_layers
+
+    infos = {info.name: info for info in weight_layers(model)}
+    layers = masked_layers(model)
+    grads = _gradients(model, x, y) if config.importance == "saliency" else {}
+    out = []
+    for i, layer in enumerate(layers):
+        if config.structure == "structured" and i == len(layers) - 1:
+            continue
+        info = infos[layer.name]
+        w = np.abs(np.asarray(ops.convert_to_numpy(layer.qkernel), dtype=float))
+        importance = w * np.abs(grads[layer.name]) if grads else w
+        mean = importance[importance > 0].mean() if np.any(importance > 0) else 1.0
+        ebops = weight_ebops(layer) if config.objective == "ebops" else None
+        cost = weight_costs(info, config.objective, config.reuse_factor, config.strategy, ebops)
+        groups = group_ids(w.shape, config.structure, config.reuse_factor)
+        out.append(PrunableLayer(layer.name, importance / mean, cost, groups))
+    return out
+
+
+def compute_masks(model, config: PruningConfig, sparsity: float, x=None, y=None) -> dict[str, np.ndarray]:
+    """Masks (1 = keep) removing `sparsity` of the objective's resources from the model."""
+    layers = prunable_layers(model, config, x, y)
+    if not layers:
+        return {}
+    return select_masks(layers, sparsity)
+
+
+def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch_size: int = 64, log=lambda step: None) -> PruningResult:
+    """Prune a trained (compiled or not) HGQ2 model in place; return what happened.
+
+    `data` has x_train / y_train / x_val / y_val (a `hgq_automl.data.Splits`); `log` gets
+    each step's record. The model ends with the weights and masks of the last step that
+    met `rtol` (or its unpruned weights, if none did). Masks enforced before are replaced.
+    """
+    import keras
+
+    clear_masks(model)  # a new run chooses its own masks (earlier zeros rank lowest anyway)
+    baseline = _accuracy(model, data.x_val, data.y_val)
+    best_weights, best_masks, best_sparsity, best_acc = model.get_weights(), None, 0.0, baseline
+    scheduler = make_scheduler(config.schedule, config.final_sparsity, config.steps)
+    changed, target = scheduler.update_step()
+    history, bad = [], 0
+    while changed and target > 0:
+        masks = compute_masks(model, config, target, data.x_train, data.y_train)
+        apply_masks(model, masks)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        model.fit(data.x_train, data.y_train, epochs=config.epochs, batch_size=batch_size, verbose=0)
+        acc = _accuracy(model, data.x_val, data.y_val)
+        met = acc >= config.rtol * baseline
+        record = {"step": len(history) + 1, "sparsity": float(target), "val_accuracy": acc, "met": bool(met)}
+        history.append(record)
+        log(record)
+        if met:
+            best_weights, best_masks, best_sparsity, best_acc = model.get_weights(), masks, float(target), acc
+            bad = 0
+            changed, target = scheduler.update_step()
+        else:
+            bad += 1
+            if bad > config.cutoff_bad_steps:
+                break
+            changed, target = scheduler.repair_step()
+    model.set_weights(best_weights)
+    clear_masks(model)
+    if best_masks is not None:
+        apply_masks(model, best_masks)
+    return PruningResult(baseline, best_sparsity, best_acc, history)
+
