@@ -29,7 +29,9 @@ def run_cli(args: list[str], cwd: Path, isolated: bool = False, timeout: float =
     """Run `python -m hgq_automl ARGS` in `cwd`; with isolated=True inside `unshare -n`,
     so that the Ray it starts has only a loopback network (see FACTS.md)."""
     cmd = [sys.executable, "-m", "hgq_automl", *args]
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    # each test names its MLflow store: none may leak in from the environment
+    inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    full_env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
     if isolated:
         quoted = " ".join(f"'{c}'" for c in cmd)
         cmd = ["unshare", "-n", "bash", "-c", f"ip link set lo up; exec {quoted}"]

@@ -70,7 +70,7 @@ def test_report_combines_searches_and_refuses_unknown_ones(finished_search):
     assert bad.returncode == 2 and "--objectives: unknown metric 'speed'" in bad.stderr
 
 
-def test_parent_and_child_runs_hold_what_users_browse(finished_search):
+def test_parent_and_child_runs_hold_what_users_browse(finished_search, monkeypatch):
     folder, _ = finished_search
     client = MlflowClient(_uri(folder))
     experiment = client.get_experiment_by_name("e2e")
@@ -97,6 +97,8 @@ def test_parent_and_child_runs_hold_what_users_browse(finished_search):
     import mlflow.pyfunc
     import numpy as np
 
+    # MLflow keeps the tracking URI in the environment too: restore it after the test
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", _uri(folder))
     mlflow.set_tracking_uri(_uri(folder))
     model = mlflow.pyfunc.load_model(f"runs:/{front[0].info.run_id}/model")
     out = model.predict(np.zeros((3, 8, 8), dtype=np.float32))
