@@ -1,6 +1,6 @@
 """`hgq_automl export RUN_ID`: a trial's model from MLflow out as an hls4ml project or Verilog.
 
-Wires the MLflow adapter (the run, its `model/artifacts/model.keras`, the parent run's
+Wires the MLflow adapter (the run, its `model/data/model.keras`, the parent run's
 `search_space.yaml`) to the hardware adapters: the same data split is rebuilt from the
 space, the firmware is written, its bit-exactness re-checked on the held-out test split
 (hls4ml C simulation, or iverilog RTL simulation of `hardware.sim_samples` samples), and

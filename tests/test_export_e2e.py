@@ -95,7 +95,7 @@ def test_export_refusals(search):
     parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
     _one_line(run_cli(["export", parent.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "is not a trial run")
     bare = client.create_run(member.info.experiment_id, tags={"hgq_automl.role": "trial", "mlflow.parentRunId": parent.info.run_id})
-    _one_line(run_cli(["export", bare.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "has no model artifact (model/artifacts/model.keras)")
+    _one_line(run_cli(["export", bare.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "has no model artifact (model/data/model.keras)")
     _one_line(run_cli(["export", member.info.run_id, "--to", "hls4ml", "--out", "x", "--synth"], cwd=folder), "--synth: synthesis vitis needs Vitis HLS")
     (folder / "full").mkdir()
     (folder / "full" / "f").write_text("x")

@@ -43,7 +43,7 @@ def test_mlflow_has_parent_and_child_runs_with_metrics(finished_search):
         assert child.data.params["epochs"] == "2" and 2 <= int(child.data.params["filters_1"]) <= 4
         history = client.get_metric_history(child.info.run_id, "loss")
         assert sorted(h.step for h in history) == [1, 2]
-        assert {"model/MLmodel", "model/artifacts"} <= {a.path for a in client.list_artifacts(child.info.run_id, "model")}
+        assert {"model/MLmodel", "model/data"} <= {a.path for a in client.list_artifacts(child.info.run_id, "model")}
 
 
 def test_pareto_artifacts_and_tags_agree(finished_search):
