@@ -39,6 +39,15 @@ def run_cli(args: list[str], cwd: Path, isolated: bool = False, timeout: float =
 
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Bad input: exit code 2 and one line on stderr holding every fragment."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
 def tiny_space(name: str, trials: int, concurrency: int = 2, epochs: int = 2, sampler: str = "random", extra: str = "", params: str = "  filters_1: {type: int, low: 2, high: 4}\n") -> str:
     """A search space small enough for an end-to-end test: 300 digits, a few epochs."""
     return (

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO, run_cli, write
+from .conftest import REPO, assert_one_line_error, run_cli, write
 
 
 def test_help_imports_no_heavy_library():
@@ -23,14 +23,6 @@ def test_help_lists_the_search_flags(tmp_path):
     assert result.returncode == 0
     for flag in ("RUN_ID", "--to", "--out", "--part", "--tracking-uri", "--synth"):
         assert flag in result.stdout
-
-
-def _assert_one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -52,19 +44,19 @@ def _assert_one_line_error(result, *fragments):
 def test_bad_space_is_one_line_and_exit_2(tmp_path, yaml_text, fragments):
     write(tmp_path / "bad.yaml", yaml_text)
     result = run_cli(["search", "--space", "bad.yaml"], cwd=tmp_path)
-    _assert_one_line_error(result, *fragments)
+    assert_one_line_error(result, *fragments)
     assert not (tmp_path / "hgq_automl_results").exists() and not (tmp_path / "mlflow.db").exists()
 
 
 def test_bad_flags_and_missing_data(tmp_path):
-    _assert_one_line_error(run_cli(["search", "--sampler", "cmaes"], cwd=tmp_path), "--sampler: invalid choice: 'cmaes'")
-    _assert_one_line_error(run_cli(["search", "--trials", "0"], cwd=tmp_path), "--trials: must be a positive integer; got '0'")
-    _assert_one_line_error(run_cli(["search", "--space", "no_such_space"], cwd=tmp_path), "no_such_space: no such search space")
-    _assert_one_line_error(run_cli(["search", "--space", "mnist_cnn"], cwd=tmp_path), "search_spaces/mnist_cnn.yaml: dataset.path: the mnist dataset needs a data file")
-    _assert_one_line_error(run_cli(["search", "--space", "mnist_cnn", "--data", "nowhere/"], cwd=tmp_path), "dataset.path: no such file or directory: nowhere/")
-    _assert_one_line_error(run_cli(["search", "--name", "a b"], cwd=tmp_path), "--name must be letters")
-    _assert_one_line_error(run_cli(["search", "--part", "xcvu9p"], cwd=tmp_path), "(command line): hardware.part: unknown FPGA part 'xcvu9p'")
-    _assert_one_line_error(run_cli(["search", "--synthesis", "quartus"], cwd=tmp_path), "--synthesis: invalid choice: 'quartus'")
+    assert_one_line_error(run_cli(["search", "--sampler", "cmaes"], cwd=tmp_path), "--sampler: invalid choice: 'cmaes'")
+    assert_one_line_error(run_cli(["search", "--trials", "0"], cwd=tmp_path), "--trials: must be a positive integer; got '0'")
+    assert_one_line_error(run_cli(["search", "--space", "no_such_space"], cwd=tmp_path), "no_such_space: no such search space")
+    assert_one_line_error(run_cli(["search", "--space", "mnist_cnn"], cwd=tmp_path), "search_spaces/mnist_cnn.yaml: dataset.path: the mnist dataset needs a data file")
+    assert_one_line_error(run_cli(["search", "--space", "mnist_cnn", "--data", "nowhere/"], cwd=tmp_path), "dataset.path: no such file or directory: nowhere/")
+    assert_one_line_error(run_cli(["search", "--name", "a b"], cwd=tmp_path), "--name must be letters")
+    assert_one_line_error(run_cli(["search", "--part", "xcvu9p"], cwd=tmp_path), "(command line): hardware.part: unknown FPGA part 'xcvu9p'")
+    assert_one_line_error(run_cli(["search", "--synthesis", "quartus"], cwd=tmp_path), "--synthesis: invalid choice: 'quartus'")
 
 
 @pytest.mark.parametrize("synthesis, tool", [("vitis", "vitis-run"), ("vivado", "vivado_hls")])
@@ -73,7 +65,7 @@ def test_missing_vendor_tool_refuses_the_search(tmp_path, synthesis, tool):
 
     assert shutil.which(tool) is None  # Vivado/Vitis are not installed here
     result = run_cli(["search", "--synthesis", synthesis, "--name", "v"], cwd=tmp_path, isolated=True)
-    _assert_one_line_error(result, f"synthesis {synthesis} needs", f"`{tool}` is not on PATH")
+    assert_one_line_error(result, f"synthesis {synthesis} needs", f"`{tool}` is not on PATH")
     assert not (tmp_path / "hgq_automl_results" / "v").exists() and not (tmp_path / "mlflow.db").exists()
 
 
@@ -82,21 +74,21 @@ def test_input_shape_must_match_the_data(tmp_path):
 
     np.savez(tmp_path / "jets.npz", x=np.zeros((50, 12), dtype=np.float32), y=np.arange(50) % 5)
     result = run_cli(["search", "--space", str(REPO / "search_spaces" / "tabular_mlp.yaml"), "--data", "jets.npz"], cwd=tmp_path)
-    _assert_one_line_error(result, "model.input_shape [16] does not match the data's [12]")
+    assert_one_line_error(result, "model.input_shape [16] does not match the data's [12]")
 
 
 def test_unreachable_tracking_server_is_refused_before_any_trial(tmp_path):
     result = run_cli(["search", "--tracking-uri", "http://127.0.0.1:9", "--name", "x"], cwd=tmp_path)
-    _assert_one_line_error(result, "MLflow tracking server http://127.0.0.1:9 is unreachable")
+    assert_one_line_error(result, "MLflow tracking server http://127.0.0.1:9 is unreachable")
     assert not (tmp_path / "hgq_automl_results" / "x").exists()
 
 
 def test_existing_search_name_is_refused(tmp_path):
     (tmp_path / "results" / "taken").mkdir(parents=True)
     result = run_cli(["search", "--storage", "results", "--name", "taken"], cwd=tmp_path)
-    _assert_one_line_error(result, "a search named 'taken' already exists")
+    assert_one_line_error(result, "a search named 'taken' already exists")
 
 
 def test_resume_refuses_changes_and_unknown_searches(tmp_path):
-    _assert_one_line_error(run_cli(["search", "--resume", "x", "--seed", "0"], cwd=tmp_path), "--resume continues a search as it was started; drop --seed")
-    _assert_one_line_error(run_cli(["search", "--resume", "ghost"], cwd=tmp_path), "no search named 'ghost' to resume in")
+    assert_one_line_error(run_cli(["search", "--resume", "x", "--seed", "0"], cwd=tmp_path), "--resume continues a search as it was started; drop --seed")
+    assert_one_line_error(run_cli(["search", "--resume", "ghost"], cwd=tmp_path), "no search named 'ghost' to resume in")

@@ -5,7 +5,7 @@ run to hls4ml and to Verilog, and export's one-line refusals."""
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .conftest import can_unshare, run_cli, write
+from .conftest import assert_one_line_error, can_unshare, run_cli, write
 
 TINY = """\
 name: hw
@@ -79,25 +79,17 @@ def test_export_to_verilog_with_yosys(search):
     assert "CARRY4" in stat and "CARRY8" not in stat  # synthesized for the 7-series part given, not the search's UltraScale+
 
 
-def _one_line(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-
-
 def test_export_refusals(search):
     folder, _, client, runs = search
     member = _front(runs)[0]
-    _one_line(run_cli(["export", "0123456789abcdef", "--to", "hls4ml", "--out", "x"], cwd=folder), "no MLflow run '0123456789abcdef'")
-    _one_line(run_cli(["export", member.info.run_id, "--to", "verilog", "--out", "x", "--part", "xcvu9p"], cwd=folder), "--part: unknown FPGA part 'xcvu9p'")
+    assert_one_line_error(run_cli(["export", "0123456789abcdef", "--to", "hls4ml", "--out", "x"], cwd=folder), "no MLflow run '0123456789abcdef'")
+    assert_one_line_error(run_cli(["export", member.info.run_id, "--to", "verilog", "--out", "x", "--part", "xcvu9p"], cwd=folder), "--part: unknown FPGA part 'xcvu9p'")
     parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
-    _one_line(run_cli(["export", parent.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "is not a trial run")
+    assert_one_line_error(run_cli(["export", parent.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "is not a trial run")
     bare = client.create_run(member.info.experiment_id, tags={"hgq_automl.role": "trial", "mlflow.parentRunId": parent.info.run_id})
-    _one_line(run_cli(["export", bare.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "has no model artifact (model/data/model.keras)")
-    _one_line(run_cli(["export", member.info.run_id, "--to", "hls4ml", "--out", "x", "--synth"], cwd=folder), "--synth: synthesis vitis needs Vitis HLS")
+    assert_one_line_error(run_cli(["export", bare.info.run_id, "--to", "hls4ml", "--out", "x"], cwd=folder), "has no model artifact (model/data/model.keras)")
+    assert_one_line_error(run_cli(["export", member.info.run_id, "--to", "hls4ml", "--out", "x", "--synth"], cwd=folder), "--synth: synthesis vitis needs Vitis HLS")
     (folder / "full").mkdir()
     (folder / "full" / "f").write_text("x")
-    _one_line(run_cli(["export", member.info.run_id, "--to", "hls4ml", "--out", "full"], cwd=folder), "--out full exists and is not an empty folder")
+    assert_one_line_error(run_cli(["export", member.info.run_id, "--to", "hls4ml", "--out", "full"], cwd=folder), "--out full exists and is not an empty folder")
     assert not (folder / "x").exists()
