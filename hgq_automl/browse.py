@@ -57,9 +57,13 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
     console = console or (Console() if sys.stdout.isatty() else Console(width=160))
     failed = [r for r in records if r.status == "failed"]
     stopped = sum(r.status == "stopped" for r in records)
+    harvested = sum(bool(r.harvested_from) for r in completed)
+    candidates = (
+        f"{len(completed)} points ({len(completed) - harvested} completed trials + {harvested} harvested epochs)" if harvested else f"{len(completed)} completed trials"
+    )
     title = (
-        f"Pareto set of {', '.join(names)} ({', '.join(f'{m} {d}' for m, d in chosen)}): {len(front)} of "
-        f"{len(completed)} completed trials ({len(failed)} failed{f', {stopped} stopped early' if stopped else ''})"
+        f"Pareto set of {', '.join(names)} ({', '.join(f'{m} {d}' for m, d in chosen)}): {len(front)} of {candidates} "
+        f"({len(failed)} failed{f', {stopped} stopped early' if stopped else ''})"
     )
     console.print(front_table(front, names_only, title=title, ascii_only=not console.is_terminal))
     for record in front:

@@ -27,6 +27,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
+    return value
+
+
 def _non_negative(text: str) -> int:
     try:
         value = int(text)
@@ -125,6 +135,12 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
         help="per-trial synthesis step (default: the space's hardware.synthesis, else none)",
     )
     search.add_argument("--part", metavar="PART", help="FPGA part, e.g. xcvu9p-flga2104-2L-e (default: the space's hardware.part)")
+    search.add_argument(
+        "--harvest",
+        action=argparse.BooleanOptionalAction,
+        help="ramp beta in every trial and keep its non-dominated epochs as points of the front (replaces a searched beta_schedule; default: the space's harvest)",
+    )
+    search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop the search after this wall-clock time (running trials stop; default: the space's search.time_budget_s, else none)")
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -145,6 +161,8 @@ def _search(args: argparse.Namespace) -> int:
         max_failures=args.max_failures,
         synthesis=args.synthesis,
         part=args.part,
+        harvest=args.harvest,
+        time_budget_s=args.time_budget,
     )
     try:
         outcome = run_search(request)

@@ -6,6 +6,8 @@ the console progress listen to them. Neither listener knows about Ray.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,10 +23,36 @@ class TrialRecord:
     status: str = "completed"  # completed | failed | stopped (early, by the scheduler)
     error: str | None = None
     model_dir: Path | None = None  # folder holding model.keras, for completed trials
+    #: Checkpoints this trial harvested (`harvest:`): completed records of their own, with
+    #: trial_id `<trial>-e<epoch>` and `harvested_from` = this trial's id.
+    harvested: list[TrialRecord] = field(default_factory=list)
+    harvested_from: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "completed"
+
+
+#: Where a trial's folder keeps its harvested checkpoints: HARVEST_DIR/epoch_NNNN/{model.keras,metrics.json}.
+HARVEST_DIR = "harvest"
+
+
+def harvested_records(trial: TrialRecord) -> list[TrialRecord]:
+    """The harvested checkpoints saved in a completed trial's folder, oldest first."""
+    folder = trial.model_dir / HARVEST_DIR if trial.model_dir else None
+    if folder is None or not folder.is_dir():
+        return []
+    records = []
+    for point in sorted(p for p in folder.iterdir() if (p / "metrics.json").is_file()):
+        metrics = json.loads((point / "metrics.json").read_text())
+        epoch = int(metrics["harvest_epoch"])
+        records.append(TrialRecord(f"{trial.trial_id}-e{epoch}", dict(trial.config), metrics, model_dir=point, harvested_from=trial.trial_id))
+    return records
+
+
+def with_harvest(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """The records followed by the points each harvested: every candidate of the front."""
+    return [point for record in records for point in (record, *record.harvested)]
 
 
 class TrialListener(Protocol):

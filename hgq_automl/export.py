@@ -98,9 +98,11 @@ def run_export(request: ExportRequest, say=print) -> ExportOutcome:
 
     client = connect(request.tracking_uri)
     run = _load_run(client, request.run_id)
-    if run.data.tags.get("hgq_automl.role") != "trial":
-        raise UsageError(f"run {request.run_id} is not a trial run of an hgq_automl search (tag hgq_automl.role is {run.data.tags.get('hgq_automl.role')!r})")
-    parent = run.data.tags.get("mlflow.parentRunId")
+    role = run.data.tags.get("hgq_automl.role")
+    if role not in ("trial", "harvest"):
+        raise UsageError(f"run {request.run_id} is not a trial run or harvested checkpoint of an hgq_automl search (tag hgq_automl.role is {role!r})")
+    # a harvested checkpoint's run is nested under its trial's run; the space is on the search's
+    parent = run.data.tags.get("hgq_automl.search_run") or run.data.tags.get("mlflow.parentRunId")
     if not parent:
         raise UsageError(f"run {request.run_id} has no parent search run (tag mlflow.parentRunId)")
 

@@ -68,9 +68,12 @@ def search_arguments(args) -> list[str]:
         ("--max-failures", args.max_failures or None),
         ("--synthesis", args.synthesis),
         ("--part", args.part),
+        ("--time-budget", args.time_budget),
     ):
         if value is not None:
             argv += [flag, str(value)]
+    if args.harvest is not None:
+        argv.append("--harvest" if args.harvest else "--no-harvest")
     return argv
 
 
@@ -82,7 +85,8 @@ def submit(args) -> int:
 
     if not args.resume:  # bad input fails here, at once, not later in the job
         load_space(args.space, data=args.data).with_overrides(
-            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, seed=args.seed, synthesis=args.synthesis, part=args.part
+            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, seed=args.seed, synthesis=args.synthesis, part=args.part,
+            harvest=args.harvest, time_budget_s=args.time_budget,
         )
     folder, space = _job_folder(args.space)
     with folder:

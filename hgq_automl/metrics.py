@@ -57,8 +57,28 @@ FINAL_METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 #: Metrics reported after every epoch (training curves).
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "ebops", "beta")
 
-#: Timings of one trial, in seconds.
-TIMING_METRICS = ("train_seconds", "estimate_seconds")
+#: Timings of one trial, in seconds (wall-clock). Inside the trial: `setup_seconds` (clear
+#: the session, build and compile the model), `train_seconds` (fit + pruning, harvesting
+#: excluded), `harvest_seconds` (per-epoch trace + evaluation, and measuring the kept
+#: checkpoints), `estimate_seconds` (trace + accuracy + cost models of the final model),
+#: `synth_seconds` (the synthesis step, when there is one), `trial_seconds` (all of it).
+#: Seen from the driver: `wall_seconds` (Tune's trial start to its end, so including
+#: scheduling, actor set-up, reporting and checkpointing) and `tracking_seconds` (time the
+#: driver spent logging the trial to MLflow).
+TIMING_METRICS = (
+    "setup_seconds",
+    "train_seconds",
+    "harvest_seconds",
+    "estimate_seconds",
+    "trial_seconds",
+    "wall_seconds",
+    "tracking_seconds",
+)
+
+#: Intra-trial harvesting (`harvest:`): `harvest_points` is how many non-dominated earlier
+#: checkpoints a trial kept (reported on its final result); a harvested point's own
+#: metrics carry `harvest_epoch` (1-based) and the `beta` of that epoch.
+HARVEST_METRICS = ("harvest_points", "harvest_epoch")
 
 #: Reported by trials that prune (`pruning_schedule` not none), against the same model
 #: before pruning: `<m>_unpruned` its value, `<m>_reduction` = 1 - pruned / unpruned
@@ -90,7 +110,7 @@ class _Vocabulary(frozenset):
 
 #: Every metric a trial reports; what the tracking adapter logs.
 LOGGED_METRICS = _Vocabulary(
-    frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | frozenset(PRUNING_METRICS) | {"epoch", "score"}
+    frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | frozenset(PRUNING_METRICS) | frozenset(HARVEST_METRICS) | {"epoch", "score"}
 )
 
 

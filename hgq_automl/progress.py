@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .events import TrialRecord
+from .events import TrialRecord, with_harvest
 from .pareto import pareto_front
 from .report import format_value
 from .space import SearchSpace
@@ -64,11 +64,13 @@ class ConsoleProgress:
         self.done.append(record)
         if record.ok:
             outcome = self._metrics(record.metrics)
+            if record.harvested:
+                outcome += f" (+{len(record.harvested)} harvested epochs)"
             if record.metrics.get("bit_mismatches"):
                 outcome += f" UNTRUSTED: {int(record.metrics['bit_mismatches'])} outputs differ from Keras"
         else:
             outcome = f"FAILED: {record.error}"
-        front = pareto_front([r for r in self.done if r.ok], self.space.objectives, lambda r: r.metrics, self.space.constraints)
+        front = pareto_front(with_harvest(r for r in self.done if r.ok), self.space.objectives, lambda r: r.metrics, self.space.constraints)
         best = "; ".join(self._metrics(r.metrics) for r in front[:3])
         more = f" (+{len(front) - 3} more)" if len(front) > 3 else ""
         self._say(f"trial {record.trial_id} {outcome} | {self._counts()} | front: {best}{more}")

@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .data import Splits
-from .events import TrialListener, TrialRecord
+from .events import HARVEST_DIR, TrialListener, TrialRecord, harvested_records
 from .space import SearchSpace
 
 #: Environment of the Ray workers that train: quiet TensorFlow, no GPU probing.
@@ -130,8 +131,12 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         tune.report({**metrics, "score": es.score_of(metrics)} if es else metrics)
 
     with tempfile.TemporaryDirectory() as folder:
-        # the checkpoint holds model.keras and the synthesis step's project (firmware/)
-        final, model = run_trial(space, config, data, report=report, seed=seed, threads=threads, firmware_dir=Path(folder) / "firmware")
+        # the checkpoint holds model.keras, the synthesis step's project (firmware/) and
+        # the harvested checkpoints (harvest/epoch_NNNN/)
+        final, model = run_trial(
+            space, config, data, report=report, seed=seed, threads=threads,
+            firmware_dir=Path(folder) / "firmware", harvest_dir=Path(folder) / HARVEST_DIR,
+        )
         final["epoch"] = int(space.resolve(config)["epochs"])
         if es:  # the scheduler needs its metric in every report; the final values take precedence
             final["score"] = es.score_of({**last, **final})
@@ -183,14 +188,18 @@ def trial_record(trial, status: str | None = None) -> TrialRecord | None:
         return None
     if FINAL_KEY not in result:
         return TrialRecord(trial.trial_id, dict(trial.config), result, status="stopped")
-    return TrialRecord(trial.trial_id, dict(trial.config), result, model_dir=_model_dir(trial.checkpoint))
+    record = TrialRecord(trial.trial_id, dict(trial.config), result, model_dir=_model_dir(trial.checkpoint))
+    record.harvested = harvested_records(record)
+    return record
 
 
 def _bridge(listeners: Sequence[TrialListener]):
     from ray import tune
 
     class Bridge(tune.Callback):
-        """Forwards Tune's trial callbacks to the listeners.
+        """Forwards Tune's trial callbacks to the listeners, and times each trial as the
+        driver sees it: `wall_seconds` from Tune's start to its end, `tracking_seconds`
+        spent in the listeners (MLflow logging, console lines) for that trial.
 
         Tune pickles its callbacks with the experiment; the listeners (open clients,
         streams) are left out, and a resumed search attaches fresh ones.
@@ -198,27 +207,37 @@ def _bridge(listeners: Sequence[TrialListener]):
 
         def __init__(self, listeners):
             self.listeners = list(listeners)
+            self.started: dict[str, float] = {}
+            self.timings: dict[str, dict[str, float]] = {}
 
         def __getstate__(self):
-            return {"listeners": []}
+            return {"listeners": [], "started": {}, "timings": {}}
+
+        def _tell(self, trial_id: str, method: str, *args) -> None:
+            start = time.perf_counter()
+            for listener in self.listeners:
+                getattr(listener, method)(*args)
+            times = self.timings.setdefault(trial_id, {"tracking_seconds": 0.0})
+            times["tracking_seconds"] += time.perf_counter() - start
 
         def on_trial_start(self, iteration, trials, trial, **info):
-            for listener in self.listeners:
-                listener.trial_started(trial.trial_id, dict(trial.config))
+            self.started[trial.trial_id] = time.perf_counter()
+            self._tell(trial.trial_id, "trial_started", trial.trial_id, dict(trial.config))
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
-            for listener in self.listeners:
-                listener.trial_reported(trial.trial_id, result)
+            self._tell(trial.trial_id, "trial_reported", trial.trial_id, result)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
-            self._finished(trial_record(trial, "ended"))
+            self._finished(trial, trial_record(trial, "ended"))
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            self._finished(trial_record(trial, "error"))
+            self._finished(trial, trial_record(trial, "error"))
 
-        def _finished(self, record):
-            for listener in self.listeners:
-                listener.trial_finished(record)
+        def _finished(self, trial, record):
+            if trial.trial_id in self.started:
+                wall = time.perf_counter() - self.started.pop(trial.trial_id)
+                self.timings.setdefault(trial.trial_id, {"tracking_seconds": 0.0})["wall_seconds"] = wall
+            self._tell(trial.trial_id, "trial_finished", record)
 
     return Bridge(listeners)
 
@@ -300,6 +319,7 @@ def run_trials(
                     search_alg=ConcurrencyLimiter(make_searcher(space, settings.seed), max_concurrent=concurrency),
                     scheduler=make_scheduler(space),
                     num_samples=space.search.trials,
+                    time_budget_s=space.search.time_budget_s,
                     reuse_actors=True,
                     trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
                 ),
@@ -311,10 +331,15 @@ def run_trials(
                     failure_config=tune.FailureConfig(max_failures=settings.max_failures),
                 ),
             )
+        began = time.monotonic()
         grid = tuner.fit()
+        out_of_time = space.search.time_budget_s is not None and time.monotonic() - began >= space.search.time_budget_s
         analysis = tune.ExperimentAnalysis(grid.experiment_path)
         records = [r for r in map(trial_record, analysis.trials) if r is not None]
-        return records, max(0, space.search.trials - len(records))
+        for record in records:
+            record.metrics.update(bridge.timings.get(record.trial_id, {}))
+        # a search that used up its time budget is over: trials it never started are not owed
+        return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:
         if started:
             ray.shutdown()

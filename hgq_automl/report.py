@@ -57,6 +57,9 @@ def front_rows(front: Sequence[TrialRecord], objectives: Sequence[str], run_ids:
         row: dict[str, Any] = {"trial_id": record.trial_id}
         if run_ids is not None:
             row["run_id"] = run_ids.get(record.trial_id)
+        # a harvested checkpoint: the trial it came from and its epoch ("" for a trial's final model)
+        row["harvested_from"] = record.harvested_from or ""
+        row["harvest_epoch"] = int(record.metrics["harvest_epoch"]) if record.harvested_from and "harvest_epoch" in record.metrics else ""
         row.update({m: record.metrics.get(m) for m in table_metrics(objectives, front)})
         row["config"] = dict(record.config)
         rows.append(row)
@@ -107,7 +110,11 @@ def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], obj
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     xs, ys = xy(done)
-    ax.scatter(xs, ys, s=22, color="#9aa5b1", label=f"trials ({len(done)})", zorder=2)
+    trials = [r for r in done if not r.harvested_from]
+    harvested = [r for r in done if r.harvested_from]
+    ax.scatter(*xy(trials), s=22, color="#9aa5b1", label=f"trials ({len(trials)})", zorder=2)
+    if harvested:
+        ax.scatter(*xy(harvested), s=12, marker="D", color="#66a182", label=f"harvested epochs ({len(harvested)})", zorder=2)
     fx, fy = xy(sorted(front, key=lambda r: float(r.metrics.get(x_name, math.nan))))
     ax.step(fx, fy, where="post", color="#d1495b", lw=1.2, zorder=3)
     ax.scatter(fx, fy, s=46, color="#d1495b", edgecolor="black", lw=0.6, label=f"Pareto front ({len(front)})", zorder=4)
@@ -163,11 +170,15 @@ def plot_front_html(records: Sequence[TrialRecord], front: Sequence[TrialRecord]
             for r in rs
         ]
         return go.Scatter(
-            x=[r.metrics.get(x_name) for r in rs], y=[r.metrics.get(y_name) for r in rs], mode="markers" if name == "trials" else "lines+markers",
+            x=[r.metrics.get(x_name) for r in rs], y=[r.metrics.get(y_name) for r in rs], mode="lines+markers" if name == "Pareto front" else "markers",
             name=f"{name} ({len(rs)})", marker={"color": color, "size": size}, line={"shape": "hv"}, text=text, hoverinfo="text",
         )
 
-    fig = go.Figure([trace([r for r in done if r.trial_id not in on_front], "trials", "#9aa5b1", 8), trace(front, "Pareto front", "#d1495b", 12)])
+    off_front = [r for r in done if r.trial_id not in on_front]
+    traces = [trace([r for r in off_front if not r.harvested_from], "trials", "#9aa5b1", 8)]
+    if any(r.harvested_from for r in off_front):
+        traces.append(trace([r for r in off_front if r.harvested_from], "harvested epochs", "#66a182", 6))
+    fig = go.Figure([*traces, trace(front, "Pareto front", "#d1495b", 12)])
     xs = [float(r.metrics.get(x_name, math.nan)) for r in done]
     positive = [x for x in xs if x > 0 and math.isfinite(x)]
     fig.update_layout(

@@ -40,6 +40,8 @@ class SearchRequest:
     max_failures: int = 0
     synthesis: str | None = None  # overrides the space's hardware.synthesis
     part: str | None = None  # overrides the space's hardware.part
+    harvest: bool | None = None  # overrides the space's harvest (True: the defaults)
+    time_budget_s: float | None = None  # overrides the space's search.time_budget_s
 
 
 @dataclass
@@ -130,6 +132,8 @@ def prepare(request: SearchRequest):
             "--name": request.name,
             "--synthesis": request.synthesis,
             "--part": request.part,
+            "--harvest/--no-harvest": request.harvest,
+            "--time-budget": request.time_budget_s,
         }
         changed = [flag for flag, value in given.items() if value is not None]
         if changed:
@@ -145,6 +149,8 @@ def prepare(request: SearchRequest):
             seed=request.seed,
             synthesis=request.synthesis,
             part=request.part,
+            harvest=request.harvest,
+            time_budget_s=request.time_budget_s,
         )
         name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not re.fullmatch(r"[\w.-]+", name):
@@ -175,6 +181,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     from rich.console import Console
 
     from .constraints import feasible
+    from .events import with_harvest
     from .pareto import pareto_front
     from .progress import ConsoleProgress
     from .raytune import RunSettings, can_resume, run_trials
@@ -205,6 +212,8 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
             "part": space.hardware.part,
             "clock_period_ns": space.hardware.clock_period_ns,
             "constraints": "; ".join(map(str, space.constraints)) or None,
+            "harvest": bool(space.harvest),
+            "time_budget_s": space.search.time_budget_s,
         }
         tracker = SearchTracker.start(client, name, name, space, params)
         _write_state(root, name, {
@@ -223,6 +232,8 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
         + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
         + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
+        + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
+        + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
         + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
         + f"\n  MLflow: {client.tracking_uri}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {settings.path}",
         file=sys.stderr,
@@ -231,7 +242,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     try:
         records, unfinished = run_trials(space, data, settings, [ConsoleProgress(space), tracker])
         completed = [r for r in records if r.ok]
-        front = pareto_front(completed, space.objectives, lambda r: r.metrics, space.constraints)
+        front = pareto_front(with_harvest(completed), space.objectives, lambda r: r.metrics, space.constraints)
         tracker.finish(records, front, unfinished)
     except KeyboardInterrupt:
         tracker.abort("KILLED")
@@ -243,14 +254,17 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     failed = [r for r in records if r.status == "failed"]
     stopped = [r for r in records if r.status == "stopped"]
     infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
+    harvested = sum(len(r.harvested) for r in completed)
+    candidates = f"{len(completed) + harvested} points ({len(completed)} completed trials + {harvested} harvested epochs)" if space.harvest else f"{len(completed)} completed trials"
     title = (
-        f"Pareto set of {name}: {len(front)} of {len(completed)} completed trials "
+        f"Pareto set of {name}: {len(front)} of {candidates} "
         f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}"
         f"{f', {infeasible} infeasible' if space.constraints else ''}{f', {unfinished} unfinished' if unfinished else ''})"
     )
     console.print(front_table(front, space.objective_names(), title=title, ascii_only=not console.is_terminal))
     for record in front:
-        console.print(f"  trial {record.trial_id} (MLflow run {tracker.run_ids.get(record.trial_id)}): {config_summary(record.config)}", soft_wrap=True)
+        epoch = f" at epoch {int(record.metrics['harvest_epoch'])}" if record.harvested_from else ""
+        console.print(f"  trial {record.trial_id} (MLflow run {tracker.run_ids.get(record.trial_id)}){epoch}: {config_summary(record.config)}", soft_wrap=True)
     for record in front:
         if record.metrics.get("bit_mismatches"):
             console.print(f"  UNTRUSTED trial {record.trial_id}: {int(record.metrics['bit_mismatches'])} firmware outputs differ from Keras")

@@ -214,6 +214,8 @@ class SearchSettings:
     sampler: str = "nsga2"
     population_size: int | None = None  # NSGA-II; default: trials // 3, between 4 and 50
     seed: int | None = None
+    time_budget_s: float | None = None  # wall-clock budget: no trial starts after it, running ones stop
+
 
     def nsga2_population(self) -> int:
         return self.population_size or max(4, min(50, self.trials // 3))
@@ -234,6 +236,23 @@ class EarlyStopping:
 
     def score_of(self, metrics: Mapping[str, Any]) -> float:
         return float(sum(weight * float(metrics[name]) for name, weight in self.score))
+
+
+@dataclass(frozen=True)
+class HarvestSpec:
+    """Intra-trial Pareto harvesting (`harvest: true`, or a mapping of these keys).
+
+    The trial ramps beta log-linearly from `beta` to `beta_final` over its epochs (HGQ's
+    own recipe); every `every` epochs it traces the model's activation ranges on
+    `calibration_samples` training samples, measures val_accuracy and EBOPs, and keeps
+    the checkpoint if no other epoch of the trial dominates it (at most `max_points`,
+    dropping the one whose loss shrinks the trial's hypervolume least). The kept
+    checkpoints are measured like a trial's final model and become points of the search.
+    """
+
+    every: int = 1
+    max_points: int = 8
+    calibration_samples: int = 2048
 
 
 @dataclass(frozen=True)
@@ -269,6 +288,7 @@ class SearchSpace:
     hardware: HardwareSpec = field(default_factory=HardwareSpec)
     constraints: tuple[Constraint, ...] = ()
     early_stopping: EarlyStopping | None = None
+    harvest: HarvestSpec | None = None
 
     def max_epochs(self) -> int:
         """The most epochs any trial of this space can run."""
@@ -293,8 +313,9 @@ class SearchSpace:
     def suggest(self, trial: SuggestsParams) -> dict[str, Any]:
         """Sample one config (define-by-run): searched values plus fixed ones.
 
-        `beta_final` is sampled only for trials whose `beta_schedule` is `ramp`, the other
-        pruning parameters only for trials whose `pruning_schedule` is not `none`.
+        `beta_final` is sampled only for trials whose `beta_schedule` is `ramp` (every trial
+        when the space harvests), the other pruning parameters only for trials whose
+        `pruning_schedule` is not `none`.
         """
         config: dict[str, Any] = {}
         for name, dim in self.parameters.items():
@@ -303,7 +324,8 @@ class SearchSpace:
             config[name] = dim.suggest(trial)
         if config.get("pruning_schedule", PRUNING_PARAMS["pruning_schedule"].default) != "none":
             config.update({n: dim.suggest(trial) for n, dim in self.parameters.items() if n in PRUNING_PARAMS and n not in config})
-        if config.get("beta_schedule", COMMON_PARAMS["beta_schedule"].default) == "ramp" and "beta_final" in self.parameters:
+        ramps = self.harvest is not None or config.get("beta_schedule", COMMON_PARAMS["beta_schedule"].default) == "ramp"
+        if ramps and "beta_final" in self.parameters:
             config["beta_final"] = self.parameters["beta_final"].suggest(trial)
         return config
 
@@ -312,6 +334,8 @@ class SearchSpace:
         full = {name: rule.default for name, rule in self.rules().items()}
         full.update({name: dim.value for name, dim in self.parameters.items() if dim.kind == "fixed"})
         full.update(config)
+        if self.harvest is not None:
+            full["beta_schedule"] = "ramp"  # harvesting sweeps beta within the trial
         if full["beta_schedule"] != "ramp":
             del full["beta_final"]  # unused: keep it out of logged params
         if full["pruning_schedule"] == "none":
@@ -341,13 +365,23 @@ class SearchSpace:
             "hardware": dict(vars(self.hardware)),
             "constraints": [str(c) for c in self.constraints],
             **({"early_stopping": _describe_early_stopping(self.early_stopping)} if self.early_stopping else {}),
+            **({"harvest": dict(vars(self.harvest))} if self.harvest else {}),
         }
 
-    def with_overrides(self, synthesis: str | None = None, part: str | None = None, **search: Any) -> SearchSpace:
-        """Apply command-line overrides of the `search:` settings (`--trials`, ...) and of
-        `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`), validated."""
+    def with_overrides(
+        self, synthesis: str | None = None, part: str | None = None, harvest: bool | None = None, **search: Any
+    ) -> SearchSpace:
+        """Apply command-line overrides of the `search:` settings (`--trials`, ...), of
+        `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`) and of `harvest`
+        (`--harvest` / `--no-harvest`), validated."""
         space = self
         source = f"{space.source} (command line)"
+        if harvest is not None and harvest != (space.harvest is not None):
+            params = dict(space.parameters)
+            if harvest:  # harvesting ramps beta in every trial: it replaces a searched schedule
+                params.pop("beta_schedule", None)
+            space = replace(space, parameters=params, harvest=HarvestSpec() if harvest else None)
+            _check_harvest(space, source)
         given = {k: v for k, v in search.items() if v is not None}
         if given:
             settings = {**vars(space.search), **given}
@@ -399,7 +433,7 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
     )
 
 
-_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping")
+_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping", "harvest")
 
 
 def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
@@ -424,7 +458,8 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     params = _parse_parameters(_section(raw, "parameters", source), space.rules(), source)
     _check_model_shapes(model, source)
     early = _parse_early_stopping(raw.get("early_stopping"), source)
-    space = replace(space, parameters=params, early_stopping=early)
+    space = replace(space, parameters=params, early_stopping=early, harvest=_parse_harvest(raw.get("harvest"), source))
+    _check_harvest(space, source)
     if early and early.grace_period >= space.max_epochs():
         raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
     _check_metrics_produced(space, source)
@@ -568,6 +603,37 @@ def _parse_early_stopping(value: Any, source: str) -> EarlyStopping | None:
     return es
 
 
+def _parse_harvest(value: Any, source: str) -> HarvestSpec | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return HarvestSpec()
+    if not isinstance(value, dict):
+        raise SpaceError(source, "harvest", f"must be true, false or a mapping (every, max_points, calibration_samples); got {value!r}")
+    _no_unknown_keys(value, tuple(vars(HarvestSpec())), source, "harvest")
+    h = HarvestSpec()
+    if "every" in value:
+        h = replace(h, every=_int_at_least(value["every"], 1, source, "harvest.every"))
+    if "max_points" in value:
+        h = replace(h, max_points=_int_at_least(value["max_points"], 1, source, "harvest.max_points"))
+    if "calibration_samples" in value:
+        h = replace(h, calibration_samples=_int_at_least(value["calibration_samples"], 1, source, "harvest.calibration_samples"))
+    return h
+
+
+def _check_harvest(space: SearchSpace, source: str) -> None:
+    """Harvesting ramps beta itself and keeps checkpoints of training: it excludes a
+    searched or constant beta_schedule and pruning (whose checkpoints are not epochs)."""
+    if space.harvest is None:
+        return
+    schedule = space.parameters.get("beta_schedule")
+    if schedule is not None and not (schedule.kind == "fixed" and schedule.value == "ramp"):
+        raise SpaceError(source, "parameters.beta_schedule", "harvest ramps beta from beta to beta_final in every trial: drop beta_schedule (or fix it to ramp)")
+    pruning = space.parameters.get("pruning_schedule")
+    if pruning is not None and not (pruning.kind == "fixed" and pruning.value == "none"):
+        raise SpaceError(source, "harvest", "cannot be combined with pruning (pruning_schedule) yet: harvest the unpruned trials, or prune without harvesting")
+
+
 def _describe_early_stopping(es: EarlyStopping) -> dict[str, Any]:
     return {"scheduler": es.scheduler, "score": dict(es.score), "grace_period": es.grace_period, "reduction_factor": es.reduction_factor}
 
@@ -658,6 +724,11 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
         s = replace(s, population_size=_int_at_least(d["population_size"], 2, source, "search.population_size"))
     if d.get("seed") is not None:
         s = replace(s, seed=_int_at_least(d["seed"], 0, source, "search.seed"))
+    if d.get("time_budget_s") is not None:
+        budget = _number(d["time_budget_s"], source, "search.time_budget_s")
+        if budget <= 0:
+            raise SpaceError(source, "search.time_budget_s", f"must be > 0 seconds; got {d['time_budget_s']!r}")
+        s = replace(s, time_budget_s=budget)
     return s
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .events import TrialRecord
+from .events import TrialRecord, with_harvest
 from .metrics import LOGGED_METRICS
 from .report import front_rows, plot_front, plot_front_html, plot_parameters, rows_to_csv, software_versions
 from .space import SearchSpace
@@ -112,6 +112,7 @@ class SearchTracker:
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {client.tracking_uri}: {str(exc).splitlines()[0][:200]}") from None
         children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000)
+        children += client.search_runs([parent.info.experiment_id], filter_string=f"tags.`hgq_automl.search_run` = '{parent_run_id}'", max_results=50000)
         run_ids = {r.data.tags["hgq_automl.trial_id"]: r.info.run_id for r in children if "hgq_automl.trial_id" in r.data.tags}
         client.update_run(parent_run_id, status="RUNNING")
         return cls(client, parent.info.experiment_id, parent_run_id, space, run_ids)
@@ -153,12 +154,9 @@ class SearchTracker:
             self.trial_started(record.trial_id, record.config)
         run_id = self.run_ids[record.trial_id]
         if record.ok:
-            model = record.model_dir / "model.keras" if record.model_dir else None
-            if model is not None and model.is_file():
-                from .mlflow_model import save_pyfunc
-
-                with tempfile.TemporaryDirectory() as tmp:
-                    self.client.log_artifacts(run_id, str(save_pyfunc(model, Path(tmp) / "model")), "model")
+            self._log_model(run_id, record)
+            for point in record.harvested:
+                self._log_harvested(run_id, point)
             self.client.set_terminated(run_id, "FINISHED")
         elif record.status == "stopped":
             self.client.set_tag(run_id, "early_stopped", "true")
@@ -166,6 +164,45 @@ class SearchTracker:
         else:
             self.client.set_tag(run_id, "error", (record.error or "error")[:4000])
             self.client.set_terminated(run_id, "FAILED")
+
+    def _log_model(self, run_id: str, record: TrialRecord) -> None:
+        model = record.model_dir / "model.keras" if record.model_dir else None
+        if model is not None and model.is_file():
+            from .mlflow_model import save_pyfunc
+
+            with tempfile.TemporaryDirectory() as tmp:
+                self.client.log_artifacts(run_id, str(save_pyfunc(model, Path(tmp) / "model")), "model")
+
+    def _log_harvested(self, trial_run_id: str, point: TrialRecord) -> None:
+        """A harvested checkpoint: a FINISHED run nested under its trial's run, with the
+        trial's parameters plus `harvest_epoch`, its metrics and its MLflow model."""
+        from mlflow.entities import Metric
+
+        if point.trial_id in self.run_ids:  # logged before an interrupt
+            return
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"trial_{point.trial_id}",
+            tags={
+                "mlflow.parentRunId": trial_run_id,
+                "hgq_automl.role": "harvest",
+                "hgq_automl.trial_id": point.trial_id,
+                "hgq_automl.harvested_from": point.harvested_from or "",
+                "hgq_automl.search_run": self.parent_run_id,
+            },
+        )
+        self.run_ids[point.trial_id] = run.info.run_id
+        self._log_params(run.info.run_id, {**self.space.resolve(point.config), "harvest_epoch": int(point.metrics["harvest_epoch"])})
+        now = int(time.time() * 1000)
+        step = int(point.metrics["harvest_epoch"])
+        metrics = [
+            Metric(k, float(v), now, step)
+            for k, v in point.metrics.items()
+            if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        ]
+        self.client.log_batch(run.info.run_id, metrics=metrics)
+        self._log_model(run.info.run_id, point)
+        self.client.set_terminated(run.info.run_id, "FINISHED")
 
     # -- the end of a search
 
@@ -176,7 +213,7 @@ class SearchTracker:
         KILLED, to be continued by a resume. Child runs of trials Ray no longer knows
         (made after its last saved state, before the driver died) are deleted.
         """
-        ended = {r.trial_id for r in records}
+        ended = {r.trial_id for r in with_harvest(records)}
         for trial_id, run_id in list(self.run_ids.items()):
             if trial_id in ended:
                 continue
@@ -194,8 +231,9 @@ class SearchTracker:
         self.client.log_text(run, rows_to_csv(rows), "pareto.csv")
         self.client.log_text(run, json.dumps(software_versions(), indent=2), "versions.json")
         with tempfile.TemporaryDirectory() as tmp:
-            self.client.log_artifact(run, str(plot_front(records, front, objectives, Path(tmp) / "pareto.png")))
-            self.client.log_artifact(run, str(plot_front_html(records, front, objectives, Path(tmp) / "pareto.html")))
+            points = with_harvest(records)
+            self.client.log_artifact(run, str(plot_front(points, front, objectives, Path(tmp) / "pareto.png")))
+            self.client.log_artifact(run, str(plot_front_html(points, front, objectives, Path(tmp) / "pareto.html")))
             for path in plot_parameters(records, self.space, objectives, Path(tmp)):
                 self.client.log_artifact(run, str(path), "parameters")
         for record in front:
@@ -214,6 +252,7 @@ class SearchTracker:
             "trials_failed": sum(r.status == "failed" for r in records),
             "trials_stopped": sum(r.status == "stopped" for r in records),
             "trials_unfinished": unfinished,
+            "harvested_points": sum(len(r.harvested) for r in records),
             "pareto_size": len(front),
         }
         self.client.log_batch(run, metrics=[Metric(k, float(v), now, 0) for k, v in counts.items()])
@@ -277,7 +316,9 @@ def _record_from_run(run, prefix: str = "") -> TrialRecord:
         status = "unfinished"
     trial_id = prefix + tags.get("hgq_automl.trial_id", run.info.run_id[:8])
     config = {k: _value(v) for k, v in run.data.params.items()}
-    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get("error"))
+    config.pop("harvest_epoch", None)  # a harvested checkpoint's epoch is in its metrics
+    source = tags.get("hgq_automl.harvested_from")
+    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get("error"), harvested_from=prefix + source if source else None)
 
 
 @dataclass
@@ -308,7 +349,10 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
     from .constraints import parse_constraint
 
     constraints = tuple(parse_constraint(c) for c in parent.data.params.get("constraints", "").split(";") if c.strip())
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    children = [
+        r for r in runs
+        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id or r.data.tags.get("hgq_automl.search_run") == parent.info.run_id
+    ]
     records = [_record_from_run(r, prefix) for r in children]
     run_ids = {rec.trial_id: r.info.run_id for rec, r in zip(records, children)}
     return LoggedSearch(experiment_name, parent.info.run_id, objectives, constraints, records, run_ids)

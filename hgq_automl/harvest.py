@@ -1,0 +1,75 @@
+"""Intra-trial Pareto harvesting: the non-dominated checkpoints of one training run.
+
+HGQ's recipe trains once while beta ramps up and keeps every epoch that no other epoch
+beats on both accuracy and EBOPs. `Harvest` is that bookkeeping, framework-free: offer it
+(epoch, accuracy, EBOPs, payload) points; it keeps the non-dominated ones, at most
+`max_points`, and when over the cap drops the interior point whose removal loses the
+least hypervolume in (accuracy, log2 EBOPs) — so the kept points stay spread along the
+front rather than bunched where training spent most epochs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class HarvestPoint:
+    epoch: int  # 1-based
+    accuracy: float
+    ebops: float
+    payload: Any = None  # e.g. the model's weights at that epoch
+
+    def dominates(self, other: HarvestPoint) -> bool:
+        """At least as good on both (higher accuracy, lower EBOPs) and better on one."""
+        return (
+            self.accuracy >= other.accuracy
+            and self.ebops <= other.ebops
+            and (self.accuracy > other.accuracy or self.ebops < other.ebops)
+        )
+
+
+class Harvest:
+    """The non-dominated points offered so far, sorted by EBOPs (ascending)."""
+
+    def __init__(self, max_points: int = 8):
+        if max_points < 1:
+            raise ValueError(f"max_points must be >= 1; got {max_points}")
+        self.max_points = max_points
+        self.points: list[HarvestPoint] = []
+
+    def offer(self, epoch: int, accuracy: float, ebops: float, payload: Any = None) -> bool:
+        """Keep the point if nothing kept dominates it (dropping those it dominates); True if kept.
+
+        A point with a non-finite value is never kept. An exact tie with a kept point
+        is not kept either: the earlier epoch stands.
+        """
+        if not (math.isfinite(accuracy) and math.isfinite(ebops)):
+            return False
+        new = HarvestPoint(epoch, float(accuracy), float(ebops), payload)
+        for p in self.points:
+            if p.dominates(new) or (p.accuracy == new.accuracy and p.ebops == new.ebops):
+                return False
+        self.points = sorted([p for p in self.points if not new.dominates(p)] + [new], key=lambda p: (p.ebops, p.accuracy))
+        while len(self.points) > self.max_points:
+            self.points.pop(self._least_valuable())
+        return any(p is new for p in self.points)
+
+    def _least_valuable(self) -> int:
+        """Index of the point whose removal loses the least area of the front (never the two
+        ends when there are more than two): on a front sorted by EBOPs, a point between
+        neighbours a and c exclusively covers (acc - acc_a) x (log2 e_c - log2 e)."""
+        pts = self.points
+        if len(pts) <= 2:
+            return len(pts) - 1
+        log = [math.log2(max(p.ebops, 1.0)) for p in pts]
+
+        def loss(i: int) -> float:
+            return (pts[i].accuracy - pts[i - 1].accuracy) * (log[i + 1] - log[i])
+
+        return min(range(1, len(pts) - 1), key=loss)
+
+    def __len__(self) -> int:
+        return len(self.points)

@@ -1,0 +1,128 @@
+"""Intra-trial harvesting: the non-dominated bookkeeping (pure), the space's `harvest:`
+section, and a real trial that keeps, measures and saves its checkpoints."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from hgq_automl.errors import SpaceError
+from hgq_automl.harvest import Harvest
+from hgq_automl.space import HarvestSpec, load_space, parse_space
+
+
+def kept(h: Harvest) -> list[int]:
+    return [p.epoch for p in h.points]
+
+
+def test_keeps_only_non_dominated_points_sorted_by_ebops():
+    h = Harvest(max_points=10)
+    assert h.offer(1, 0.50, 900.0)
+    assert h.offer(2, 0.70, 800.0)  # dominates epoch 1
+    assert kept(h) == [2]
+    assert h.offer(3, 0.60, 500.0)  # cheaper, less accurate: a trade-off
+    assert not h.offer(4, 0.55, 600.0)  # dominated by epoch 3
+    assert not h.offer(5, 0.60, 500.0)  # an exact tie: the earlier epoch stands
+    assert not h.offer(6, math.nan, 100.0) and not h.offer(7, 0.9, math.inf)
+    assert h.offer(8, 0.80, 800.0)  # dominates epoch 2 only
+    assert kept(h) == [3, 8]
+    assert [p.ebops for p in h.points] == [500.0, 800.0]
+
+
+def test_over_the_cap_drops_the_point_that_loses_least_area():
+    h = Harvest(max_points=3)
+    # a front in (accuracy, log2 EBOPs): epoch 2 sits just above epoch 1 -> least exclusive area
+    for epoch, acc, ebops in [(1, 0.50, 2**10), (2, 0.51, 2**11), (3, 0.80, 2**14), (4, 0.90, 2**16)]:
+        h.offer(epoch, acc, ebops, payload=f"w{epoch}")
+    assert kept(h) == [1, 3, 4]  # both ends always stay
+    assert [p.payload for p in h.points] == ["w1", "w3", "w4"]
+    # exclusive area of epoch 3 now: (0.80 - 0.50) x (16 - 14) = 0.6 -> it is kept over a
+    # new point with less: (0.52 - 0.50) x (14 - 10.5) = 0.07
+    assert not h.offer(5, 0.52, 2**10.5)
+    assert kept(h) == [1, 3, 4]
+    with pytest.raises(ValueError):
+        Harvest(max_points=0)
+
+
+def test_space_harvest_section_ramps_beta_in_every_trial():
+    import optuna
+
+    space = parse_space({"harvest": {"every": 2, "max_points": 5}, "parameters": {"beta_final": {"type": "log_uniform", "low": 1e-4, "high": 1e-3}}})
+    assert space.harvest == HarvestSpec(every=2, max_points=5, calibration_samples=2048)
+    assert parse_space({"harvest": True}).harvest == HarvestSpec()
+    assert parse_space({"harvest": False}).harvest is None
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    config = space.suggest(study.ask())
+    assert 1e-4 <= config["beta_final"] <= 1e-3  # sampled although no beta_schedule is
+    full = space.resolve(config)
+    assert full["beta_schedule"] == "ramp" and full["beta_final"] == config["beta_final"]
+    assert parse_space(space.to_dict(), "again").harvest == space.harvest
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"harvest": "yes"}, "harvest: must be true, false or a mapping"),
+        ({"harvest": {"every": 0}}, "harvest.every: must be an integer >= 1; got 0"),
+        ({"harvest": {"keep": 3}}, "harvest.keep: unknown key; allowed keys are every, max_points, calibration_samples"),
+        ({"harvest": True, "parameters": {"beta_schedule": {"type": "choice", "values": ["constant", "ramp"]}}}, "parameters.beta_schedule: harvest ramps beta"),
+        ({"harvest": True, "parameters": {"beta_schedule": "constant"}}, "parameters.beta_schedule: harvest ramps beta"),
+        ({"harvest": True, "parameters": {"pruning_schedule": "polynomial"}}, "harvest: cannot be combined with pruning"),
+        ({"search": {"time_budget_s": 0}}, "search.time_budget_s: must be > 0 seconds"),
+    ],
+)
+def test_bad_harvest_and_time_budget(raw, message):
+    with pytest.raises(SpaceError) as info:
+        parse_space(raw, "bad.yaml")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_harvest_flag_replaces_a_searched_schedule():
+    space = load_space("digits_cnn")
+    assert "beta_schedule" in space.parameters and space.harvest is None
+    on = space.with_overrides(harvest=True, time_budget_s=60)
+    assert on.harvest == HarvestSpec() and "beta_schedule" not in on.parameters
+    assert on.search.time_budget_s == 60.0
+    assert on.with_overrides(harvest=False).harvest is None
+    with pytest.raises(SpaceError, match="cannot be combined with pruning"):
+        load_space("digits_cnn_pruned").with_overrides(harvest=True)
+
+
+def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
+    import keras
+
+    from hgq_automl.data import load_dataset
+    from hgq_automl.trial import accuracy, run_trial
+
+    space = parse_space({
+        "dataset": {"max_samples": 600},
+        "harvest": {"max_points": 4},
+        "parameters": {"filters_1": 3, "epochs": 12, "beta": 2e-6, "beta_final": 3e-3},
+    })
+    data = load_dataset(space.dataset)
+    reports = []
+    final, model = run_trial(space, {}, data, report=reports.append, seed=1, threads=2, harvest_dir=tmp_path)
+    # beta ramps log-linearly over the 12 epochs
+    assert reports[0]["beta"] == pytest.approx(2e-6) and reports[-1]["beta"] == pytest.approx(3e-3)
+    folders = sorted(tmp_path.iterdir())
+    assert final["harvest_points"] == len(folders) >= 1  # this seed keeps earlier epochs
+    points = [json.loads((f / "metrics.json").read_text()) for f in folders]
+    epochs = [int(p["harvest_epoch"]) for p in points]
+    assert folders == [tmp_path / f"epoch_{e:04d}" for e in epochs] and all(1 <= e < 12 for e in epochs)
+    for folder, point in zip(folders, points):
+        # the logged numbers are the saved model's: reload it and measure again
+        saved = keras.models.load_model(folder / "model.keras")
+        assert accuracy(saved, data.x_test, data.y_test) == point["test_accuracy"]
+        assert point["beta"] == pytest.approx(2e-6 * (3e-3 / 2e-6) ** ((point["harvest_epoch"] - 1) / 11))
+        assert point["ebops"] > 0 and point["luts"] > 0
+    # no saved point dominates another (they were kept as a front)
+    for a in points:
+        for b in points:
+            assert not (a["val_accuracy"] > b["val_accuracy"] and a["ebops"] < b["ebops"])
+    # the returned model is the last epoch's, not the last harvested checkpoint's
+    assert accuracy(model, data.x_val, data.y_val) == final["val_accuracy"]
+    parts = ("setup_seconds", "train_seconds", "harvest_seconds", "estimate_seconds")
+    assert all(final[p] > 0 for p in parts)
+    assert sum(final[p] for p in parts) <= final["trial_seconds"]
+    assert np.isfinite(final["val_accuracy"])

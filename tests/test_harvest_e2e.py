@@ -1,0 +1,96 @@
+"""Harvesting end to end: a real search (Ray in a private network namespace, MLflow
+SQLite) with `harvest:` and a wall-clock budget; harvested checkpoints become MLflow
+runs nested under their trial, front members, registry versions, report rows and
+exportable, bit-exact models."""
+
+import json
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from .conftest import can_unshare, run_cli, tiny_space, write
+
+SPACE = tiny_space(
+    "hv",
+    trials=200,
+    epochs=8,
+    extra="harvest: {max_points: 3}\n",
+    params="  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-5}\n  beta_final: {type: log_uniform, low: 1.0e-3, high: 1.0e-2}\n  filters_1: {type: int, low: 2, high: 4}\n",
+)
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hv")
+    write(folder / "hv.yaml", SPACE)
+    if not can_unshare():
+        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
+    result = run_cli(["search", "--space", "hv.yaml", "--name", "hv", "--seed", "3", "--time-budget", "40"], cwd=folder, isolated=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("hv").experiment_id], max_results=5000)
+    return folder, result, client, runs
+
+
+def _role(runs, role):
+    return [r for r in runs if r.data.tags.get("hgq_automl.role") == role]
+
+
+def test_time_budget_ends_the_search_as_finished(search):
+    folder, result, client, runs = search
+    parent = _role(runs, "search")[0]
+    assert parent.info.status == "FINISHED"  # not KILLED: the budget ending is no interrupt
+    assert parent.data.params["time_budget_s"] == "40.0" and parent.data.params["harvest"] == "True"
+    m = parent.data.metrics
+    assert m["trials_unfinished"] == 0
+    assert 1 <= m["trials_completed"] < 200
+    assert "time budget 40 s" in result.stderr and "resume with" not in result.stderr
+
+
+def test_harvested_checkpoints_are_runs_nested_under_their_trial(search):
+    folder, result, client, runs = search
+    trials = {r.info.run_id: r for r in _role(runs, "trial")}
+    harvested = _role(runs, "harvest")
+    parent = _role(runs, "search")[0]
+    assert len(harvested) >= 1
+    assert parent.data.metrics["harvested_points"] == len(harvested)
+    assert f"+ {len(harvested)} harvested epochs)" in result.stdout
+    for run in harvested:
+        trial = trials[run.data.tags["mlflow.parentRunId"]]
+        assert run.info.status == "FINISHED" and trial.info.status == "FINISHED"
+        assert run.data.tags["hgq_automl.search_run"] == parent.info.run_id
+        assert run.data.tags["hgq_automl.trial_id"] == f"{trial.data.tags['hgq_automl.trial_id']}-e{run.data.params['harvest_epoch']}"
+        epoch = int(run.data.params["harvest_epoch"])
+        assert 1 <= epoch < 8 and run.data.metrics["harvest_epoch"] == epoch
+        assert {k: v for k, v in run.data.params.items() if k != "harvest_epoch"} == trial.data.params
+        assert trial.data.metrics["harvest_points"] >= 1
+        assert run.data.metrics["ebops"] > 0 and 0 <= run.data.metrics["test_accuracy"] <= 1
+        assert "model/data/model.keras" in {a.path for a in client.list_artifacts(run.info.run_id, "model/data")}
+    assert all(t.data.params["beta_schedule"] == "ramp" for t in trials.values())
+
+
+def test_the_front_registry_and_report_cover_harvested_points(search):
+    folder, result, client, runs = search
+    (folder / "dl").mkdir(exist_ok=True)
+    pareto = json.loads(open(client.download_artifacts(_role(runs, "search")[0].info.run_id, "pareto.json", str(folder / "dl"))).read())
+    by_run = {r.info.run_id: r for r in runs}
+    assert pareto and all(by_run[row["run_id"]].data.tags.get("pareto") == "true" for row in pareto)
+    for row in pareto:
+        run = by_run[row["run_id"]]
+        assert row["harvested_from"] == run.data.tags.get("hgq_automl.harvested_from", "")
+    versions = client.search_model_versions("name = 'hv'")
+    assert sorted(v.run_id for v in versions) == sorted(row["run_id"] for row in pareto)
+    report = run_cli(["report", "--experiment", "hv", "--format", "json"], cwd=folder)
+    assert report.returncode == 0, report.stderr
+    assert sorted(r["run_id"] for r in json.loads(report.stdout)) == sorted(row["run_id"] for row in pareto)
+    table = run_cli(["report", "--experiment", "hv"], cwd=folder)
+    assert "harvested epochs" in table.stdout
+
+
+def test_a_harvested_checkpoint_exports_bit_exact(search):
+    folder, result, client, runs = search
+    run = _role(runs, "harvest")[0]
+    out = run_cli(["export", run.info.run_id, "--to", "verilog", "--out", "out_v"], cwd=folder)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "held-out test samples: bit-exact" in out.stdout
+    assert (folder / "out_v" / "src" / "model.v").is_file()
