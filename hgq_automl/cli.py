@@ -120,7 +120,7 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
     search.add_argument("--data", metavar="PATH", help="data for the space's dataset: MNIST idx folder or .npz; tabular .npz or .csv")
     search.add_argument("--trials", type=_positive_int, metavar="N", help="number of trials")
     search.add_argument("--concurrency", type=_positive_int, metavar="K", help="trials running at once")
-    search.add_argument("--sampler", choices=("nsga2", "tpe", "random"), help="Optuna sampler (default: nsga2)")
+    search.add_argument("--sampler", choices=("nsga2", "tpe", "random", "grid"), help="Optuna sampler (default: the space's, else nsga2; grid: every combination of the choice parameters)")
     search.add_argument("--seed", type=_non_negative, metavar="S", help="seed of the sampler and of training (reproducible configs)")
     search.add_argument("--name", metavar="NAME", help="search name = MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS)")
     search.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")

@@ -51,6 +51,10 @@ def make_sampler(space: SearchSpace, seed: int | None):
         return optuna.samplers.NSGAIISampler(population_size=s.nsga2_population(), seed=seed)
     if s.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=seed, constant_liar=s.concurrency > 1)
+    if s.sampler == "grid":  # every combination of the choice values, in a seeded order
+        from .samplers import GridSampler
+
+        return GridSampler(space.grid(), seed=seed)
     return optuna.samplers.RandomSampler(seed=seed)
 
 

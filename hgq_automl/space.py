@@ -30,7 +30,7 @@ from .pruning.structures import STRUCTURES as PRUNING_STRUCTURES
 
 DATASETS = ("digits", "mnist", "tabular")
 FAMILIES = ("cnn", "mlp")
-SAMPLERS = ("nsga2", "tpe", "random")
+SAMPLERS = ("nsga2", "tpe", "random", "grid")
 BETA_SCHEDULES = ("constant", "ramp")
 STRATEGIES = ("latency", "resource", "distributed_arithmetic")
 HLS_BACKENDS = ("Vitis", "Vivado")
@@ -344,6 +344,10 @@ class SearchSpace:
                     del full[name]
         return full
 
+    def grid(self) -> dict[str, list]:
+        """The values of each `choice` parameter (the grid sampler's search space)."""
+        return {name: list(dim.values) for name, dim in self.parameters.items() if dim.kind == "choice"}
+
     def objective_names(self) -> list[str]:
         return [m for m, _ in self.objectives]
 
@@ -386,6 +390,7 @@ class SearchSpace:
         if given:
             settings = {**vars(space.search), **given}
             space = replace(space, search=_parse_search(settings, source))
+            _check_grid(space, source)
         hw = {k: v for k, v in (("synthesis", synthesis), ("part", part)) if v is not None}
         if hw:
             space = replace(space, hardware=_parse_hardware({**vars(space.hardware), **hw}, source))
@@ -460,6 +465,7 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     early = _parse_early_stopping(raw.get("early_stopping"), source)
     space = replace(space, parameters=params, early_stopping=early, harvest=_parse_harvest(raw.get("harvest"), source))
     _check_harvest(space, source)
+    _check_grid(space, source)
     if early and early.grace_period >= space.max_epochs():
         raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
     _check_metrics_produced(space, source)
@@ -632,6 +638,15 @@ def _check_harvest(space: SearchSpace, source: str) -> None:
     pruning = space.parameters.get("pruning_schedule")
     if pruning is not None and not (pruning.kind == "fixed" and pruning.value == "none"):
         raise SpaceError(source, "harvest", "cannot be combined with pruning (pruning_schedule) yet: harvest the unpruned trials, or prune without harvesting")
+
+
+def _check_grid(space: SearchSpace, source: str) -> None:
+    """The grid sampler enumerates `choice` values: it takes no continuous ranges."""
+    if space.search.sampler != "grid":
+        return
+    for name, dim in space.parameters.items():
+        if dim.kind not in ("fixed", "choice"):
+            raise SpaceError(source, f"parameters.{name}", f"search.sampler grid needs every searched parameter as type choice; got type {dim.kind}")
 
 
 def _describe_early_stopping(es: EarlyStopping) -> dict[str, Any]:

@@ -223,6 +223,7 @@ class SearchTracker:
             else:
                 self.client.delete_run(run_id)
                 del self.run_ids[trial_id]
+        self._log_timings(records)
         objectives = self.space.objectives
         names = [m for m, _ in objectives]
         rows = front_rows(front, names, self.run_ids)
@@ -257,6 +258,17 @@ class SearchTracker:
         }
         self.client.log_batch(run, metrics=[Metric(k, float(v), now, 0) for k, v in counts.items()])
         self.client.set_terminated(run, "KILLED" if unfinished else "FINISHED")
+
+    def _log_timings(self, records: Sequence[TrialRecord]) -> None:
+        """The driver's view of each trial's time (known only after Tune ends it)."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        for record in records:
+            run_id = self.run_ids.get(record.trial_id)
+            timings = [Metric(k, float(record.metrics[k]), now, 0) for k in ("wall_seconds", "tracking_seconds") if k in record.metrics]
+            if run_id and timings:
+                self.client.log_batch(run_id, metrics=timings)
 
     def register_front(self, front: Sequence[TrialRecord]) -> None:
         """Register each Pareto member's model in the MLflow model registry.

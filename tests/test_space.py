@@ -183,3 +183,23 @@ def test_shipped_rtl_space_loads():
     space = load_space(Path(__file__).resolve().parents[1] / "search_spaces" / "digits_cnn_rtl.yaml")
     assert space.hardware.synthesis == "rtl" and space.objective_names() == ["val_accuracy", "synth_luts"]
     assert [str(c) for c in space.constraints] == ["dsps <= 0", "bit_mismatches <= 0"]
+
+
+def test_grid_sampler_enumerates_choices_and_refuses_ranges():
+    space = parse_space({
+        "search": {"sampler": "grid", "trials": 8},
+        "parameters": {"beta": {"type": "choice", "values": [1e-6, 1e-5, 1e-4]}, "filters_1": {"type": "choice", "values": [2, 4]}, "epochs": 3},
+    })
+    assert space.grid() == {"beta": [1e-6, 1e-5, 1e-4], "filters_1": [2, 4]}
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(space, 0))
+    seen = []
+    for _ in range(8):  # past the 6 grid points: Ray Tune tells results outside optimize()
+        trial = study.ask()
+        config = space.suggest(trial)
+        seen.append((config["beta"], config["filters_1"]))
+        study.tell(trial, [0.5, 1.0])
+    assert len(set(seen[:6])) == 6 and set(seen[6:]) <= set(seen[:6])
+    with pytest.raises(SpaceError, match="parameters.beta: search.sampler grid needs every searched parameter as type choice"):
+        parse_space({"search": {"sampler": "grid"}, "parameters": {"beta": {"type": "log_uniform", "low": 1e-6, "high": 1e-4}}})
+    with pytest.raises(SpaceError, match="sampler grid needs"):
+        load_space("digits_cnn").with_overrides(sampler="grid")

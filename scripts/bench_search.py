@@ -1,0 +1,355 @@
+"""Benchmark of search quality vs wall-clock: NSGA-II, TPE, random, a grid over beta and one
+long HGQ beta-ramp run, with and without intra-trial harvesting, on digits and MNIST.
+
+Every method runs through the real command (`python -m hgq_automl search`: Ray Tune,
+Optuna, MLflow SQLite) with the same wall-clock budget (`--time-budget`, counted from the
+start of the trials; Ray's start-up comes on top, the same for every method):
+- `nsga2`, `tpe`, `random`: the dataset's built-in space (digits_cnn / mnist_cnn);
+  `+h` adds `--harvest` (every trial ramps beta and keeps its non-dominated epochs);
+- `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
+  largest model; `grid+h`: the same grid of ramp ends (beta_final) with harvesting;
+- `ramp`: HGQ's own recipe, one trial on the largest model with as many epochs as fit
+  in the budget (calibrated by a 3-epoch pilot), beta ramping 1e-7 -> 1e-3, harvesting
+  up to 32 non-dominated epochs.
+
+Quality: the hypervolume of (val_accuracy, log10 EBOPs) of every point finished by time t
+(trials' final models and harvested epochs), maximising accuracy and minimising EBOPs,
+against a fixed reference point per dataset (REFERENCE); t counts from the command's start.
+Seeds: each seed runs every method once (interleaved, so a loaded machine hurts all alike).
+
+Also written: the per-trial time split (scheduling, set-up, training, harvesting, estimates,
+tracking) of the no-harvest runs. Writes OUT/search.json, OUT/search.png and its section of
+docs/benchmarks.md. Starts Ray: run it in a private network namespace,
+    unshare -n bash -c 'ip link set lo up; python scripts/bench_search.py'
+(`--report-only` re-plots and re-writes the docs from OUT/search.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST = REPO.parent / "shared" / "data" / "mnist"
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+#: Hypervolume reference point: (val_accuracy, log10 EBOPs). A point counts if it is more
+#: accurate than 50 % and cheaper than the EBOPs given (above the largest model's).
+REFERENCE = {"digits": (0.5, 5.0), "mnist": (0.5, 5.5)}
+BUDGET = {"digits": 60.0, "mnist": 90.0}
+SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
+METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "grid", "grid+h", "ramp")
+GRID_POINTS = 12
+RAMP = (1e-7, 1e-3)
+
+
+def _space_dict(dataset: str) -> dict:
+    from hgq_automl.space import load_space
+
+    return load_space(SPACE[dataset], data=str(MNIST) if dataset == "mnist" else None).to_dict()
+
+
+def _largest(space: dict) -> dict:
+    """The space's largest model at its middle learning rate: fixed parameters for grid and ramp."""
+    fixed = {}
+    for name, dim in space["parameters"].items():
+        if isinstance(dim, dict) and dim.get("type") == "choice":
+            fixed[name] = max(dim["values"]) if name.startswith(("filters", "units")) else dim["values"][0]
+        elif isinstance(dim, dict):
+            fixed[name] = dim["high"] if name.startswith(("filters", "units")) else math.sqrt(dim["low"] * dim["high"]) if dim.get("type") == "log_uniform" else dim["high"]
+        else:
+            fixed[name] = dim
+    for name in ("beta", "beta_final", "beta_schedule", "parallelization_factor", "reuse_factor"):
+        fixed.pop(name, None)
+    return fixed
+
+
+def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | None = None) -> tuple[dict, list[str]]:
+    """The space (plain data) and extra command-line flags of one method."""
+    space = _space_dict(dataset)
+    name, _, harvest = method.partition("+")
+    flags = ["--time-budget", f"{budget:g}"]
+    space["search"].pop("population_size", None)
+    if name in ("nsga2", "tpe", "random"):
+        space["search"].update(trials=1000, sampler=name)
+        return space, flags + (["--harvest"] if harvest else ["--no-harvest"])
+    fixed = _largest(space)
+    low, high = space["parameters"]["beta"]["low"], space["parameters"]["beta"]["high"]
+    grid = [float(f"{v:.3g}") for v in np.geomspace(low, high * 3, GRID_POINTS)]
+    if name == "grid":
+        if harvest:  # ramp from the lowest beta to each grid value
+            params = {**fixed, "beta": low, "beta_final": {"type": "choice", "values": grid}}
+            space["harvest"] = {"max_points": 8}
+        else:
+            params = {**fixed, "beta": {"type": "choice", "values": grid}, "beta_schedule": "constant"}
+        space["search"].update(trials=GRID_POINTS, sampler="grid")
+    else:  # ramp: one long run
+        params = {**fixed, "beta": RAMP[0], "beta_final": RAMP[1], "epochs": ramp_epochs}
+        space["harvest"] = {"max_points": 32}
+        space["search"].update(trials=1, concurrency=1, sampler="random")
+        flags = []  # it ends by itself; its wall time is recorded
+    space["parameters"] = params
+    return space, flags
+
+
+def ramp_epochs(dataset: str, budget: float) -> tuple[int, float]:
+    """Epochs of the single ramp run that fit the budget, from a 3-epoch pilot (and its epoch time)."""
+    from hgq_automl.data import load_dataset
+    from hgq_automl.space import parse_space
+    from hgq_automl.trial import run_trial
+
+    space = parse_space(method_space(dataset, "ramp", budget, 3)[0], "pilot")
+    data = load_dataset(space.dataset)
+    run_trial(space, {}, data, threads=2)  # warm-up: TensorFlow's first-call costs
+    final, _ = run_trial(space, {}, data, threads=2)
+    per_epoch = (final["train_seconds"] + final["harvest_seconds"]) / 3
+    # set-up, the final estimates, ~16 harvested epochs measured like it, Ray's start and reports
+    fixed = final["setup_seconds"] + 17 * final["estimate_seconds"] + 8.0
+    return max(5, int((budget - fixed) / per_epoch)), per_epoch
+
+
+def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path, epochs: int | None) -> dict:
+    import yaml
+
+    space, flags = method_space(dataset, method, budget, epochs)
+    name = f"{dataset}-{method.replace('+', '_h')}-s{seed}"
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(space, sort_keys=False))
+    cmd = [sys.executable, "-m", "hgq_automl", "search", "--space", str(path), "--name", name, "--seed", str(seed),
+           "--tracking-uri", f"sqlite:///{folder / 'bench.db'}", "--storage", str(folder / "runs"), *flags]
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    start = time.time()
+    with open(folder / f"{name}.log", "w") as log:
+        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder).returncode
+    wall = time.time() - start
+    if code != 0:
+        raise RuntimeError(f"{name} exited {code}; see {folder / f'{name}.log'}")
+    return {"dataset": dataset, "method": method, "seed": seed, "wall_seconds": wall, **_read_points(folder / "bench.db", name, start)}
+
+
+def _read_points(db: Path, name: str, start: float) -> dict:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{db}")
+    runs = client.search_runs([client.get_experiment_by_name(name).experiment_id], max_results=50000)
+    points, trials = [], []
+    for run in runs:
+        role = run.data.tags.get("hgq_automl.role")
+        m = run.data.metrics
+        if role not in ("trial", "harvest") or run.info.status != "FINISHED" or "test_accuracy" not in m:
+            continue
+        points.append({"t": run.info.end_time / 1000 - start, "val_accuracy": m["val_accuracy"], "test_accuracy": m["test_accuracy"],
+                       "ebops": m["ebops"], "harvested": role == "harvest"})
+        if role == "trial":
+            trials.append({k: m[k] for k in ("wall_seconds", "trial_seconds", "setup_seconds", "train_seconds", "harvest_seconds",
+                                             "estimate_seconds", "tracking_seconds", "harvest_points") if k in m})
+    stopped = sum(r.data.tags.get("early_stopped") == "true" or r.info.status == "KILLED" for r in runs if r.data.tags.get("hgq_automl.role") == "trial")
+    return {"points": sorted(points, key=lambda p: p["t"]), "trials": trials, "trials_cut_by_budget": stopped}
+
+
+def hypervolume(points: list[dict], reference: tuple[float, float], metric: str = "val_accuracy") -> float:
+    import moocore
+
+    ref_acc, ref_log = reference
+    xy = np.array([[p[metric], math.log10(max(p["ebops"], 1.0))] for p in points], dtype=float).reshape(-1, 2)
+    xy = xy[(xy[:, 0] > ref_acc) & (xy[:, 1] < ref_log)]
+    if not len(xy):
+        return 0.0
+    return float(moocore.hypervolume(xy, ref=[ref_acc, ref_log], maximise=[True, False]))
+
+
+def hv_curve(points: list[dict], reference, times) -> list[float]:
+    return [hypervolume([p for p in points if p["t"] <= t], reference) for t in times]
+
+
+def summarize(runs: list[dict], budgets: dict) -> dict:
+    out = {}
+    for dataset in sorted({r["dataset"] for r in runs}):
+        ref = REFERENCE[dataset]
+        horizon = budgets[dataset] + 20.0  # the budget + Ray's start-up and the last reports
+        rows = {}
+        for method in METHODS:
+            mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
+            if not mine:
+                continue
+            hv = [hv_curve(r["points"], ref, [horizon])[0] for r in mine]
+            rows[method] = {
+                "seeds": len(mine),
+                "hv_mean": float(np.mean(hv)), "hv_min": float(np.min(hv)), "hv_max": float(np.max(hv)),
+                "hv_test_mean": float(np.mean([hypervolume([p for p in r["points"] if p["t"] <= horizon], ref, "test_accuracy") for r in mine])),
+                "trials_mean": float(np.mean([len(r["trials"]) for r in mine])),
+                "points_mean": float(np.mean([len(r["points"]) for r in mine])),
+                "wall_mean": float(np.mean([r["wall_seconds"] for r in mine])),
+            }
+        random = rows.get("random", {}).get("hv_mean")
+        ramp = rows.get("ramp", {}).get("hv_mean")
+        for row in rows.values():
+            row["vs_random"] = row["hv_mean"] / random if random else None
+            row["vs_ramp"] = row["hv_mean"] / ramp if ramp else None
+        out[dataset] = {"reference": ref, "horizon_s": horizon, "methods": rows}
+    return out
+
+
+def time_split(runs: list[dict]) -> dict:
+    """Per-trial wall time split (bench_speed.split) of the no-harvest sampler runs."""
+    from bench_speed import split
+
+    out = {}
+    for dataset in sorted({r["dataset"] for r in runs}):
+        trials = [t for r in runs if r["dataset"] == dataset and r["method"] in ("nsga2", "tpe", "random") for t in r["trials"] if "wall_seconds" in t]
+        if trials:
+            out[dataset] = {"trials": len(trials), **split(trials)}
+    return out
+
+
+def plot(runs: list[dict], budgets: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({r["dataset"] for r in runs})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
+    colors = dict(zip(("nsga2", "tpe", "random", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#00798c", "#2e4057")))
+    for ax, dataset in zip(axes[0], datasets):
+        times = np.linspace(0, budgets[dataset] + 20.0, 60)
+        for method in METHODS:
+            mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
+            if not mine:
+                continue
+            curves = np.array([hv_curve(r["points"], REFERENCE[dataset], times) for r in mine])
+            base = method.split("+")[0]
+            style = "-" if "+h" in method or method == "ramp" else "--"
+            ax.plot(times, curves.mean(axis=0), style, color=colors[base], label=f"{method} ({len(mine)} seeds)")
+            ax.fill_between(times, curves.min(axis=0), curves.max(axis=0), color=colors[base], alpha=0.08)
+        ax.axvline(budgets[dataset], color="grey", lw=0.8, ls=":")
+        ax.set_title(f"{dataset}: hypervolume of (val_accuracy, log10 EBOPs), ref {REFERENCE[dataset]}")
+        ax.set_xlabel("wall-clock since the command started [s]")
+        ax.set_ylabel("hypervolume [accuracy x decades of EBOPs]")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_markdown(data: dict, path: Path, image: str) -> None:
+    from bench_estimates import _write_section
+
+    s, split, env = data["summary"], data["time_split"], data["environment"]
+    lines = [
+        "## Search quality vs wall-clock (`scripts/bench_search.py`)",
+        "",
+        "Every method runs through `python -m hgq_automl search` (Ray Tune + Optuna + MLflow SQLite) with the same",
+        "`--time-budget`; quality is the hypervolume of (val_accuracy, log10 EBOPs) of all points finished by the",
+        "horizon (budget + 20 s for Ray's start-up and the last reports), against a fixed reference point",
+        "(accuracy 0.5, the EBOPs given). `+h`: with intra-trial harvesting. `ramp`: one long HGQ beta-ramp run",
+        "(1e-7 → 1e-3) on the space's largest model, harvesting up to 32 epochs. `grid`: 12 log-spaced constant",
+        "betas on the largest model (`grid+h`: 12 ramp ends).",
+        f"Machine: {env['machine']}; seeds {', '.join(map(str, data['seeds']))}; budgets "
+        + ", ".join(f"{d} {b:g} s" for d, b in data["budgets"].items()) + f"; ramp epochs {data['ramp_epochs']}.",
+        "",
+        f"![hypervolume vs wall-clock]({image})",
+        "",
+    ]
+    for dataset, block in s.items():
+        lines += [
+            f"**{dataset}** (reference {tuple(block['reference'])}, horizon {block['horizon_s']:g} s)",
+            "",
+            "| method | HV mean (min–max) | HV on test acc | × random | × ramp | trials | points | wall [s] |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for method, r in block["methods"].items():
+            ratio = lambda v: f"{v:.2f}" if v is not None else "–"  # noqa: E731
+            lines.append(
+                f"| {method} | {r['hv_mean']:.3f} ({r['hv_min']:.3f}–{r['hv_max']:.3f}) | {r['hv_test_mean']:.3f} | {ratio(r['vs_random'])} | "
+                f"{ratio(r['vs_ramp'])} | {r['trials_mean']:.1f} | {r['points_mean']:.1f} | {r['wall_mean']:.0f} |"
+            )
+        lines.append("")
+    if split:
+        lines += [
+            "**Where a trial's wall time goes** (no-harvest sampler runs above; fractions of the summed trial wall time as",
+            "the driver sees it, Tune's start to its end). Scheduling = wall − the trainable's own time (Ray actor, reports,",
+            "checkpoint); orchestration = scheduling + estimates + tracking.",
+            "",
+            "| dataset | trials | scheduling | set-up | training | estimates | tracking (driver) | orchestration |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for dataset, r in split.items():
+            lines.append(
+                f"| {dataset} | {r['trials']} | {r['scheduling_seconds']:.1%} | {r['setup_seconds']:.1%} | {r['train_seconds']:.1%} | "
+                f"{r['estimate_seconds']:.1%} | {r['tracking_seconds']:.1%} | {r['orchestration']:.1%} |"
+            )
+    _write_section(path, "bench_search", "\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist"], choices=sorted(BUDGET))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--budget", nargs="+", metavar="DATASET=SECONDS", default=[], help="e.g. digits=60 mnist=90")
+    parser.add_argument("--out", default=str(REPO / "benchmarks"))
+    parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument("--resume", action="store_true", help="keep the runs in OUT/search.json and run only the missing ones")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    budgets = {**BUDGET, **{k: float(v) for k, v in (b.split("=") for b in args.budget)}}
+    saved = json.loads((out / "search.json").read_text()) if (args.resume or args.report_only) and (out / "search.json").exists() else {}
+    runs, epochs = saved.get("runs", []), saved.get("ramp_epochs", {})
+    seeds = sorted(set(args.seeds) | set(saved.get("seeds", []))) if saved else args.seeds
+    done = {(r["dataset"], r["method"], r["seed"]) for r in runs}
+
+    def save():
+        data = {
+            "budgets": {d: budgets[d] for d in sorted({r["dataset"] for r in runs} | set(args.datasets))},
+            "seeds": seeds,
+            "ramp_epochs": epochs,
+            "environment": {"machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"},
+            "runs": runs,
+        }
+        data["summary"] = summarize(runs, data["budgets"])
+        data["time_split"] = time_split(runs)
+        (out / "search.json").write_text(json.dumps(data, indent=1))
+        return data
+
+    if not args.report_only:
+        with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
+            for dataset in args.datasets:
+                if "ramp" in args.methods and dataset not in epochs:
+                    n, per_epoch = ramp_epochs(dataset, budgets[dataset])
+                    epochs[dataset] = n
+                    print(f"{dataset}: ramp run gets {n} epochs ({per_epoch:.2f} s each)", flush=True)
+                for seed in args.seeds:
+                    for method in args.methods:
+                        if (dataset, method, seed) in done:
+                            continue
+                        run = run_method(dataset, method, seed, budgets[dataset], Path(tmp), epochs.get(dataset))
+                        runs.append(run)
+                        hv = hypervolume([p for p in run["points"] if p["t"] <= budgets[dataset] + 20], REFERENCE[dataset])
+                        print(f"{dataset} {method} seed {seed}: {len(run['trials'])} trials, {len(run['points'])} points, "
+                              f"HV {hv:.3f}, {run['wall_seconds']:.0f} s", flush=True)
+                        save()
+    data = save()
+    plot(runs, data["budgets"], out / "search.png")
+    write_markdown(data, Path(args.doc), os.path.relpath(out / "search.png", Path(args.doc).parent))
+    print(json.dumps(data["summary"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Benchmark of the search's speed: 1 vs 2 concurrent trials, and the default search's
+total time, peak memory and per-trial time split.
+
+- Throughput: the same 8 trials (digits_cnn, random sampler, seed 0, 30 epochs) at
+  `--concurrency 1` and `--concurrency 2` on this machine's cores; throughput = trials per
+  minute between the first trial's start and the last trial's end (MLflow run times), so
+  Ray's start-up is left out. Each trial gets cores // concurrency TensorFlow threads.
+- The default search: `python -m hgq_automl search` exactly as the README's first command
+  runs it (digits_cnn, 12 trials x 50 epochs, 2 at a time): total wall time of the command,
+  peak resident memory of its whole process tree (driver + Ray's processes and workers,
+  summed RSS sampled every 0.5 s) and of the driver alone, and where the trials' time went.
+
+Writes OUT/speed.json, OUT/speed.png and its section of docs/benchmarks.md. Starts Ray: run it
+in a private network namespace,
+    unshare -n bash -c 'ip link set lo up; python scripts/bench_speed.py'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+PARTS = ("scheduling_seconds", "setup_seconds", "train_seconds", "harvest_seconds", "estimate_seconds", "tracking_seconds")
+
+
+class PeakMemory:
+    """Samples the summed RSS of a process and its descendants until stopped."""
+
+    def __init__(self, pid: int, every: float = 0.5):
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak_tree = self.peak_root = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak_tree = max(self.peak_tree, total)
+                self.peak_root = max(self.peak_root, self.root.memory_info().rss)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.every)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_search(folder: Path, name: str, args: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "hgq_automl", "search", "--name", name, "--tracking-uri", f"sqlite:///{folder / 'speed.db'}",
+           "--storage", str(folder / "runs"), *args]
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    start = time.time()
+    with open(folder / f"{name}.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
+        memory = PeakMemory(proc.pid)
+        code = proc.wait()
+        memory.stop()
+    wall = time.time() - start
+    if code != 0:
+        raise RuntimeError(f"{name} exited {code}; see {folder / f'{name}.log'}")
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{folder / 'speed.db'}")
+    runs = client.search_runs([client.get_experiment_by_name(name).experiment_id], max_results=5000)
+    trials = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial" and r.info.status == "FINISHED"]
+    first, last = min(r.info.start_time for r in trials) / 1000, max(r.info.end_time for r in trials) / 1000
+    timings = [{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds")} for r in trials]
+    return {
+        "name": name,
+        "args": args,
+        "wall_seconds": wall,
+        "trials": len(trials),
+        "trials_span_seconds": last - first,
+        "trials_per_minute": 60 * len(trials) / (last - first),
+        "peak_rss_tree_gb": memory.peak_tree / 1e9,
+        "peak_rss_driver_gb": memory.peak_root / 1e9,
+        "timings": timings,
+    }
+
+
+def split(timings: list[dict]) -> dict:
+    total = sum(t["wall_seconds"] for t in timings)
+    parts = {k: sum(t.get(k, 0.0) for t in timings) for k in PARTS if k != "scheduling_seconds"}
+    parts["scheduling_seconds"] = total - sum(t["trial_seconds"] for t in timings)
+    out = {k: parts[k] / total for k in PARTS}
+    out["orchestration"] = out["scheduling_seconds"] + out["estimate_seconds"] + out["tracking_seconds"]
+    out["trial_wall_mean_seconds"] = total / len(timings)
+    return out
+
+
+def plot(data: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=120)
+    runs = data["throughput"]
+    a.bar([f"concurrency {r['concurrency']}" for r in runs], [r["trials_per_minute"] for r in runs], color=["#9aa5b1", "#d1495b"])
+    a.set_ylabel("trials per minute")
+    a.set_title(f"8 digits trials x 30 epochs: {data['speedup']:.2f}x with 2 at a time")
+    s = data["default"]["split"]
+    labels = [k.replace("_seconds", "") for k in PARTS]
+    b.barh(labels, [100 * s[k] for k in PARTS], color="#00798c")
+    b.set_xlabel("% of the trials' wall time (driver's view)")
+    b.set_title(f"default search: where trial time goes (orchestration {100 * s['orchestration']:.1f} %)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_markdown(data: dict, path: Path, image: str) -> None:
+    from bench_estimates import _write_section
+
+    d, s = data["default"], data["default"]["split"]
+    lines = [
+        "## Speed (`scripts/bench_speed.py`)",
+        "",
+        f"Machine: {data['environment']['machine']}.",
+        "",
+        f"![speed]({image})",
+        "",
+        "**Concurrency**: the same 8 trials (digits_cnn, random sampler, seed 0, 30 epochs), trials per minute between",
+        "the first trial's start and the last one's end (Ray's start-up left out).",
+        "",
+        "| concurrency | TF threads per trial | trials | span [s] | trials / min | command wall [s] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in data["throughput"]:
+        lines.append(f"| {r['concurrency']} | {r['threads']} | {r['trials']} | {r['trials_span_seconds']:.1f} | {r['trials_per_minute']:.2f} | {r['wall_seconds']:.0f} |")
+    lines += [
+        "",
+        f"Speed-up of 2 concurrent trials over 1: **{data['speedup']:.2f}×** (target ≥ 1.8×).",
+        "",
+        f"**The default search** (README command 1: digits_cnn, 12 trials × 50 epochs, 2 at a time): "
+        f"**{d['wall_seconds']:.0f} s** in total ({d['trials']} trials), peak memory **{d['peak_rss_tree_gb']:.2f} GB** "
+        f"summed RSS of the whole process tree (driver + Ray + workers; shared pages counted per process), "
+        f"{d['peak_rss_driver_gb']:.2f} GB the driver alone.",
+        "",
+        "Where its trials' wall time went (sum over trials; the driver's view, from Tune's start of a trial to its end):",
+        "",
+        "| scheduling (Ray: actor, reports, checkpoint) | set-up (build, compile) | training | harvesting | estimates (trace, accuracy, cost models) | tracking (MLflow, driver) | orchestration = scheduling + estimates + tracking |",
+        "|---|---|---|---|---|---|---|",
+        f"| {s['scheduling_seconds']:.1%} | {s['setup_seconds']:.1%} | {s['train_seconds']:.1%} | {s['harvest_seconds']:.1%} | "
+        f"{s['estimate_seconds']:.1%} | {s['tracking_seconds']:.1%} | **{s['orchestration']:.1%}** |",
+        "",
+        f"Mean trial wall time {s['trial_wall_mean_seconds']:.1f} s. Tracking runs in the driver, between Tune's events, so it",
+        "delays the next trial's start rather than the trial itself; it is counted against the trial it logs.",
+    ]
+    _write_section(path, "bench_speed", "\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "benchmarks"))
+    parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        data = json.loads((out / "speed.json").read_text())
+    else:
+        cores = os.cpu_count() or 1
+        data = {"environment": {"machine": f"{cores} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"}}
+        with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
+            folder = Path(tmp)
+            common = ["--sampler", "random", "--seed", "0", "--trials", "8"]
+            space = folder / "thirty.yaml"
+            import yaml
+
+            from hgq_automl.space import load_space
+
+            raw = load_space("digits_cnn").to_dict()
+            raw["parameters"]["epochs"] = 30
+            space.write_text(yaml.safe_dump(raw, sort_keys=False))
+            data["throughput"] = []
+            for k in (1, 2):
+                r = run_search(folder, f"c{k}", ["--space", str(space), "--concurrency", str(k), *common])
+                r.update(concurrency=k, threads=max(1, cores // k))
+                data["throughput"].append(r)
+                print(f"concurrency {k}: {r['trials_per_minute']:.2f} trials/min", flush=True)
+            data["speedup"] = data["throughput"][1]["trials_per_minute"] / data["throughput"][0]["trials_per_minute"]
+            default = run_search(folder, "default", [])
+            default["split"] = split(default["timings"])
+            data["default"] = default
+            print(f"default search: {default['wall_seconds']:.0f} s, peak {default['peak_rss_tree_gb']:.2f} GB", flush=True)
+        (out / "speed.json").write_text(json.dumps(data, indent=1))
+    plot(data, out / "speed.png")
+    write_markdown(data, Path(args.doc), os.path.relpath(out / "speed.png", Path(args.doc).parent))
+    print(json.dumps({k: v for k, v in data.items() if k != "default"} | {"default": {k: v for k, v in data["default"].items() if k != "timings"}}, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
