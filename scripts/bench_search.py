@@ -276,7 +276,8 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
                 f"| {method} | {r['hv_mean']:.3f} ({r['hv_min']:.3f}–{r['hv_max']:.3f}) | {r['hv_test_mean']:.3f} | {ratio(r['vs_random'])} | "
                 f"{ratio(r['vs_ramp'])} | {r['trials_mean']:.1f} | {r['points_mean']:.1f} | {r['wall_mean']:.0f} |"
             )
-        lines.append("")
+        met = [m for m, r in block["methods"].items() if m not in ("random", "ramp") and (r["vs_random"] or 0) >= 1.2 and (r["vs_ramp"] or 0) >= 1.0]
+        lines += ["", f"Targets (HV ≥ 1.2× random and ≥ 1.0× the single ramp run) met by: {', '.join(met) or 'none'}.", ""]
     if split:
         lines += [
             "**Where a trial's wall time goes** (no-harvest sampler runs above; fractions of the summed trial wall time as",

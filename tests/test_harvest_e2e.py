@@ -67,6 +67,11 @@ def test_harvested_checkpoints_are_runs_nested_under_their_trial(search):
         assert run.data.metrics["ebops"] > 0 and 0 <= run.data.metrics["test_accuracy"] <= 1
         assert "model/data/model.keras" in {a.path for a in client.list_artifacts(run.info.run_id, "model/data")}
     assert all(t.data.params["beta_schedule"] == "ramp" for t in trials.values())
+    for trial in trials.values():  # the time split: the trainable's parts, and the driver's view
+        m = trial.data.metrics
+        if trial.info.status == "FINISHED":
+            assert m["wall_seconds"] >= m["trial_seconds"] > m["train_seconds"] + m["harvest_seconds"] + m["estimate_seconds"] > 0
+            assert m["tracking_seconds"] > 0
 
 
 def test_the_front_registry_and_report_cover_harvested_points(search):
