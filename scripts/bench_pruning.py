@@ -163,6 +163,33 @@ def plot(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def markdown(results: dict) -> str:
+    """The per-dataset tables of docs/benchmarks.md, from pruning.json."""
+
+    def pct(value) -> str:
+        return "n/a" if value is None else f"−{100 * value:.0f} %" if value >= 0 else f"+{-100 * value:.0f} %"
+
+    lines = []
+    for name, d in results["datasets"].items():
+        u = d["unpruned"]
+        lines += [
+            f"**{name}** ({d['splits']}): unpruned test accuracy {u['test_accuracy']:.4f}, {u['dsps']} DSPs (Latency rule), "
+            f"{u['dsps_resource']} DSPs (Resource/pattern rule), {u.get('bram', 'n/a')} BRAM (Resource rule, 36-bit blocks), "
+            f"{u['luts']:.0f} LUTs (da4ml), {u['ebops']:.0f} EBOPs, weight widths {u['weight_bits']}",
+            "",
+            "| objective | structure | importance | kept target | weight sparsity | test acc. change | DSPs (Latency) | DSPs (pattern rule) | BRAM | LUTs | EBOPs | s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in d["runs"]:
+            lines.append(
+                f"| {r['objective']} | {r['structure']} | {r['importance']} | {r['kept_target_sparsity']:.2f} | {r['sparsity']:.2f} | "
+                f"{100 * r['accuracy_change']:+.1f} pt | {pct(r['dsps_reduction'])} | {pct(r['dsps_resource_reduction'])} | "
+                f"{pct(r.get('bram_reduction'))} | {pct(r['luts_reduction'])} | {pct(r['ebops_reduction'])} | {r['seconds']:.0f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def merge_bram_runs(previous: dict, new: dict) -> dict:
     """The earlier results with the bram cases of `new` in place of any earlier ones.
 
@@ -193,8 +220,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs per pruning step")
     parser.add_argument("--replot", action="store_true", help="only redraw pruning.png from the pruning.json in --out")
+    parser.add_argument("--table", action="store_true", help="only print the markdown tables of the pruning.json in --out")
     parser.add_argument("--only-bram", action="store_true", help="run only the bram cases and merge them into the pruning.json in --out")
     args = parser.parse_args()
+    if args.table:
+        print(markdown(json.loads((Path(args.out) / "pruning.json").read_text())))
+        return
     if args.replot:
         out = Path(args.out)
         plot(json.loads((out / "pruning.json").read_text()), out / "pruning.png")
