@@ -141,8 +141,10 @@ def layer_bram(layer: WeightLayer, reuse_factor: int, strategy: str = "latency")
 
     Rule, after hls4ml 1.3 (`VivadoMultiObjectiveEstimator`,
     hls4ml/optimization/dsp_aware_pruning/objectives/vivado_objectives.py):
-    - only the `resource` strategy with reuse_factor > 1 keeps weights in BRAM: a ROM
-      `reuse_factor` deep whose word holds the n_in x n_out / RF weights read per cycle,
+    - only the `resource` strategy with reuse_factor > 1 keeps weights in BRAM
+      (`RESOURCE core=ROM_nP_BRAM` and `ARRAY_RESHAPE block factor=n/RF` in
+      nnet_utils/nnet_dense_resource.h): a ROM `reuse_factor` deep whose word holds the
+      n_in x n_out / RF weights read per cycle, one w-bit column per multiplier,
       ceil(weight bits x n_in x n_out / (RF x 36)) blocks; `latency`, RF 1 and
       `distributed_arithmetic`: 0;
     - pruning: the weights of `bram_consecutive_patterns(bits)` consecutive patterns
