@@ -2,7 +2,8 @@
 
 Every function here is a documented rule with its source; none needs Ray, MLflow or a
 vendor tool. Units are in the names: `flops` (operations per inference), `dsps` (DSP
-slices), `luts` (6-input LUTs), `ffs` (flip-flops), `latency_cycles` (clock cycles), `latency_ns`.
+slices), `bram` (36-bit-wide block-RAM columns, hls4ml's unit, see `layer_bram`), `luts`
+(6-input LUTs), `ffs` (flip-flops), `latency_cycles` (clock cycles), `latency_ns`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 CLOCK_PERIOD_NS = 5.0
 #: hls4ml's DSP rule: weights narrower than this many bits multiply in LUTs.
 DSP_MIN_WEIGHT_BITS = 9
+#: hls4ml's BRAM rule counts the weight memory in blocks this many bits wide.
+BRAM_WIDTH_BITS = 36
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,58 @@ def dsp_estimate(layers: list[WeightLayer], reuse_factor: int, strategy: str = "
     return sum(layer_dsps(layer, reuse_factor, strategy) for layer in layers)
 
 
+def bram_consecutive_patterns(width: int) -> int:
+    """Patterns (one multiplier's `reuse_factor` weights each) that share one BRAM word in
+    hls4ml's rule for `width`-bit weights: 36 // width if width divides 36, else
+    ceil(72 / width) (`VivadoMultiObjectiveEstimator.is_layer_optimizable`)."""
+    if width <= 0:
+        return 1
+    if BRAM_WIDTH_BITS % width == 0:
+        return BRAM_WIDTH_BITS // width
+    return math.ceil(2 * BRAM_WIDTH_BITS / width)
+
+
+def layer_bram(layer: WeightLayer, reuse_factor: int, strategy: str = "latency") -> int:
+    """BRAM of one dense/conv layer's weights in hls4ml (io_parallel), in hls4ml's unit:
+    blocks 36 bits wide (one RAMB18 in its 36-bit simple-dual-port mode, 512 deep, or one
+    RAMB36 at 36 x 1024; not checked against a Vivado report).
+
+    Rule, after hls4ml 1.3 (`VivadoMultiObjectiveEstimator`,
+    hls4ml/optimization/dsp_aware_pruning/objectives/vivado_objectives.py):
+    - only the `resource` strategy with reuse_factor > 1 keeps weights in BRAM
+      (`RESOURCE core=ROM_nP_BRAM` and `ARRAY_RESHAPE block factor=n/RF` in
+      nnet_utils/nnet_dense_resource.h): a ROM `reuse_factor` deep whose word holds the
+      n_in x n_out / RF weights read per cycle, one w-bit column per multiplier,
+      ceil(weight bits x n_in x n_out / (RF x 36)) blocks; `latency`, RF 1 and
+      `distributed_arithmetic`: 0;
+    - pruning: the weights of `bram_consecutive_patterns(bits)` consecutive patterns
+      (`pruning.structures`, "pattern" with consecutive_patterns) fill one 36- or 72-bit
+      BRAM word; a word whose weights are all zero is not stored. The layer needs
+      ceil(bits x (weights in words holding a non-zero) / (RF x 36)) blocks, so scattered
+      zeros save nothing. hls4ml's own savings table credits 1 BRAM per zero word only
+      when the word is exactly 36 or 72 bits (and 1, not 2, for 72 bits; its code warns
+      "not fully implemented"); here every zero word frees its bits, so that the
+      per-weight costs of the `bram` pruning objective add up to this estimate;
+    - one copy of the weights per layer, whatever the conv's parallelization factor
+      (hls4ml's rule has a TODO there); biases are not counted (nor by hls4ml).
+    """
+    from .pruning.structures import group_ids
+
+    if strategy != "resource" or reuse_factor <= 1:
+        return 0
+    bits = weight_width(layer.kernel)
+    if bits == 0:
+        return 0
+    words = group_ids(layer.kernel.shape, "pattern", reuse_factor, bram_consecutive_patterns(bits))
+    stored = np.count_nonzero(np.isin(words, words[layer.kernel != 0]))
+    return math.ceil(bits * stored / (reuse_factor * BRAM_WIDTH_BITS))
+
+
+def bram_estimate(layers: list[WeightLayer], reuse_factor: int, strategy: str = "latency") -> int:
+    """BRAM (36-bit-wide blocks) of the network's weights: the sum of `layer_bram`."""
+    return sum(layer_bram(layer, reuse_factor, strategy) for layer in layers)
+
+
 @dataclass(frozen=True)
 class DA4MLEstimate:
     luts: float  # da4ml's LUT cost of the combinational design
@@ -159,6 +214,7 @@ def estimate(model, reuse_factor: int = 1, strategy: str = "latency", clock_peri
         "flops": count_flops(layers),
         "params": count_params(layers),
         "dsps": dsp_estimate(layers, reuse_factor, strategy),
+        "bram": bram_estimate(layers, reuse_factor, strategy),
         "luts": da.luts,
         "ffs": da.ffs,
         "latency_cycles": da.latency_cycles,

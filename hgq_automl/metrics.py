@@ -33,6 +33,11 @@ _ALL = [
     Metric("luts", "min", "LUTs", "da4ml estimate of the LUTs of the distributed-arithmetic implementation"),
     Metric("ffs", "min", "FFs", "da4ml estimate of the pipeline-register bits (flip-flops) of that implementation"),
     Metric("dsps", "min", "DSP slices", "DSPs of hls4ml's strategy (latency/resource) at the trial's reuse_factor; 0 for distributed_arithmetic"),
+    Metric(
+        "bram", "min", "BRAM (36-bit-wide blocks)",
+        "hls4ml's BRAM rule for the weights: resource strategy with reuse_factor > 1, ceil(weight bits x weights "
+        "in BRAM words holding a non-zero / (reuse_factor x 36)) per layer; 0 for latency, reuse_factor 1 and distributed_arithmetic",
+    ),
     Metric("latency_cycles", "min", "clock cycles", "pipeline stages of the da4ml design, cut at hardware.clock_period_ns delay units"),
     Metric("latency_ns", "min", "ns", "latency_cycles x hardware.clock_period_ns"),
     Metric(
@@ -90,9 +95,11 @@ PRUNING_METRICS = (
     "ebops_unpruned",
     "luts_unpruned",
     "dsps_unpruned",
+    "bram_unpruned",
     "ebops_reduction",
     "luts_reduction",
     "dsps_reduction",
+    "bram_reduction",
     "pruning_sparsity_target",
     "pruning_steps_run",
 )

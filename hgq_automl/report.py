@@ -11,7 +11,7 @@ from .events import TrialRecord
 from .metrics import FINAL_METRICS
 
 #: Metrics shown for every Pareto member, in this order (objectives not listed are added).
-TABLE_METRICS = ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "params", "latency_ns")
+TABLE_METRICS = ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "bram", "params", "latency_ns")
 #: Metrics of the synthesis step, shown when some member has them.
 HARDWARE_METRICS = ("bit_mismatches", "synth_luts", "synth_ffs", "synth_dsps", "synth_latency_cycles")
 

@@ -204,7 +204,7 @@ def run_trial(
     final.update(_sparsity_metrics(model))
     if pruning:
         final.update(pruning)
-        for m in ("ebops", "luts", "dsps"):
+        for m in ("ebops", "luts", "dsps", "bram"):
             before = final[f"{m}_unpruned"]
             final[f"{m}_reduction"] = 1.0 - final[m] / before if before > 0 else 0.0
     final["train_seconds"] = train_seconds
@@ -274,7 +274,7 @@ def _prune(model, data: Splits, params: Mapping[str, Any], measure: Callable[[],
     unpruned = measure()  # trace_minmax changes the activation quantizers: undo it after
     model.set_weights(weights)
     result = prune(model, data, pruning_config(params), float(params["learning_rate"]), int(params["batch_size"]))
-    out = {f"{m}_unpruned": float(unpruned[m]) for m in ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps")}
+    out = {f"{m}_unpruned": float(unpruned[m]) for m in ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "bram")}
     out["pruning_sparsity_target"] = result.kept_sparsity
     out["pruning_steps_run"] = float(len(result.history))
     return out

@@ -9,8 +9,11 @@ from hgq_automl.estimates import (
     count_flops,
     count_params,
     da4ml_estimate,
+    bram_consecutive_patterns,
+    bram_estimate,
     dsp_estimate,
     estimate,
+    layer_bram,
     weight_layers,
     weight_width,
 )
@@ -52,7 +55,8 @@ def test_da4ml_luts_latency_and_bit_exactness(trained):
 def test_estimate_uses_the_metric_vocabulary(trained):
     _, _, _, model = trained
     est = estimate(model, reuse_factor=1)
-    assert set(est) == {"flops", "params", "dsps", "luts", "ffs", "latency_cycles", "latency_ns"}
+    assert set(est) == {"flops", "params", "dsps", "bram", "luts", "ffs", "latency_cycles", "latency_ns"}
+    assert est["bram"] == 0  # latency strategy: weights in registers, not BRAM
     assert est["ffs"] > 0
     assert estimate(model, reuse_factor=1, strategy="distributed_arithmetic")["dsps"] == 0
     # a slower clock lets da4ml put more logic in each stage: never more stages
@@ -105,3 +109,59 @@ def test_dsp_rule_follows_hls4ml():
 @pytest.mark.parametrize("requested, pixels, expected", [(1, 36, 1), (4, 36, 4), (5, 36, 4), (36, 36, 36), (100, 36, 36), (4, 1, 1), (16, 144, 16)])
 def test_effective_parallelization_divides_the_output_pixels(requested, pixels, expected):
     assert effective_parallelization(requested, pixels) == expected
+
+
+@pytest.mark.parametrize("bits, patterns", [(12, 3), (9, 4), (18, 2), (8, 9), (24, 3), (10, 8), (16, 5), (13, 6)])
+def test_bram_word_holds_hls4mls_consecutive_patterns(bits, patterns):
+    # 36 // bits when bits divide 36, else ceil(72 / bits) (VivadoMultiObjectiveEstimator)
+    assert bram_consecutive_patterns(bits) == patterns
+
+
+def _twelve_bit_dense():
+    """A 6-input, 8-output dense kernel of 12-bit integers (-2048 needs sign + 11 bits)."""
+    kernel = np.ones((6, 8), dtype=np.float32)
+    kernel[0, 7] = -2048.0
+    assert weight_width(kernel) == 12
+    return kernel
+
+
+def test_bram_rule_on_hand_computed_layers():
+    kernel = _twelve_bit_dense()
+    layer = _layer(kernel)
+    # resource, RF 4: ceil(12 bits x 48 weights / (4 x 36)) = 4 blocks
+    assert layer_bram(layer, 4, "resource") == 4
+    assert layer_bram(layer, 2, "resource") == 8  # ceil(576 / 72)
+    assert layer_bram(layer, 5, "resource") == 4  # ceil(576 / 180) = ceil(3.2)
+    # weights outside BRAM: latency, RF 1, distributed arithmetic
+    assert layer_bram(layer, 4, "latency") == 0
+    assert layer_bram(layer, 1, "resource") == 0
+    assert layer_bram(layer, 4, "distributed_arithmetic") == 0
+    assert bram_estimate([layer, layer], 4, "resource") == 8
+    assert layer_bram(_layer(np.zeros((6, 8))), 4, "resource") == 0
+
+
+def test_bram_drops_only_for_whole_zero_words():
+    # 12 bits, RF 4: a word is 3 patterns of 4 weights = 12 consecutive weights of the
+    # transposed (outputs, inputs) kernel = the 6 weights of 2 output neurons, 36 bits
+    kernel = _twelve_bit_dense()
+    transposed = kernel.T.copy()  # hls4ml's (outputs, inputs) order
+    transposed.reshape(-1)[::4] = 0  # one zero in each of the 12 patterns: 25 % zeros
+    scattered = transposed.T
+    assert np.count_nonzero(scattered == 0) == 12
+    assert layer_bram(_layer(scattered), 4, "resource") == 4  # nothing freed
+    word = kernel.copy()
+    word[:, 0:2] = 0  # outputs 0 and 1: the first word, also 25 % zeros
+    assert layer_bram(_layer(word), 4, "resource") == 3  # ceil(12 x 36 / 144)
+    word[:5, 2:4] = 0  # all but one weight of the second word: still stored
+    assert layer_bram(_layer(word), 4, "resource") == 3
+
+
+def test_bram_of_a_72_bit_word():
+    # 8-bit weights: a word is ceil(72 / 8) = 9 patterns, 72 bits; with RF 2 that is 18
+    # weights = the 9 inputs of 2 outputs. Zeroing it frees 72 bits = 2 blocks (hls4ml's
+    # savings table credits 1; its resource rule, which this follows, charges 2)
+    kernel = np.tile(np.arange(1, 10, dtype=np.float32)[:, None] * 28 + 1, (1, 8))  # odd, up to 253: 8 bits
+    assert weight_width(kernel) == 8
+    assert layer_bram(_layer(kernel), 2, "resource") == 8  # ceil(8 x 72 / 72)
+    kernel[:, :2] = 0
+    assert layer_bram(_layer(kernel), 2, "resource") == 6

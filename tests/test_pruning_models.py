@@ -193,3 +193,21 @@ def test_trial_with_pruning_reports_sparsity_and_reduction():
     assert final["sparsity"] == pytest.approx(total_sparsity(model))
     unpruned, _ = run_trial(space, {"pruning_schedule": "none"}, data, threads=1)
     assert "ebops_unpruned" not in unpruned and "sparsity" in unpruned
+
+
+def test_bram_objective_removes_whole_bram_words_and_bram_drops(trained, model):
+    from hgq_automl.estimates import bram_consecutive_patterns, bram_estimate, weight_layers, weight_width
+    from hgq_automl.pruning import group_ids
+
+    _, data, _, _ = trained
+    config = PruningConfig("constant", 0.5, 1, "pattern", "bram", epochs=1, rtol=0.01, reuse_factor=2, strategy="resource")
+    layers = weight_layers(model)
+    bram_before = bram_estimate(layers, 2, "resource")
+    masks = compute_masks(model, config, 0.5)
+    for info in layers:  # every BRAM word (hls4ml's consecutive patterns) is kept or removed whole
+        words = group_ids(info.kernel.shape, "pattern", 2, bram_consecutive_patterns(weight_width(info.kernel)))
+        assert all(np.ptp(masks[info.name][words == w]) == 0 for w in np.unique(words))
+    result = prune(model, data, config)
+    bram_after = bram_estimate(weight_layers(model), 2, "resource")
+    assert result.kept_sparsity == 0.5
+    assert bram_after <= 0.6 * bram_before  # 35 -> 18 blocks when written (6- and 7-bit weights)

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from hgq_automl.estimates import WeightLayer, count_flops, dsp_estimate
+from hgq_automl.estimates import WeightLayer, bram_estimate, count_flops, dsp_estimate
 from hgq_automl.pruning import PrunableLayer, group_ids, pattern_dsps, select_masks, solve_knapsack, weight_costs
 
 
@@ -77,8 +77,37 @@ def test_objective_costs_add_up_to_the_estimates():
     narrow = _layer(np.full((8, 4), 0.25), outputs=4)
     assert weight_costs(narrow, "dsps").sum() == 0  # < 9 bits: multiplied in LUTs
     assert weight_costs(conv, "dsps", strategy="distributed_arithmetic").sum() == 0
-    with pytest.raises(ValueError, match="'objective' parameter must be one of params, flops, dsps, ebops; got 'bram'"):
-        weight_costs(conv, "bram")
+    with pytest.raises(ValueError, match="'objective' parameter must be one of params, flops, dsps, bram, ebops; got 'uram'"):
+        weight_costs(conv, "uram")
+
+
+def test_bram_costs_add_up_to_the_bram_estimate():
+    kernel = np.ones((6, 8), dtype=np.float32)
+    kernel[0, 7] = -2048.0  # 12-bit weights
+    dense = _layer(kernel, outputs=8)
+    costs = weight_costs(dense, "bram", reuse_factor=4, strategy="resource")
+    assert np.allclose(costs, 12 / (4 * 36))
+    assert costs.sum() == pytest.approx(bram_estimate([dense], 4, "resource")) and costs.sum() == pytest.approx(4)
+    # a word (3 patterns x 4 weights, 2 output neurons) costs one 36-bit block
+    words = group_ids(kernel.shape, "pattern", 4, consecutive_patterns=3)
+    assert words.tolist() == [[0, 0, 1, 1, 2, 2, 3, 3]] * 6
+    assert np.bincount(words.ravel(), weights=costs.ravel()) == pytest.approx([1, 1, 1, 1])
+    # no weights in BRAM: nothing to gain
+    for rf, strategy in ((4, "latency"), (1, "resource"), (4, "distributed_arithmetic")):
+        assert weight_costs(dense, "bram", reuse_factor=rf, strategy=strategy).sum() == 0
+
+
+def test_knapsack_on_bram_words_frees_whole_words():
+    rng = np.random.default_rng(3)
+    kernel = np.round(rng.normal(size=(6, 8)) * 64)
+    kernel[0, 0] = -2048.0  # 12 bits
+    dense = _layer(kernel.astype(np.float32), outputs=8)
+    words = group_ids(kernel.shape, "pattern", 4, consecutive_patterns=3)
+    layer = PrunableLayer("l", np.abs(kernel), weight_costs(dense, "bram", 4, "resource"), words)
+    mask = select_masks([layer], 0.5)["l"]
+    assert all(len(np.unique(mask[words == w])) == 1 for w in range(4))  # whole words
+    pruned = _layer((kernel * mask).astype(np.float32), outputs=8)
+    assert bram_estimate([pruned], 4, "resource") == 2  # 4 blocks, half removed
 
 
 def test_pattern_dsps_only_drop_for_whole_zero_patterns():

@@ -17,7 +17,7 @@ from .conftest import REPO, run_cli, write
         ({"final_sparsity": {"type": "uniform", "low": 0.5, "high": 1.2}}, "parameters.final_sparsity.high: must be in [0, 1); got 1.2"),
         ({"pruning_steps": 0}, "parameters.pruning_steps: must be >= 1; got 0"),
         ({"pruning_steps": {"type": "int", "low": 0, "high": 4}}, "parameters.pruning_steps.low: must be >= 1; got 0"),
-        ({"pruning_objective": "bram"}, "parameters.pruning_objective: must be one of params, flops, dsps, ebops; got 'bram'"),
+        ({"pruning_objective": "uram"}, "parameters.pruning_objective: must be one of params, flops, dsps, bram, ebops; got 'uram'"),
         ({"pruning_structure": {"type": "choice", "values": ["unstructured", "block"]}}, "parameters.pruning_structure.values: must be one of unstructured, structured, pattern; got 'block'"),
         ({"pruning_schedule": "cosine"}, "parameters.pruning_schedule: must be one of none, constant, polynomial, binary; got 'cosine'"),
         ({"pruning_importance": "l2"}, "parameters.pruning_importance: must be one of magnitude, saliency; got 'l2'"),

@@ -22,5 +22,5 @@ def test_untrusted_members_are_marked_and_hardware_columns_shown():
 
 def test_without_a_synthesis_step_no_hardware_columns():
     plain = TrialRecord("c3", {}, {"val_accuracy": 0.9, "ebops": 100.0})
-    assert table_metrics(["val_accuracy", "ebops"], [plain]) == ["val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "params", "latency_ns"]
+    assert table_metrics(["val_accuracy", "ebops"], [plain]) == ["val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "bram", "params", "latency_ns"]
     assert "bit_mismatches" not in _render(front_table([plain], ["val_accuracy", "ebops"]))

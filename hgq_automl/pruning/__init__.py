@@ -2,7 +2,7 @@
 
 Schedulers (constant / polynomial / binary) give a target sparsity per step; a structure
 (unstructured / structured / pattern) groups the weights; an objective (params / flops /
-dsps / ebops) costs them; a knapsack (`scipy.optimize.milp`) keeps the most important
+dsps / bram / ebops) costs them; a knapsack (`scipy.optimize.milp`) keeps the most important
 groups within the step's budget; masks keep pruned weights exactly zero (value and
 HGQ bit-width) through training, saving and conversion. No Ray, no MLflow.
 """

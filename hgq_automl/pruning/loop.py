@@ -32,7 +32,7 @@ class PruningConfig:
     final_sparsity: float = 0.5  # fraction of the objective's resources to remove, [0, 1)
     steps: int = 4
     structure: str = "unstructured"  # unstructured | structured | pattern
-    objective: str = "params"  # params | flops | dsps | ebops
+    objective: str = "params"  # params | flops | dsps | bram | ebops
     importance: str = "magnitude"  # magnitude | saliency (|w x dL/dw|)
     epochs: int = 2  # fine-tuning epochs after each step
     rtol: float = 0.98  # keep a step while val_accuracy >= rtol x the unpruned model's
@@ -89,7 +89,7 @@ def prunable_layers(model, config: PruningConfig, x=None, y=None) -> list[Prunab
     """
     from keras import ops
 
-    from ..estimates import weight_layers
+    from ..estimates import bram_consecutive_patterns, weight_layers, weight_width
 
     infos = {info.name: info for info in weight_layers(model)}
     layers = masked_layers(model)
@@ -104,7 +104,9 @@ def prunable_layers(model, config: PruningConfig, x=None, y=None) -> list[Prunab
         mean = importance[importance > 0].mean() if np.any(importance > 0) else 1.0
         ebops = weight_ebops(layer) if config.objective == "ebops" else None
         cost = weight_costs(info, config.objective, config.reuse_factor, config.strategy, ebops)
-        groups = group_ids(w.shape, config.structure, config.reuse_factor)
+        # bram x pattern: one group per BRAM word (several multipliers' patterns), as hls4ml
+        consecutive = bram_consecutive_patterns(weight_width(info.kernel)) if config.objective == "bram" else 1
+        groups = group_ids(w.shape, config.structure, config.reuse_factor, consecutive)
         out.append(PrunableLayer(layer.name, importance / mean, cost, groups))
     return out
 

@@ -8,6 +8,11 @@ layers (as in hls4ml: resources <= (1 - sparsity) x baseline). Costs follow the 
 - dsps: hls4ml's Latency rule (`estimates.dsp_estimate`): 0 if the layer's weights are
   narrower than 9 bits (or the strategy is distributed_arithmetic), else
   parallel pixels / reuse_factor per non-zero weight;
+- bram: hls4ml's BRAM rule (`estimates.layer_bram`): under the resource strategy with
+  reuse_factor > 1, weight bits / (reuse_factor x 36) per weight (36-bit-wide BRAM
+  blocks), else 0. A BRAM word is freed only when all its weights are zero, so pair it
+  with the pattern structure: the loop then groups `bram_consecutive_patterns` patterns,
+  one BRAM word, as hls4ml's `VivadoMultiObjectiveEstimator` does;
 - ebops: HGQ's EBOPs, weight bits x bits of the input it multiplies, per output pixel
   computed in parallel (given by the caller, who can read HGQ's quantizers).
 """
@@ -16,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..estimates import DSP_MIN_WEIGHT_BITS, WeightLayer, weight_width
+from ..estimates import BRAM_WIDTH_BITS, DSP_MIN_WEIGHT_BITS, WeightLayer, weight_width
 
-OBJECTIVES = ("params", "flops", "dsps", "ebops")
+OBJECTIVES = ("params", "flops", "dsps", "bram", "ebops")
 
 
 def weight_costs(
@@ -39,6 +44,10 @@ def weight_costs(
         if strategy == "distributed_arithmetic" or weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
             return np.zeros(shape)
         return np.full(shape, layer.parallel_pixels / reuse_factor)
+    if objective == "bram":
+        if strategy != "resource" or reuse_factor <= 1:
+            return np.zeros(shape)
+        return np.full(shape, weight_width(layer.kernel) / (reuse_factor * BRAM_WIDTH_BITS))
     if objective == "ebops":
         if ebops is None:
             raise ValueError("the ebops objective needs the per-weight EBOPs of the layer")
