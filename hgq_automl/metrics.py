@@ -62,8 +62,8 @@ FINAL_METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 #: Metrics reported after every epoch (training curves).
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "ebops", "beta")
 
-#: Timings of one trial, in seconds (wall-clock). Inside the trial: `setup_seconds` (clear
-#: the session, build and compile the model), `train_seconds` (fit + pruning, harvesting
+#: Timings of one trial, in seconds (wall-clock). Inside the trial: `setup_seconds` (imports,
+#: which take seconds in a fresh worker, clear the session, build and compile the model), `train_seconds` (fit + pruning, harvesting
 #: excluded), `harvest_seconds` (per-epoch trace + evaluation, and measuring the kept
 #: checkpoints), `estimate_seconds` (trace + accuracy + cost models of the final model),
 #: `synth_seconds` (the synthesis step, when there is one), `trial_seconds` (all of it).

@@ -146,6 +146,7 @@ def run_trial(
     written to `harvest_dir/epoch_NNNN/` (model.keras + metrics.json; `harvest_points` in
     the final metrics counts them). Harvested checkpoints get no synthesis step.
     """
+    begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
     if threads:
         limit_threads(threads)
     import keras
@@ -154,7 +155,6 @@ def run_trial(
     from .estimates import estimate
     from .models import build_model
 
-    begin = time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     params = space.resolve(config)
