@@ -5,7 +5,8 @@ Every method runs through the real command (`python -m hgq_automl search`: Ray T
 Optuna, MLflow SQLite) with the same wall-clock budget (`--time-budget`, counted from the
 start of the trials; Ray's start-up comes on top, the same for every method):
 - `nsga2`, `tpe`, `random`: the dataset's built-in space (digits_cnn / mnist_cnn) with
-  EPOCHS epochs per trial;
+  EPOCHS epochs per trial (NSGA-II with a population of 4: about 10 trials fit a budget;
+  TPE starts with Optuna's 10 random trials, so at this budget it is random search);
   `+h` adds `--harvest` (every trial ramps beta and keeps its non-dominated epochs);
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
   largest model; `grid+h`: the same grid of ramp ends (beta_final) with harvesting;
@@ -54,6 +55,7 @@ EPOCHS = {"digits": 20, "mnist": 10}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
 METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "grid", "grid+h", "ramp")
 GRID_POINTS = 12
+NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
 
 
@@ -87,6 +89,8 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     space["search"].pop("population_size", None)
     if name in ("nsga2", "tpe", "random"):
         space["search"].update(trials=1000, sampler=name)
+        if name == "nsga2":  # ~10 trials fit the budget: the default population (trials // 3, <= 50) would never evolve
+            space["search"]["population_size"] = NSGA2_POPULATION
         return space, flags + (["--harvest"] if harvest else ["--no-harvest"])
     fixed = _largest(space)
     low, high = space["parameters"]["beta"]["low"], space["parameters"]["beta"]["high"]
@@ -108,18 +112,23 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
 
 
 def ramp_epochs(dataset: str, budget: float) -> tuple[int, float]:
-    """Epochs of the single ramp run that fit the budget, from a 3-epoch pilot (and its epoch time)."""
+    """Epochs of the single ramp run that fit the budget, and the seconds per epoch: from
+    pilot runs of 3 and 8 epochs (their difference leaves out the first epoch's tracing)."""
     from hgq_automl.data import load_dataset
     from hgq_automl.space import parse_space
     from hgq_automl.trial import run_trial
 
-    space = parse_space(method_space(dataset, "ramp", budget, 3)[0], "pilot")
-    data = load_dataset(space.dataset)
-    run_trial(space, {}, data, threads=2)  # warm-up: TensorFlow's first-call costs
-    final, _ = run_trial(space, {}, data, threads=2)
-    per_epoch = (final["train_seconds"] + final["harvest_seconds"]) / 3
-    # set-up, the final estimates, ~16 harvested epochs measured like it, Ray's start and reports
-    fixed = final["setup_seconds"] + 17 * final["estimate_seconds"] + 8.0
+    seconds = {}
+    for n in (3, 8):
+        space = parse_space(method_space(dataset, "ramp", budget, n)[0], "pilot")
+        data = load_dataset(space.dataset)
+        final, _ = run_trial(space, {}, data, threads=2)
+        seconds[n] = final
+    per_epoch = (seconds[8]["train_seconds"] + seconds[8]["harvest_seconds"] - seconds[3]["train_seconds"] - seconds[3]["harvest_seconds"]) / 5
+    # the first epoch's tracing, the final estimates, ~16 harvested epochs measured like
+    # it, and Ray's start, the worker's imports and the reports (~10 s)
+    first = seconds[3]["train_seconds"] + seconds[3]["harvest_seconds"] - 3 * per_epoch
+    fixed = first + 17 * seconds[8]["estimate_seconds"] + 10.0
     return max(5, int((budget - fixed) / per_epoch)), per_epoch
 
 
@@ -139,7 +148,8 @@ def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path
     wall = time.time() - start
     if code != 0:
         raise RuntimeError(f"{name} exited {code}; see {folder / f'{name}.log'}")
-    return {"dataset": dataset, "method": method, "seed": seed, "wall_seconds": wall, **_read_points(folder / "bench.db", name, start)}
+    settings = {"epochs": space["parameters"].get("epochs"), "population_size": space["search"].get("population_size")}
+    return {"dataset": dataset, "method": method, "seed": seed, "wall_seconds": wall, "settings": settings, **_read_points(folder / "bench.db", name, start)}
 
 
 def _read_points(db: Path, name: str, start: float) -> dict:
@@ -260,7 +270,9 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "horizon (budget + 20 s for Ray's start-up and the last reports), against a fixed reference point",
         "(accuracy 0.5, the EBOPs given). `+h`: with intra-trial harvesting. `ramp`: one long HGQ beta-ramp run",
         "(1e-7 → 1e-3) on the space's largest model, harvesting up to 32 epochs. `grid`: 12 log-spaced constant",
-        "betas on the largest model (`grid+h`: 12 ramp ends).",
+        "betas on the largest model (`grid+h`: 12 ramp ends). Samplers' trials: 20 epochs (digits) / 10 (MNIST);",
+        "NSGA-II with a population of 4 (about 10 trials fit a budget); TPE's first 10 trials are Optuna's random",
+        "start-up, so at this budget TPE samples what random search samples.",
         f"Machine: {env['machine']}; seeds {', '.join(map(str, data['seeds']))}; budgets "
         + ", ".join(f"{d} {b:g} s" for d, b in data["budgets"].items()) + f"; ramp epochs {data['ramp_epochs']}.",
         "",
