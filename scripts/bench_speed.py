@@ -34,13 +34,33 @@ sys.path.insert(0, str(REPO / "scripts"))
 PARTS = ("scheduling_seconds", "setup_seconds", "train_seconds", "harvest_seconds", "estimate_seconds", "tracking_seconds")
 
 
+def _tree_rss(root: int) -> tuple[int, int]:
+    """Summed RSS (bytes) of `root` and its descendants, and of `root` alone, from /proc."""
+    parents, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [p for p, pp in parents.items() if pp == pid and p not in tree]
+        tree.update(kids)
+        frontier += kids
+    return sum(rss.get(p, 0) for p in tree), rss.get(root, 0)
+
+
 class PeakMemory:
-    """Samples the summed RSS of a process and its descendants until stopped."""
+    """Samples the summed RSS of a process and its descendants (from /proc) until stopped."""
 
     def __init__(self, pid: int, every: float = 0.5):
-        import psutil
-
-        self.root = psutil.Process(pid)
+        self.pid = pid
         self.every = every
         self.peak_tree = self.peak_root = 0
         self._stop = threading.Event()
@@ -48,21 +68,9 @@ class PeakMemory:
         self._thread.start()
 
     def _run(self):
-        import psutil
-
         while not self._stop.is_set():
-            try:
-                procs = [self.root, *self.root.children(recursive=True)]
-                total = 0
-                for p in procs:
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.peak_tree = max(self.peak_tree, total)
-                self.peak_root = max(self.peak_root, self.root.memory_info().rss)
-            except psutil.Error:
-                pass
+            tree, root = _tree_rss(self.pid)
+            self.peak_tree, self.peak_root = max(self.peak_tree, tree), max(self.peak_root, root)
             self._stop.wait(self.every)
 
     def stop(self):
