@@ -172,7 +172,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "",
         "Where its trials' wall time went (sum over trials; the driver's view, from Tune's start of a trial to its end):",
         "",
-        "| scheduling (Ray: actor, reports, checkpoint) | set-up (build, compile) | training | harvesting | estimates (trace, accuracy, cost models) | tracking (MLflow, driver) | orchestration = scheduling + estimates + tracking |",
+        "| scheduling (Ray: actor, reports, checkpoint) | set-up (imports, build, compile) | training | harvesting | estimates (trace, accuracy, cost models) | tracking (MLflow, driver) | orchestration = scheduling + estimates + tracking |",
         "|---|---|---|---|---|---|---|",
         f"| {s['scheduling_seconds']:.1%} | {s['setup_seconds']:.1%} | {s['train_seconds']:.1%} | {s['harvest_seconds']:.1%} | "
         f"{s['estimate_seconds']:.1%} | {s['tracking_seconds']:.1%} | **{s['orchestration']:.1%}** |",
