@@ -617,14 +617,8 @@ def _parse_harvest(value: Any, source: str) -> HarvestSpec | None:
     if not isinstance(value, dict):
         raise SpaceError(source, "harvest", f"must be true, false or a mapping (every, max_points, calibration_samples); got {value!r}")
     _no_unknown_keys(value, tuple(vars(HarvestSpec())), source, "harvest")
-    h = HarvestSpec()
-    if "every" in value:
-        h = replace(h, every=_int_at_least(value["every"], 1, source, "harvest.every"))
-    if "max_points" in value:
-        h = replace(h, max_points=_int_at_least(value["max_points"], 1, source, "harvest.max_points"))
-    if "calibration_samples" in value:
-        h = replace(h, calibration_samples=_int_at_least(value["calibration_samples"], 1, source, "harvest.calibration_samples"))
-    return h
+    given = {key: _int_at_least(v, 1, source, f"harvest.{key}") for key, v in value.items()}  # every key is a count >= 1
+    return HarvestSpec(**given)
 
 
 def _check_harvest(space: SearchSpace, source: str) -> None:
