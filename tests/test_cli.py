@@ -36,7 +36,7 @@ def test_help_lists_the_search_flags(tmp_path):
         ("dataset:\n  name: tabular\n  path: missing.csv\n", ["bad.yaml: dataset.path: no such file or directory: missing.csv"]),
         ("hardware:\n  part: xc9z999-foo-1\n", ["bad.yaml: hardware.part: unknown FPGA part 'xc9z999-foo-1'"]),
         ("hardware:\n  synthesis: quartus\n", ["bad.yaml: hardware.synthesis: must be one of none, csim, rtl, vivado, vitis; got 'quartus'"]),
-        ("constraints: ['bram <= 4']\n", ["bad.yaml: constraints[0]: unknown metric 'bram'"]),
+        ("constraints: ['uram <= 4']\n", ["bad.yaml: constraints[0]: unknown metric 'uram'"]),
         ("constraints: ['dsps == 0']\n", ["bad.yaml: constraints[0]: must read METRIC <= NUMBER or METRIC >= NUMBER"]),
         ("objectives: {val_accuracy: max, synth_luts: min}\n", ["bad.yaml: objectives.synth_luts: synth_luts needs hardware.synthesis rtl, vivado, vitis"]),
     ],
