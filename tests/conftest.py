@@ -39,6 +39,22 @@ def run_cli(args: list[str], cwd: Path, isolated: bool = False, timeout: float =
 
 
 
+def logged_search(tmp_path_factory, name: str, space_text: str, *flags: str):
+    """A search through the real CLI (Ray in a private network namespace) that must succeed:
+    (folder, result, MLflow client, the experiment's runs)."""
+    from mlflow.tracking import MlflowClient
+
+    folder = tmp_path_factory.mktemp(name)
+    write(folder / f"{name}.yaml", space_text)
+    if not can_unshare():
+        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
+    result = run_cli(["search", "--space", f"{name}.yaml", "--name", name, *flags], cwd=folder, isolated=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name(name).experiment_id], max_results=5000)
+    return folder, result, client, runs
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     """Bad input: exit code 2 and one line on stderr holding every fragment."""
     assert result.returncode == 2, result.stderr

@@ -3,9 +3,8 @@
 run to hls4ml and to Verilog, and export's one-line refusals."""
 
 import pytest
-from mlflow.tracking import MlflowClient
 
-from .conftest import assert_one_line_error, can_unshare, run_cli, write
+from .conftest import assert_one_line_error, logged_search, run_cli
 
 TINY = """\
 name: hw
@@ -25,15 +24,7 @@ parameters:
 
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hw")
-    write(folder / "hw.yaml", TINY)
-    if not can_unshare():
-        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
-    result = run_cli(["search", "--space", "hw.yaml", "--name", "hw"], cwd=folder, isolated=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("hw").experiment_id])
-    return folder, result, client, runs
+    return logged_search(tmp_path_factory, "hw", TINY)
 
 
 def _front(runs):

@@ -6,9 +6,8 @@ exportable, bit-exact models."""
 import json
 
 import pytest
-from mlflow.tracking import MlflowClient
 
-from .conftest import can_unshare, run_cli, tiny_space, write
+from .conftest import logged_search, run_cli, tiny_space
 
 SPACE = tiny_space(
     "hv",
@@ -21,15 +20,7 @@ SPACE = tiny_space(
 
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hv")
-    write(folder / "hv.yaml", SPACE)
-    if not can_unshare():
-        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
-    result = run_cli(["search", "--space", "hv.yaml", "--name", "hv", "--seed", "3", "--time-budget", "40"], cwd=folder, isolated=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("hv").experiment_id], max_results=5000)
-    return folder, result, client, runs
+    return logged_search(tmp_path_factory, "hv", SPACE, "--seed", "3", "--time-budget", "40")
 
 
 def _role(runs, role):
