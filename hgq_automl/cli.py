@@ -140,7 +140,7 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
         action=argparse.BooleanOptionalAction,
         help="ramp beta in every trial and keep its non-dominated epochs as points of the front (replaces a searched beta_schedule; default: the space's harvest)",
     )
-    search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop the search after this wall-clock time (running trials stop; default: the space's search.time_budget_s, else none)")
+    search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="wall-clock budget of the search: no trial starts after it, running ones end their training at it and are kept (default: the space's search.time_budget_s, else none)")
 
 
 def _search(args: argparse.Namespace) -> int:

@@ -80,6 +80,10 @@ TIMING_METRICS = (
     "tracking_seconds",
 )
 
+#: Epochs a trial trained: its `epochs`, or fewer when the search's time budget ended its
+#: training early (`search.time_budget_s`: the trial is then measured and kept as it is).
+PROGRESS_METRICS = ("epochs_trained",)
+
 #: Intra-trial harvesting (`harvest:`): `harvest_points` is how many non-dominated earlier
 #: checkpoints a trial kept (reported on its final result); a harvested point's own
 #: metrics carry `harvest_epoch` (1-based) and the `beta` of that epoch.
@@ -117,7 +121,7 @@ class _Vocabulary(frozenset):
 
 #: Every metric a trial reports; what the tracking adapter logs.
 LOGGED_METRICS = _Vocabulary(
-    frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | frozenset(PRUNING_METRICS) | frozenset(HARVEST_METRICS) | {"epoch", "score"}
+    frozenset(FINAL_METRICS) | frozenset(EPOCH_METRICS) | frozenset(TIMING_METRICS) | frozenset(PRUNING_METRICS) | frozenset(HARVEST_METRICS) | frozenset(PROGRESS_METRICS) | {"epoch", "score"}
 )
 
 

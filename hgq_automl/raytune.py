@@ -61,6 +61,7 @@ def make_sampler(space: SearchSpace, seed: int | None):
 @functools.cache
 def searcher_class():
     """`HgqOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
+    from ray.tune.search import Searcher
     from ray.tune.search.optuna import OptunaSearch
 
     class HgqOptunaSearch(OptunaSearch):
@@ -70,15 +71,25 @@ def searcher_class():
           (e.g. `luts`, `synth_luts`) is not passed to Optuna as an intermediate value.
         - A trial stopped early by the scheduler (no final report) is told PRUNED: its
           last epoch's values are truncated, not results (Ray tells PRUNED for None).
+        - After the search's deadline it suggests nothing more (`Searcher.FINISHED`).
         - Before Optuna is told a trial's final result, the space's constraints are set on
           the Optuna trial (Optuna 5's `Trial.set_constraint`, which NSGA-II and TPE read;
           it replaces the deprecated `constraints_func`): a value <= 0 is satisfied, and a
           trial missing the metric gets inf (infeasible).
         """
 
+        #: A `time.time()` after which no trial starts (the search's time budget); set by
+        #: `run_trials` on the class, since Tune restores a resumed search's searcher from a pickle.
+        deadline: float | None = None
+
         def __init__(self, *args, constraints=(), **kwargs):
             super().__init__(*args, **kwargs)
             self._constraints = tuple(constraints)
+
+        def suggest(self, trial_id):
+            if self.deadline is not None and time.time() >= self.deadline:
+                return Searcher.FINISHED
+            return super().suggest(trial_id)
 
         def on_trial_result(self, trial_id, result):
             metrics = self.metric if isinstance(self.metric, list) else [self.metric]
@@ -121,8 +132,9 @@ def make_scheduler(space: SearchSpace):
     return ASHAScheduler(grace_period=es.grace_period, reduction_factor=es.reduction_factor, **common)
 
 
-def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: int, threads: int) -> None:
-    """The Tune trainable: one trial, reporting every epoch and then the final metrics."""
+def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: int, threads: int, deadline: float | None = None) -> None:
+    """The Tune trainable: one trial, reporting every epoch and then the final metrics;
+    training ends early at the search's `deadline` (the trial is still measured and kept)."""
     from ray import tune
 
     from .trial import run_trial
@@ -139,9 +151,9 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         # the harvested checkpoints (harvest/epoch_NNNN/)
         final, model = run_trial(
             space, config, data, report=report, seed=seed, threads=threads,
-            firmware_dir=Path(folder) / "firmware", harvest_dir=Path(folder) / HARVEST_DIR,
+            firmware_dir=Path(folder) / "firmware", harvest_dir=Path(folder) / HARVEST_DIR, deadline=deadline,
         )
-        final["epoch"] = int(space.resolve(config)["epochs"])
+        final["epoch"] = int(final["epochs_trained"])
         if es:  # the scheduler needs its metric in every report; the final values take precedence
             final["score"] = es.score_of({**last, **final})
         model.save(os.path.join(folder, "model.keras"))
@@ -289,6 +301,10 @@ def run_trials(
 
     Trials that did not end are the ones an interrupt (SIGINT) left pending or running;
     `settings.resume` continues them.
+
+    With a time budget (`search.time_budget_s`, counted from here; a resumed search gets it
+    again), no trial starts after it, and running trials end their training at it (at an
+    epoch's end) and are measured and kept: the search ends once they are measured.
     """
     import optuna
     import ray
@@ -307,8 +323,11 @@ def run_trials(
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
         threads = max(1, cpus // concurrency) if not settings.address else 1
+        budget = space.search.time_budget_s
+        deadline = time.time() + budget if budget is not None else None
+        searcher_class().deadline = deadline
         trainable = tune.with_resources(
-            tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads),
+            tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads, deadline=deadline),
             {"cpu": threads},
         )
         bridge = _bridge(listeners)
@@ -323,7 +342,6 @@ def run_trials(
                     search_alg=ConcurrencyLimiter(make_searcher(space, settings.seed), max_concurrent=concurrency),
                     scheduler=make_scheduler(space),
                     num_samples=space.search.trials,
-                    time_budget_s=space.search.time_budget_s,
                     reuse_actors=True,
                     trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
                 ),
@@ -335,9 +353,8 @@ def run_trials(
                     failure_config=tune.FailureConfig(max_failures=settings.max_failures),
                 ),
             )
-        began = time.monotonic()
         grid = tuner.fit()
-        out_of_time = space.search.time_budget_s is not None and time.monotonic() - began >= space.search.time_budget_s
+        out_of_time = deadline is not None and time.time() >= deadline
         analysis = tune.ExperimentAnalysis(grid.experiment_path)
         records = [r for r in map(trial_record, analysis.trials) if r is not None]
         for record in records:
@@ -345,5 +362,6 @@ def run_trials(
         # a search that used up its time budget is over: trials it never started are not owed
         return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:
+        searcher_class().deadline = None
         if started:
             ray.shutdown()

@@ -8,6 +8,7 @@ its checkpoint, and `hgq_automl.json` — what a resume needs to continue the sa
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -255,13 +256,11 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     stopped = [r for r in records if r.status == "stopped"]
     infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
     harvested = sum(len(r.harvested) for r in completed)
-    stop_reason = {(True, False): "stopped early", (False, True): "cut by the time budget"}.get(
-        (space.early_stopping is not None, space.search.time_budget_s is not None), "stopped early or by the time budget"
-    )
+    cut = sum(r.metrics.get("epochs_trained", math.inf) < int(space.resolve(r.config)["epochs"]) for r in completed)
     candidates = f"{len(completed) + harvested} points ({len(completed)} completed trials + {harvested} harvested epochs)" if space.harvest else f"{len(completed)} completed trials"
     title = (
         f"Pareto set of {name}: {len(front)} of {candidates} "
-        f"({len(failed)} failed{f', {len(stopped)} {stop_reason}' if stopped else ''}"
+        f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}{f', {cut} cut short by the time budget' if cut else ''}"
         f"{f', {infeasible} infeasible' if space.constraints else ''}{f', {unfinished} unfinished' if unfinished else ''})"
     )
     console.print(front_table(front, space.objective_names(), title=title, ascii_only=not console.is_terminal))

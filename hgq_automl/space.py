@@ -214,7 +214,7 @@ class SearchSettings:
     sampler: str = "nsga2"
     population_size: int | None = None  # NSGA-II; default: trials // 3, between 4 and 50
     seed: int | None = None
-    time_budget_s: float | None = None  # wall-clock budget: no trial starts after it, running ones stop
+    time_budget_s: float | None = None  # wall-clock budget: no trial starts after it, running ones end training at it (and are kept)
 
 
     def nsga2_population(self) -> int:

@@ -109,6 +109,24 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None]):
     return [BetaSchedule(), FreeEBOPs(), Report()]
 
 
+def _deadline(deadline: float):
+    """A Keras callback that ends training when the next epoch would end past `deadline`
+    (a `time.time()` value), judged by the last epoch's duration (harvesting included: it
+    runs after the other callbacks). At least one epoch is trained."""
+    import keras
+
+    class Deadline(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.time()
+            if now + (now - self.began) > deadline:
+                self.model.stop_training = True
+
+    return Deadline()
+
+
 def accuracy(model, x: np.ndarray, y: np.ndarray, batch: int = 4096) -> float:
     """Top-1 accuracy of the model's inference (a direct call per batch: for the small
     splits here about half the time of `model.predict`, with the same outputs)."""
@@ -129,6 +147,7 @@ def run_trial(
     threads: int | None = None,
     firmware_dir: Path | None = None,
     harvest_dir: Path | None = None,
+    deadline: float | None = None,
 ):
     """Train one config; return (final metrics, trained model).
 
@@ -142,9 +161,14 @@ def run_trial(
 
     When the space harvests (`harvest:`), beta ramps over the epochs and the trial keeps
     its non-dominated earlier checkpoints (see `hgq_automl.harvest`); each is measured like
-    the final model (trace on the whole training set, both accuracies, the estimates) and
+    the final model (trace on the whole training set, both accuracies, the estimates; da4ml's
+    only if the space's objectives or constraints use them, see `harvest_needs_da4ml`) and
     written to `harvest_dir/epoch_NNNN/` (model.keras + metrics.json; `harvest_points` in
     the final metrics counts them). Harvested checkpoints get no synthesis step.
+
+    With a `deadline` (a `time.time()` value: a search's time budget), training ends early
+    when the next epoch would end past it; the model is then measured as usual (its beta
+    ramp unfinished) and `epochs_trained` in the final metrics says how far it got.
     """
     begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
     if threads:
@@ -172,8 +196,10 @@ def run_trial(
 
         harvest = Harvest(space.harvest.max_points)
         callbacks.append(_harvester(space, data, harvest, timer))
+    if deadline is not None:
+        callbacks.append(_deadline(deadline))
     start = time.perf_counter()
-    model.fit(
+    history = model.fit(
         data.x_train,
         data.y_train,
         validation_data=(data.x_val, data.y_val),
@@ -183,14 +209,15 @@ def run_trial(
         verbose=0,
     )
     train_seconds = time.perf_counter() - start - timer["harvest_seconds"]
+    trained = len(history.epoch)
 
-    def measure() -> dict[str, float]:
+    def measure(da4ml: bool = True) -> dict[str, float]:
         ebops = trace_minmax(model, data.x_train, batch_size=4096)
         return {
             "val_accuracy": accuracy(model, data.x_val, data.y_val),
             "test_accuracy": accuracy(model, data.x_test, data.y_test),
             "ebops": float(ebops),
-            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns),
+            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml),
         }
 
     pruning: dict[str, float] = {}
@@ -208,10 +235,13 @@ def run_trial(
             before = final[f"{m}_unpruned"]
             final[f"{m}_reduction"] = 1.0 - final[m] / before if before > 0 else 0.0
     final["train_seconds"] = train_seconds
+    final["epochs_trained"] = float(trained)
     final["estimate_seconds"] = time.perf_counter() - start
     if harvest is not None:
         start = time.perf_counter()
-        final["harvest_points"] = float(_save_harvest(model, harvest, int(params["epochs"]), params, measure, harvest_dir))
+        final["harvest_points"] = float(
+            _save_harvest(model, harvest, trained, params, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
+        )
         timer["harvest_seconds"] += time.perf_counter() - start
     final.update(timer)
     if space.hardware.synthesis != "none":
@@ -224,6 +254,16 @@ def run_trial(
                 final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(folder)))
     final["trial_seconds"] = time.perf_counter() - begin
     return final, model
+
+
+def harvest_needs_da4ml(space: SearchSpace) -> bool:
+    """Whether harvested checkpoints need da4ml's estimates (`estimates.DA4ML_METRICS`): only
+    when an objective or a constraint of the space names one. Otherwise they are left out of
+    the harvested points (seconds each on the MNIST CNN); `export` measures them."""
+    from .estimates import DA4ML_METRICS
+
+    named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
+    return bool(named & set(DA4ML_METRICS))
 
 
 def _save_harvest(model, harvest, epochs: int, params: Mapping[str, Any], measure: Callable[[], dict], folder: Path | None) -> int:

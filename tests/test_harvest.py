@@ -89,6 +89,15 @@ def test_harvest_flag_replaces_a_searched_schedule():
         load_space("digits_cnn_pruned").with_overrides(harvest=True)
 
 
+def test_harvested_checkpoints_get_da4ml_estimates_only_when_the_space_uses_them():
+    from hgq_automl.trial import harvest_needs_da4ml
+
+    assert not harvest_needs_da4ml(parse_space({"harvest": True}))
+    assert harvest_needs_da4ml(parse_space({"harvest": True, "objectives": {"val_accuracy": "max", "luts": "min"}}))
+    assert harvest_needs_da4ml(parse_space({"harvest": True, "constraints": ["latency_ns <= 50"]}))
+    assert not harvest_needs_da4ml(parse_space({"harvest": True, "constraints": ["dsps <= 4"]}))
+
+
 def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
     import keras
 
@@ -115,7 +124,8 @@ def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
         saved = keras.models.load_model(folder / "model.keras")
         assert accuracy(saved, data.x_test, data.y_test) == point["test_accuracy"]
         assert point["beta"] == pytest.approx(2e-6 * (3e-3 / 2e-6) ** ((point["harvest_epoch"] - 1) / 11))
-        assert point["ebops"] > 0 and point["luts"] > 0
+        # the objectives (val_accuracy, ebops) need no da4ml: the cheap estimates only
+        assert point["ebops"] > 0 and point["params"] > 0 and "dsps" in point and "luts" not in point
     # no saved point dominates another (they were kept as a front)
     for a in points:
         for b in points:
@@ -126,3 +136,26 @@ def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
     assert all(final[p] > 0 for p in parts)
     assert sum(final[p] for p in parts) <= final["trial_seconds"]
     assert np.isfinite(final["val_accuracy"])
+
+
+def test_a_deadline_ends_training_early_and_keeps_the_trial(tmp_path):
+    import time
+
+    from hgq_automl.data import load_dataset
+    from hgq_automl.trial import run_trial
+
+    space = parse_space({
+        "dataset": {"max_samples": 600},
+        "harvest": {"max_points": 4},
+        "parameters": {"filters_1": 3, "epochs": 10000, "beta": 2e-6, "beta_final": 3e-3},
+    })
+    data = load_dataset(space.dataset)
+    reports = []
+    final, model = run_trial(space, {}, data, report=reports.append, seed=1, threads=2, harvest_dir=tmp_path, deadline=time.time() + 8)
+    trained = int(final["epochs_trained"])
+    assert 1 <= trained < 10000 and [r["epoch"] for r in reports] == list(range(1, trained + 1))
+    # measured like any trial; the ramp stopped where training stopped
+    assert 0 < final["val_accuracy"] <= 1 and final["ebops"] > 0 and final["luts"] > 0
+    assert reports[-1]["beta"] < 3e-3
+    epochs = sorted(int(json.loads((f / "metrics.json").read_text())["harvest_epoch"]) for f in tmp_path.iterdir())
+    assert final["harvest_points"] == len(epochs) and all(1 <= e < trained for e in epochs)

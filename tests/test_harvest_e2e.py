@@ -36,6 +36,13 @@ def test_time_budget_ends_the_search_as_finished(search):
     assert m["trials_unfinished"] == 0
     assert 1 <= m["trials_completed"] < 200
     assert "time budget 40 s" in result.stderr and "resume with" not in result.stderr
+    # trials running at the budget end their training there and are kept, not killed
+    trials = _role(runs, "trial")
+    assert len(trials) == m["trials_completed"] and all(t.info.status == "FINISHED" for t in trials)
+    trained = [int(t.data.metrics["epochs_trained"]) for t in trials]
+    assert all(1 <= n <= 8 for n in trained)
+    cut = sum(n < 8 for n in trained)
+    assert (f"{cut} cut short by the time budget" in result.stdout) == (cut > 0)
 
 
 def test_harvested_checkpoints_are_runs_nested_under_their_trial(search):
