@@ -128,6 +128,7 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
     search.add_argument("--resume", metavar="NAME", help="continue the search NAME (interrupted or killed) from --storage")
     if with_address:
         search.add_argument("--address", metavar="ADDR", help="attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
+        search.add_argument("--cpus", type=_positive_int, metavar="N", help="CPUs of the local Ray (default: all of this machine's); each trial gets N // concurrency TensorFlow threads")
     search.add_argument("--max-failures", type=_non_negative, default=0, metavar="N", help="retry a failing trial up to N times (default: 0)")
     search.add_argument(
         "--synthesis",
@@ -158,6 +159,7 @@ def _search(args: argparse.Namespace) -> int:
         storage=args.storage,
         resume=args.resume,
         address=args.address,
+        cpus=args.cpus,
         max_failures=args.max_failures,
         synthesis=args.synthesis,
         part=args.part,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -38,6 +39,7 @@ class SearchRequest:
     storage: str | None = None
     resume: str | None = None  # the name of a search to continue
     address: str | None = None  # an existing Ray cluster
+    cpus: int | None = None  # CPUs of a local Ray (default: all of this machine's)
     max_failures: int = 0
     synthesis: str | None = None  # overrides the space's hardware.synthesis
     part: str | None = None  # overrides the space's hardware.part
@@ -193,7 +195,9 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     console = console or (Console() if sys.stdout.isatty() else Console(width=160))
     space, name, root, data, state = prepare(request)
     seed = space.search.seed
-    settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, max_failures=request.max_failures, resume=state is not None)
+    if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
+        raise UsageError("--cpus sets the CPUs of a local Ray; it cannot be combined with a cluster (--address or $RAY_ADDRESS)")
+    settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures, resume=state is not None)
     if state is not None:
         if not can_resume(settings.path):
             raise UsageError(f"the search {name!r} in {root} has no Ray Tune state to resume (it was stopped before its first trial)")

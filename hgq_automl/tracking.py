@@ -74,14 +74,26 @@ class SearchTracker:
 
     `start` creates the search's parent run; `attach` continues it (a resumed search),
     finding the child runs already made so that no trial gets a second one.
+
+    Epoch reports are written in batches, at most every `flush_seconds` per trial (one
+    SQLite write per report would cost ~6 ms each in the driver, which shares the cores
+    with the trials), and always when the trial ends or the search stops.
     """
 
-    def __init__(self, client, experiment_id: str, parent_run_id: str, space: SearchSpace, run_ids: dict[str, str] | None = None):
+    #: MLflow accepts at most 1000 metrics per log_batch.
+    MAX_BATCH = 1000
+
+    def __init__(
+        self, client, experiment_id: str, parent_run_id: str, space: SearchSpace, run_ids: dict[str, str] | None = None, flush_seconds: float = 5.0
+    ):
         self.client = client
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.space = space
         self.run_ids: dict[str, str] = dict(run_ids or {})  # trial_id -> child run id
+        self.flush_seconds = flush_seconds
+        self._pending: dict[str, list] = {}  # run id -> epoch metrics not written yet
+        self._flushed: dict[str, float] = {}  # run id -> time.monotonic() of its last write
 
     @classmethod
     def start(cls, client, experiment_name: str, search_name: str, space: SearchSpace, settings: dict[str, Any]) -> SearchTracker:
@@ -146,13 +158,24 @@ class SearchTracker:
             for k, v in metrics.items()
             if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         ]
-        if batch:
-            self.client.log_batch(run_id, metrics=batch)
+        pending = self._pending.setdefault(run_id, [])
+        pending += batch
+        if time.monotonic() - self._flushed.get(run_id, -math.inf) >= self.flush_seconds or len(pending) >= self.MAX_BATCH:
+            self._flush(run_id)
+
+    def _flush(self, run_id: str | None = None) -> None:
+        """Write the pending epoch metrics of one run (None: of every run)."""
+        for rid in [run_id] if run_id else list(self._pending):
+            pending = self._pending.pop(rid, [])
+            for i in range(0, len(pending), self.MAX_BATCH):
+                self.client.log_batch(rid, metrics=pending[i : i + self.MAX_BATCH])
+            self._flushed[rid] = time.monotonic()
 
     def trial_finished(self, record: TrialRecord) -> None:
         if record.trial_id not in self.run_ids:
             self.trial_started(record.trial_id, record.config)
         run_id = self.run_ids[record.trial_id]
+        self._flush(run_id)
         if record.ok:
             self._log_model(run_id, record)
             for point in record.harvested:
@@ -213,6 +236,7 @@ class SearchTracker:
         KILLED, to be continued by a resume. Child runs of trials Ray no longer knows
         (made after its last saved state, before the driver died) are deleted.
         """
+        self._flush()
         ended = {r.trial_id for r in with_harvest(records)}
         for trial_id, run_id in list(self.run_ids.items()):
             if trial_id in ended:
@@ -294,6 +318,10 @@ class SearchTracker:
 
     def abort(self, status: str = "FAILED") -> None:
         """End the parent run and any child still open: FAILED after an error, KILLED after an interrupt."""
+        try:
+            self._flush()  # the curves so far are kept
+        except Exception:  # noqa: BLE001 - a store that fails here must not hide the first error
+            pass
         for run_id in self.run_ids.values():
             if self.client.get_run(run_id).info.status == "RUNNING":
                 self.client.set_terminated(run_id, status)

@@ -7,12 +7,14 @@ start of the trials; Ray's start-up comes on top, the same for every method):
 - `nsga2`, `tpe`, `random`: the dataset's built-in space (digits_cnn / mnist_cnn) with
   EPOCHS epochs per trial (NSGA-II with a population of 4: about 10 trials fit a budget;
   TPE starts with Optuna's 10 random trials, so at this budget it is random search);
-  `+h` adds `--harvest` (every trial ramps beta and keeps its non-dominated epochs);
+  `+h` adds `--harvest` (every trial ramps beta and keeps its non-dominated epochs) with
+  EPOCHS_HARVEST epochs per trial;
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
-  largest model; `grid+h`: the same grid of ramp ends (beta_final) with harvesting;
+  largest model; `grid+h`: ramps to a grid of ends over the space's beta_final range;
 - `ramp`: HGQ's own recipe, one trial on the largest model with as many epochs as fit
-  in the budget (calibrated by 3- and 8-epoch pilots), beta ramping 1e-7 -> 1e-3, harvesting
-  up to 12 non-dominated epochs.
+  in the budget (calibrated by 5- and 20-epoch pilots through the same command), beta
+  ramping 1e-7 -> 1e-3, harvesting up to 12 non-dominated epochs.
+Trials running when the budget ends stop training there and are measured and kept.
 
 Quality: the hypervolume of (val_accuracy, log10 EBOPs) of every point finished by time t
 (trials' final models and harvested epochs), maximising accuracy and minimising EBOPs,
@@ -52,6 +54,9 @@ REFERENCE = {"digits": (0.5, 5.0), "mnist": (0.5, 5.5)}
 BUDGET = {"digits": 60.0, "mnist": 80.0}
 #: Epochs of every trial of the searches (digits_cnn's 50 would leave 2-3 trials per slot in the budget).
 EPOCHS = {"digits": 20, "mnist": 10}
+#: Epochs of the harvesting searches' trials: fewer, longer trials, since a beta ramp needs
+#: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
+EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
 METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "grid", "grid+h", "ramp")
 GRID_POINTS = 12
@@ -83,8 +88,8 @@ def _largest(space: dict) -> dict:
 def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | None = None) -> tuple[dict, list[str]]:
     """The space (plain data) and extra command-line flags of one method."""
     space = _space_dict(dataset)
-    space["parameters"]["epochs"] = EPOCHS[dataset]
     name, _, harvest = method.partition("+")
+    space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
     flags = ["--time-budget", f"{budget:g}"]
     space["search"].pop("population_size", None)
     if name in ("nsga2", "tpe", "random"):
@@ -96,8 +101,10 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     low, high = space["parameters"]["beta"]["low"], space["parameters"]["beta"]["high"]
     grid = [float(f"{v:.3g}") for v in np.geomspace(low, high * 3, GRID_POINTS)]
     if name == "grid":
-        if harvest:  # ramp from the lowest beta to each grid value
-            params = {**fixed, "beta": low, "beta_final": {"type": "choice", "values": grid}}
+        if harvest:  # ramp from the lowest beta to each of a grid over the space's beta_final range
+            final = space["parameters"]["beta_final"]
+            ends = [float(f"{v:.3g}") for v in np.geomspace(final["low"], final["high"], GRID_POINTS)]
+            params = {**fixed, "beta": low, "beta_final": {"type": "choice", "values": ends}}
             space["harvest"] = {"max_points": 8}
         else:
             params = {**fixed, "beta": {"type": "choice", "values": grid}, "beta_schedule": "constant"}
@@ -105,38 +112,31 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     else:  # ramp: one long run
         params = {**fixed, "beta": RAMP[0], "beta_final": RAMP[1], "epochs": ramp_epochs}
         space["harvest"] = {"max_points": 12}
-        space["search"].update(trials=1, concurrency=1, sampler="random")
-        flags = []  # it ends by itself; its wall time is recorded
+        space["search"].update(trials=1, concurrency=1, sampler="random")  # the budget is a safety net: it ends by itself
     space["parameters"] = params
     return space, flags
 
 
-def ramp_epochs(dataset: str, budget: float) -> tuple[int, float]:
-    """Epochs of the single ramp run that fit the budget, and the seconds per epoch: from
-    pilot runs of 3 and 8 epochs (their difference leaves out the first epoch's tracing)."""
-    from hgq_automl.data import load_dataset
-    from hgq_automl.space import parse_space
-    from hgq_automl.trial import run_trial
-
-    seconds = {}
-    for n in (3, 8):
-        space = parse_space(method_space(dataset, "ramp", budget, n)[0], "pilot")
-        data = load_dataset(space.dataset)
-        final, _ = run_trial(space, {}, data, threads=2)
-        seconds[n] = final
-    per_epoch = (seconds[8]["train_seconds"] + seconds[8]["harvest_seconds"] - seconds[3]["train_seconds"] - seconds[3]["harvest_seconds"]) / 5
-    # the first epoch's tracing, the final estimates, up to 12 harvested epochs measured like
-    # it, and Ray's start, the worker's imports and the reports (~10 s)
-    first = seconds[3]["train_seconds"] + seconds[3]["harvest_seconds"] - 3 * per_epoch
-    fixed = first + 13 * seconds[8]["estimate_seconds"] + 10.0
+def ramp_epochs(dataset: str, budget: float, folder: Path) -> tuple[int, float]:
+    """Epochs of the single ramp run whose training fits the budget, and the seconds per
+    epoch: from pilot runs of 5 and 20 epochs through the same command (so under Ray, as
+    the run itself): per epoch = the difference of the trials' wall times / 15; the rest of
+    a trial's wall time (set-up, the first epoch's tracing, measuring) is counted against
+    the budget too (if the run still runs over, the budget ends its training)."""
+    wall = {}
+    for n in (5, 20):
+        run = run_method(dataset, "ramp", 0, budget, folder, n, name=f"{dataset}-pilot{n}")
+        wall[n] = run["trials"][0]["wall_seconds"]
+    per_epoch = (wall[20] - wall[5]) / 15
+    fixed = wall[5] - 5 * per_epoch
     return max(5, int((budget - fixed) / per_epoch)), per_epoch
 
 
-def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path, epochs: int | None) -> dict:
+def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path, epochs: int | None, name: str | None = None) -> dict:
     import yaml
 
     space, flags = method_space(dataset, method, budget, epochs)
-    name = f"{dataset}-{method.replace('+', '_h')}-s{seed}"
+    name = name or f"{dataset}-{method.replace('+', '_h')}-s{seed}"
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(space, sort_keys=False))
     cmd = [sys.executable, "-m", "hgq_automl", "search", "--space", str(path), "--name", name, "--seed", str(seed),
@@ -167,9 +167,10 @@ def _read_points(db: Path, name: str, start: float) -> dict:
                        "ebops": m["ebops"], "harvested": role == "harvest"})
         if role == "trial":
             trials.append({k: m[k] for k in ("wall_seconds", "trial_seconds", "setup_seconds", "train_seconds", "harvest_seconds",
-                                             "estimate_seconds", "tracking_seconds", "harvest_points") if k in m})
-    stopped = sum(r.data.tags.get("early_stopped") == "true" or r.info.status == "KILLED" for r in runs if r.data.tags.get("hgq_automl.role") == "trial")
-    return {"points": sorted(points, key=lambda p: p["t"]), "trials": trials, "trials_cut_by_budget": stopped}
+                                             "estimate_seconds", "tracking_seconds", "harvest_points", "epochs_trained") if k in m})
+    epochs = {r.info.run_id: float(r.data.params.get("epochs", 0)) for r in runs}
+    cut = sum(r.data.metrics.get("epochs_trained", math.inf) < epochs[r.info.run_id] for r in runs if r.data.tags.get("hgq_automl.role") == "trial")
+    return {"points": sorted(points, key=lambda p: p["t"]), "trials": trials, "trials_cut_by_budget": cut}
 
 
 def hypervolume(points: list[dict], reference: tuple[float, float], metric: str = "val_accuracy") -> float:
@@ -205,6 +206,7 @@ def summarize(runs: list[dict], budgets: dict) -> dict:
                 # every point, however late: the single ramp run can overrun the horizon
                 "hv_end_mean": float(np.mean([hypervolume(r["points"], ref) for r in mine])),
                 "trials_mean": float(np.mean([len(r["trials"]) for r in mine])),
+                "cut_mean": float(np.mean([r.get("trials_cut_by_budget", 0) for r in mine])),
                 "points_mean": float(np.mean([len(r["points"]) for r in mine])),
                 "wall_mean": float(np.mean([r["wall_seconds"] for r in mine])),
             }
@@ -272,11 +274,14 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "Every method runs through `python -m hgq_automl search` (Ray Tune + Optuna + MLflow SQLite) with the same",
         "`--time-budget`; quality is the hypervolume of (val_accuracy, log10 EBOPs) of all points finished by the",
         "horizon (budget + 20 s for Ray's start-up and the last reports), against a fixed reference point",
-        "(accuracy 0.5, the EBOPs given). `+h`: with intra-trial harvesting. `ramp`: one long HGQ beta-ramp run",
-        "(1e-7 → 1e-3) on the space's largest model, harvesting up to 12 epochs. `grid`: 12 log-spaced constant",
-        "betas on the largest model (`grid+h`: 12 ramp ends). Samplers' trials: 20 epochs (digits) / 10 (MNIST);",
-        "NSGA-II population: " + ", ".join(
-            f"{d} {sorted({str((r.get('settings') or {}).get('population_size') or 'default: min(50, trials // 3) = 50, i.e. all random') for r in data['runs'] if r['dataset'] == d and r['method'].startswith('nsga2')})[0]}"
+        "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept.",
+        "`+h`: with intra-trial harvesting (every trial ramps beta from `beta` to `beta_final`, both sampled, and",
+        "keeps up to 8 non-dominated epochs). `ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
+        "largest model at its middle learning rate, harvesting up to 12 epochs, its epochs calibrated by pilot runs",
+        "through the same command. `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
+        f"12 log-spaced `beta_final`). Trials: {' / '.join(f'{d} {e}' for d, e in EPOCHS.items())} epochs, with harvesting "
+        f"{' / '.join(f'{d} {e}' for d, e in EPOCHS_HARVEST.items())} (a ramp needs epochs). NSGA-II population: " + ", ".join(
+            f"{d} {', '.join(sorted({str((r.get('settings') or {}).get('population_size')) for r in data['runs'] if r['dataset'] == d and r['method'].startswith('nsga2')})) or '–'}"
             for d in sorted({r["dataset"] for r in data["runs"]})
         ) + "; TPE's first 10 trials are Optuna's random start-up, so at this budget TPE samples what random search samples.",
         "`× ramp` compares with the ramp run's hypervolume at its own end (it may end past the horizon).",
@@ -290,14 +295,14 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         lines += [
             f"**{dataset}** (reference {tuple(block['reference'])}, horizon {block['horizon_s']:g} s)",
             "",
-            "| method | HV at horizon, mean (min–max) | HV on test acc | × random | × ramp | HV at the run's end | trials | points | wall [s] |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| method | HV at horizon, mean (min–max) | HV on test acc | × random | × ramp | HV at the run's end | trials | cut by the budget | points | wall [s] |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for method, r in block["methods"].items():
             ratio = lambda v: f"{v:.2f}" if v is not None else "–"  # noqa: E731
             lines.append(
                 f"| {method} | {r['hv_mean']:.3f} ({r['hv_min']:.3f}–{r['hv_max']:.3f}) | {r['hv_test_mean']:.3f} | {ratio(r['vs_random'])} | "
-                f"{ratio(r['vs_ramp'])} | {r['hv_end_mean']:.3f} | {r['trials_mean']:.1f} | {r['points_mean']:.1f} | {r['wall_mean']:.0f} |"
+                f"{ratio(r['vs_ramp'])} | {r['hv_end_mean']:.3f} | {r['trials_mean']:.1f} | {r['cut_mean']:.1f} | {r['points_mean']:.1f} | {r['wall_mean']:.0f} |"
             )
         met = [m for m, r in block["methods"].items() if m not in ("random", "ramp") and (r["vs_random"] or 0) >= 1.2 and (r["vs_ramp"] or 0) >= 1.0]
         lines += ["", f"Targets (HV ≥ 1.2× random and ≥ 1.0× the single ramp run) met by: {', '.join(met) or 'none'}.", ""]
@@ -355,7 +360,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
             for dataset in args.datasets:
                 if "ramp" in args.methods and dataset not in epochs:
-                    n, per_epoch = ramp_epochs(dataset, budgets[dataset])
+                    n, per_epoch = ramp_epochs(dataset, budgets[dataset], Path(tmp))
                     epochs[dataset] = n
                     print(f"{dataset}: ramp run gets {n} epochs ({per_epoch:.2f} s each)", flush=True)
                 for seed in args.seeds:

@@ -17,7 +17,7 @@ def test_help_imports_no_heavy_library():
 def test_help_lists_the_search_flags(tmp_path):
     result = run_cli(["search", "--help"], cwd=tmp_path)
     assert result.returncode == 0
-    for flag in ("--space", "--data", "--trials", "--concurrency", "--sampler", "--seed", "--name", "--tracking-uri", "--storage", "--synthesis", "--part"):
+    for flag in ("--space", "--data", "--trials", "--concurrency", "--sampler", "--seed", "--name", "--tracking-uri", "--storage", "--synthesis", "--part", "--cpus", "--harvest", "--time-budget"):
         assert flag in result.stdout
     result = run_cli(["export", "--help"], cwd=tmp_path)
     assert result.returncode == 0
@@ -57,6 +57,8 @@ def test_bad_flags_and_missing_data(tmp_path):
     assert_one_line_error(run_cli(["search", "--name", "a b"], cwd=tmp_path), "--name must be letters")
     assert_one_line_error(run_cli(["search", "--part", "xcvu9p"], cwd=tmp_path), "(command line): hardware.part: unknown FPGA part 'xcvu9p'")
     assert_one_line_error(run_cli(["search", "--synthesis", "quartus"], cwd=tmp_path), "--synthesis: invalid choice: 'quartus'")
+    assert_one_line_error(run_cli(["search", "--cpus", "0"], cwd=tmp_path), "--cpus: must be a positive integer; got '0'")
+    assert_one_line_error(run_cli(["search", "--cpus", "1", "--address", "127.0.0.1:1"], cwd=tmp_path), "--cpus sets the CPUs of a local Ray")
 
 
 @pytest.mark.parametrize("synthesis, tool", [("vitis", "vitis-run"), ("vivado", "vivado_hls")])

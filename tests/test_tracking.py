@@ -48,3 +48,23 @@ def test_search_logs_to_a_remote_tracking_server(tmp_path):
     assert all(r.info.status == "FINISHED" for r in runs)
     stored = {p.name for p in (tmp_path / "server-artifacts").rglob("*") if p.is_file()}
     assert {"pareto.json", "pareto.png", "search_space.yaml", "MLmodel"} <= stored
+
+
+def test_epoch_reports_are_written_in_batches_and_all_kept(tmp_path):
+    from hgq_automl.events import TrialRecord
+    from hgq_automl.space import load_space
+    from hgq_automl.tracking import SearchTracker
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'm.db'}")
+    tracker = SearchTracker.start(client, "batches", "batches", load_space("digits_cnn"), {})
+    tracker.flush_seconds = 3600
+    tracker.trial_started("t1", {})
+    run_id = tracker.run_ids["t1"]
+    for epoch in range(1, 5):
+        tracker.trial_reported("t1", {"epoch": epoch, "val_accuracy": epoch / 10, "loss": 1.0 / epoch})
+    # the first report is written at once (a live curve), the next ones wait for the batch
+    assert [m.step for m in client.get_metric_history(run_id, "val_accuracy")] == [1]
+    tracker.trial_finished(TrialRecord("t1", {}, {"epoch": 4}, status="stopped"))
+    history = client.get_metric_history(run_id, "val_accuracy")
+    assert sorted((m.step, m.value) for m in history) == [(1, 0.1), (2, 0.2), (3, 0.3), (4, 0.4)]
+    assert client.get_run(run_id).info.status == "KILLED"
