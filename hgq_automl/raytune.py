@@ -58,6 +58,16 @@ def make_sampler(space: SearchSpace, seed: int | None):
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+#: A `time.time()` after which the running search starts no trial (its time budget).
+_DEADLINE: list[float | None] = [None]
+
+
+def search_deadline() -> float | None:
+    """The running search's deadline. A module-level function, so that a searcher Tune
+    restores from its pickle (a resumed search) reads the live value, not a copy."""
+    return _DEADLINE[0]
+
+
 @functools.cache
 def searcher_class():
     """`HgqOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
@@ -78,16 +88,13 @@ def searcher_class():
           trial missing the metric gets inf (infeasible).
         """
 
-        #: A `time.time()` after which no trial starts (the search's time budget); set by
-        #: `run_trials` on the class, since Tune restores a resumed search's searcher from a pickle.
-        deadline: float | None = None
-
         def __init__(self, *args, constraints=(), **kwargs):
             super().__init__(*args, **kwargs)
             self._constraints = tuple(constraints)
 
         def suggest(self, trial_id):
-            if self.deadline is not None and time.time() >= self.deadline:
+            deadline = search_deadline()
+            if deadline is not None and time.time() >= deadline:
                 return Searcher.FINISHED
             return super().suggest(trial_id)
 
@@ -325,7 +332,7 @@ def run_trials(
         threads = max(1, cpus // concurrency) if not settings.address else 1
         budget = space.search.time_budget_s
         deadline = time.time() + budget if budget is not None else None
-        searcher_class().deadline = deadline
+        _DEADLINE[0] = deadline
         trainable = tune.with_resources(
             tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads, deadline=deadline),
             {"cpu": threads},
@@ -362,6 +369,6 @@ def run_trials(
         # a search that used up its time budget is over: trials it never started are not owed
         return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:
-        searcher_class().deadline = None
+        _DEADLINE[0] = None
         if started:
             ray.shutdown()

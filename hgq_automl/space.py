@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -486,6 +486,16 @@ def _no_unknown_keys(d: dict, allowed, source: str, prefix: str) -> None:
             raise SpaceError(source, where, f"unknown key; allowed keys are {', '.join(allowed)}")
 
 
+def _one_of(value: Any, allowed: Sequence[str], source: str, key: str, names: tuple[str, str] | None = None) -> Any:
+    """`value` if it is one of `allowed`, else a SpaceError: "unknown <name> 'v'; known
+    <names> are ..." when `names` (singular, plural) are given, else "must be one of ...; got 'v'"."""
+    if isinstance(value, str) and value in allowed:
+        return value
+    if names:
+        raise SpaceError(source, key, f"unknown {names[0]} {value!r}; known {names[1]} are {', '.join(allowed)}")
+    raise SpaceError(source, key, f"must be one of {', '.join(allowed)}; got {value!r}")
+
+
 def _number(value: Any, source: str, key: str, kind: type = float) -> float | int:
     """A number from YAML; strings such as '1e-5' (which YAML 1.1 reads as text) are accepted."""
     if isinstance(value, str):
@@ -511,9 +521,7 @@ def _int_at_least(value: Any, minimum: int, source: str, key: str) -> int:
 
 def _parse_dataset(d: dict, source: str) -> DatasetSpec:
     _no_unknown_keys(d, tuple(vars(DatasetSpec())), source, "dataset")
-    name = d.get("name", "digits")
-    if name not in DATASETS:
-        raise SpaceError(source, "dataset.name", f"unknown dataset {name!r}; known datasets are {', '.join(DATASETS)}")
+    name = _one_of(d.get("name", "digits"), DATASETS, source, "dataset.name", ("dataset", "datasets"))
     spec = DatasetSpec(name=name)
     if "path" in d and d["path"] is not None:
         spec = replace(spec, path=str(d["path"]))
@@ -551,9 +559,7 @@ def _check_data_path(spec: DatasetSpec, source: str) -> None:
 
 def _parse_model(d: dict, source: str) -> ModelSpec:
     _no_unknown_keys(d, tuple(vars(ModelSpec())), source, "model")
-    family = d.get("family", "cnn")
-    if family not in FAMILIES:
-        raise SpaceError(source, "model.family", f"unknown model family {family!r}; known families are {', '.join(FAMILIES)}")
+    family = _one_of(d.get("family", "cnn"), FAMILIES, source, "model.family", ("model family", "families"))
     shape = d.get("input_shape", [8, 8] if family == "cnn" else None)
     if not isinstance(shape, (list, tuple)) or not shape:
         raise SpaceError(source, "model.input_shape", f"must be a list of positive integers; got {shape!r}")
@@ -685,9 +691,7 @@ def _parse_hardware(d: dict, source: str) -> HardwareSpec:
     _no_unknown_keys(d, tuple(vars(HardwareSpec())), source, "hardware")
     hw = HardwareSpec()
     if "synthesis" in d:
-        if d["synthesis"] not in SYNTHESIS_STEPS:
-            raise SpaceError(source, "hardware.synthesis", f"must be one of {', '.join(SYNTHESIS_STEPS)}; got {d['synthesis']!r}")
-        hw = replace(hw, synthesis=d["synthesis"])
+        hw = replace(hw, synthesis=_one_of(d["synthesis"], SYNTHESIS_STEPS, source, "hardware.synthesis"))
     if "part" in d:
         try:
             part_family(d["part"])
@@ -700,9 +704,7 @@ def _parse_hardware(d: dict, source: str) -> HardwareSpec:
             raise SpaceError(source, "hardware.clock_period_ns", f"must be > 0; got {d['clock_period_ns']!r}")
         hw = replace(hw, clock_period_ns=period)
     if "backend" in d:
-        if d["backend"] not in HLS_BACKENDS:
-            raise SpaceError(source, "hardware.backend", f"must be one of {', '.join(HLS_BACKENDS)}; got {d['backend']!r}")
-        hw = replace(hw, backend=d["backend"])
+        hw = replace(hw, backend=_one_of(d["backend"], HLS_BACKENDS, source, "hardware.backend"))
     if "sim_samples" in d:
         hw = replace(hw, sim_samples=_int_at_least(d["sim_samples"], 1, source, "hardware.sim_samples"))
     return hw
@@ -726,9 +728,7 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
     if "concurrency" in d:
         s = replace(s, concurrency=_int_at_least(d["concurrency"], 1, source, "search.concurrency"))
     if "sampler" in d:
-        if d["sampler"] not in SAMPLERS:
-            raise SpaceError(source, "search.sampler", f"unknown sampler {d['sampler']!r}; known samplers are {', '.join(SAMPLERS)}")
-        s = replace(s, sampler=d["sampler"])
+        s = replace(s, sampler=_one_of(d["sampler"], SAMPLERS, source, "search.sampler", ("sampler", "samplers")))
     if d.get("population_size") is not None:
         s = replace(s, population_size=_int_at_least(d["population_size"], 2, source, "search.population_size"))
     if d.get("seed") is not None:
@@ -765,9 +765,7 @@ def _parse_dimension(name: str, spec: Any, rule: ParamRule, source: str, key: st
         _check_value(rule, value, source, key)
         return Dimension(name, "fixed", value=value)
     _no_unknown_keys(spec, ("type", "low", "high", "step", "log", "values"), source, key)
-    kind = spec.get("type")
-    if kind not in DIMENSION_TYPES:
-        raise SpaceError(source, f"{key}.type", f"must be one of {', '.join(DIMENSION_TYPES)}; got {kind!r}")
+    kind = _one_of(spec.get("type"), DIMENSION_TYPES, source, f"{key}.type")
     if kind == "choice":
         values = spec.get("values")
         if not isinstance(values, list) or not values:
