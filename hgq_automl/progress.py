@@ -33,9 +33,8 @@ class ConsoleProgress:
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.stream, flush=True)
 
     def _counts(self) -> str:
-        completed = sum(r.ok for r in self.done)
-        failed = len(self.done) - completed
-        return f"{completed + failed}/{self.space.search.trials} done, {len(self.running)} running, {failed} failed"
+        failed = sum(r.status == "failed" for r in self.done)
+        return f"{len(self.done)}/{self.space.search.trials} done, {len(self.running)} running, {failed} failed"
 
     def _metrics(self, metrics: dict[str, Any]) -> str:
         return " ".join(f"{m}={format_value(metrics[m])}" for m in self.space.objective_names() if m in metrics)
@@ -60,14 +59,19 @@ class ConsoleProgress:
             self._say("running: " + "; ".join(parts))
 
     def trial_finished(self, record: TrialRecord) -> None:
-        self.running.pop(record.trial_id, None)
+        epochs = self.running.pop(record.trial_id, {}).get("epochs")
         self.done.append(record)
         if record.ok:
             outcome = self._metrics(record.metrics)
+            trained = record.metrics.get("epochs_trained")
+            if epochs and trained is not None and trained < epochs:
+                outcome += f" (training cut at epoch {int(trained)}/{epochs} by the time budget)"
             if record.harvested:
                 outcome += f" (+{len(record.harvested)} harvested epochs)"
             if record.metrics.get("bit_mismatches"):
                 outcome += f" UNTRUSTED: {int(record.metrics['bit_mismatches'])} outputs differ from Keras"
+        elif record.status == "stopped":
+            outcome = f"stopped early at epoch {int(record.metrics.get('epoch', 0))}"
         else:
             outcome = f"FAILED: {record.error}"
         front = pareto_front(with_harvest(r for r in self.done if r.ok), self.space.objectives, lambda r: r.metrics, self.space.constraints)
