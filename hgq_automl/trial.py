@@ -44,16 +44,21 @@ def limit_threads(n: int) -> None:
         pass  # already initialised in this process (a reused actor): the caps stand
 
 
-def beta_at(params: Mapping[str, Any], epoch: int) -> float:
-    """Global beta at an epoch (0-based): constant, or log-linear from beta to beta_final."""
+def beta_at(params: Mapping[str, Any], epoch: int, progress: float = 0.0) -> float:
+    """Global beta at an epoch (0-based): constant, or log-linear from beta to beta_final.
+
+    A ramp's position is the epoch's share of the epochs, or `progress` (the share of a time
+    budget that will be used when the epoch ends, see `_callbacks`) if larger: a trial that
+    the budget will cut still ramps to beta_final before it stops."""
     beta = float(params["beta"])
     if params.get("beta_schedule") != "ramp":
         return beta
     last = max(1, int(params["epochs"]) - 1)
     end = float(params["beta_final"])
+    at = min(1.0, max(min(epoch, last) / last, progress))
     if beta <= 0 or end <= 0:  # a log ramp needs positive ends; fall back to linear
-        return beta + (end - beta) * min(epoch, last) / last
-    return beta * (end / beta) ** (min(epoch, last) / last)
+        return beta + (end - beta) * at
+    return beta * (end / beta) ** at
 
 
 def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float]):
@@ -82,22 +87,39 @@ def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float
     return Harvester()
 
 
-def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None]):
+def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas: dict[int, float], deadline: float | None = None):
+    """Beta schedule, EBOPs logging and per-epoch reports; `betas` receives the beta of
+    every epoch (1-based). With a `deadline` (as in `_deadline`) a ramp keeps pace with
+    the time left: the epoch that the deadline will make the last gets beta_final."""
     import keras
     from hgq.utils.sugar import FreeEBOPs
 
     class BetaSchedule(keras.callbacks.Callback):
         """Set each HGQ layer's beta: the global schedule times the layer's beta_scale_<layer>."""
 
+        def on_train_begin(self, logs=None):
+            self.start = self.began = time.time()
+            self.progress = 0.0
+
         def on_epoch_begin(self, epoch, logs=None):
-            beta = beta_at(params, epoch)
+            now = time.time()
+            if deadline is not None and epoch > 1 and deadline > self.start:
+                # The Deadline callback stops after the epoch that ends within one epoch's
+                # duration of the deadline: that last epoch begins at the latest 2 durations
+                # before it. Durations from the second epoch on (the first one compiles);
+                # the ramp never steps back.
+                last = deadline - 2 * (now - self.began)
+                share = (now - self.start) / (last - self.start) if last > now else 1.0
+                self.progress = max(self.progress, share)
+            self.began = now
+            beta = betas[epoch + 1] = beta_at(params, epoch, self.progress)
             for layer in self.model._flatten_layers():
                 if getattr(layer, "_beta", None) is not None:
                     scale = float(params.get(f"beta_scale_{layer.name}", 1.0))
                     layer._beta.assign(beta * scale)
 
         def on_epoch_end(self, epoch, logs=None):
-            logs["beta"] = beta_at(params, epoch)
+            logs["beta"] = betas[epoch + 1]
 
     class Report(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -167,8 +189,9 @@ def run_trial(
     the final metrics counts them). Harvested checkpoints get no synthesis step.
 
     With a `deadline` (a `time.time()` value: a search's time budget), training ends early
-    when the next epoch would end past it; the model is then measured as usual (its beta
-    ramp unfinished) and `epochs_trained` in the final metrics says how far it got.
+    when the next epoch would end past it; a beta ramp keeps pace with the time left, so it
+    still ends at beta_final. The model is then measured as usual and `epochs_trained` in
+    the final metrics says how far it got.
     """
     begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
     if threads:
@@ -189,7 +212,8 @@ def run_trial(
         metrics=["accuracy"],
     )
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
-    callbacks = _callbacks(params, report)
+    betas: dict[int, float] = {}
+    callbacks = _callbacks(params, report, betas, deadline)
     harvest = None
     if space.harvest is not None:
         from .harvest import Harvest
@@ -240,7 +264,7 @@ def run_trial(
     if harvest is not None:
         start = time.perf_counter()
         final["harvest_points"] = float(
-            _save_harvest(model, harvest, trained, params, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
+            _save_harvest(model, harvest, trained, betas, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
         )
         timer["harvest_seconds"] += time.perf_counter() - start
     final.update(timer)
@@ -266,7 +290,7 @@ def harvest_needs_da4ml(space: SearchSpace) -> bool:
     return bool(named & set(DA4ML_METRICS))
 
 
-def _save_harvest(model, harvest, epochs: int, params: Mapping[str, Any], measure: Callable[[], dict], folder: Path | None) -> int:
+def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measure: Callable[[], dict], folder: Path | None) -> int:
     """Measure the kept checkpoints before the last epoch (the last is the trial's own
     final model) and write each to folder/epoch_NNNN/; the model ends as it was. The count."""
     import json
@@ -278,7 +302,7 @@ def _save_harvest(model, harvest, epochs: int, params: Mapping[str, Any], measur
     try:
         for point in points:
             model.set_weights(point.payload)
-            metrics = {**measure(), **_sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": beta_at(params, point.epoch - 1)}
+            metrics = {**measure(), **_sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": betas[point.epoch]}
             where = Path(folder) / f"epoch_{point.epoch:04d}"
             where.mkdir(parents=True, exist_ok=True)
             model.save(where / "model.keras")

@@ -13,6 +13,12 @@ def test_beta_schedules():
     assert [beta_at(ramp, e) for e in (0, 1, 2, 7)] == pytest.approx([1e-6, 1e-5, 1e-4, 1e-4])
     linear = {"beta": 0.0, "beta_final": 1e-4, "beta_schedule": "ramp", "epochs": 5}
     assert beta_at(linear, 2) == pytest.approx(5e-5)
+    # a time budget that will cut the trial moves the ramp on: the larger share wins, capped at the end
+    long = {"beta": 1e-6, "beta_final": 1e-2, "beta_schedule": "ramp", "epochs": 101}
+    assert beta_at(long, 10, progress=0.5) == pytest.approx(1e-4)
+    assert beta_at(long, 50, progress=0.25) == pytest.approx(1e-4)
+    assert beta_at(long, 3, progress=1.7) == pytest.approx(1e-2)
+    assert beta_at(constant, 3, progress=0.9) == 1e-5
 
 
 @pytest.fixture(scope="module")
