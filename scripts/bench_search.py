@@ -11,10 +11,12 @@ start of the trials; Ray's start-up comes on top, the same for every method):
   EPOCHS_HARVEST epochs per trial;
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
   largest model; `grid+h`: ramps to a grid of ends over the space's beta_final range;
-- `ramp`: HGQ's own recipe, one trial on the largest model with as many epochs as fit
-  in the budget (calibrated by 5- and 20-epoch pilots through the same command), beta
-  ramping 1e-7 -> 1e-3, harvesting up to 12 non-dominated epochs.
-Trials running when the budget ends stop training there and are measured and kept.
+- `ramp`: HGQ's own recipe, one trial on the largest model, beta ramping 1e-7 -> 1e-3,
+  harvesting up to 12 non-dominated epochs; its epochs are 1.5x those that fit in the budget
+  (calibrated by 5- and 20-epoch pilots through the same command), so that it uses the
+  whole budget, the budget pacing its ramp.
+Trials running when the budget ends stop training there and are measured and kept; their
+beta ramps keep pace with the budget (they end at beta_final).
 
 Quality: the hypervolume of (val_accuracy, log10 EBOPs) of every point finished by time t
 (trials' final models and harvested epochs), maximising accuracy and minimising EBOPs,
@@ -62,6 +64,7 @@ METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "grid", "gr
 GRID_POINTS = 12
 NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
+RAMP_MARGIN = 1.5
 
 
 def _space_dict(dataset: str) -> dict:
@@ -122,14 +125,17 @@ def ramp_epochs(dataset: str, budget: float, folder: Path) -> tuple[int, float]:
     epoch: from pilot runs of 5 and 20 epochs through the same command (so under Ray, as
     the run itself): per epoch = the difference of the trials' wall times / 15; the rest of
     a trial's wall time (set-up, the first epoch's tracing, measuring) is counted against
-    the budget too (if the run still runs over, the budget ends its training)."""
+    the budget too. The run gets RAMP_MARGIN x the epochs that fit: the pilots' estimate
+    is rough (Ray-run speed varies by ~30 %), and a run that the budget cuts still ramps
+    to its end (the ramp keeps pace with the budget), whereas one that ends early leaves
+    compute unused."""
     wall = {}
     for n in (5, 20):
         run = run_method(dataset, "ramp", 0, budget, folder, n, name=f"{dataset}-pilot{n}")
         wall[n] = run["trials"][0]["wall_seconds"]
     per_epoch = (wall[20] - wall[5]) / 15
     fixed = wall[5] - 5 * per_epoch
-    return max(5, int((budget - fixed) / per_epoch)), per_epoch
+    return max(5, int(RAMP_MARGIN * (budget - fixed) / per_epoch)), per_epoch
 
 
 def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path, epochs: int | None, name: str | None = None) -> dict:
@@ -274,11 +280,12 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "Every method runs through `python -m hgq_automl search` (Ray Tune + Optuna + MLflow SQLite) with the same",
         "`--time-budget`; quality is the hypervolume of (val_accuracy, log10 EBOPs) of all points finished by the",
         "horizon (budget + 20 s for Ray's start-up and the last reports), against a fixed reference point",
-        "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept.",
+        "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept",
+        "(a beta ramp keeps pace with the budget: it still ends at `beta_final`).",
         "`+h`: with intra-trial harvesting (every trial ramps beta from `beta` to `beta_final`, both sampled, and",
         "keeps up to 8 non-dominated epochs). `ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
-        "largest model at its middle learning rate, harvesting up to 12 epochs, its epochs calibrated by pilot runs",
-        "through the same command. `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
+        "largest model at its middle learning rate, harvesting up to 12 epochs, given 1.5× the epochs that pilot",
+        "runs through the same command say fit (so that it uses the whole budget, which paces its ramp). `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
         f"12 log-spaced `beta_final`). Trials: {' / '.join(f'{d} {e}' for d, e in EPOCHS.items())} epochs, with harvesting "
         f"{' / '.join(f'{d} {e}' for d, e in EPOCHS_HARVEST.items())} (a ramp needs epochs). NSGA-II population: " + ", ".join(
             f"{d} {', '.join(sorted({str((r.get('settings') or {}).get('population_size')) for r in data['runs'] if r['dataset'] == d and r['method'].startswith('nsga2')})) or '–'}"
@@ -332,6 +339,8 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks"))
     parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
     parser.add_argument("--resume", action="store_true", help="keep the runs in OUT/search.json and run only the missing ones")
+    parser.add_argument("--redo", nargs="+", default=[], choices=METHODS, metavar="METHOD",
+                        help="with --resume: run these methods again (for --datasets), replacing their saved runs")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -341,6 +350,9 @@ def main() -> int:
     saved = json.loads((out / "search.json").read_text()) if (args.resume or args.report_only) and (out / "search.json").exists() else {}
     runs, epochs = saved.get("runs", []), saved.get("ramp_epochs", {})
     seeds = sorted(set(args.seeds) | set(saved.get("seeds", []))) if saved else args.seeds
+    redo = {(d, m) for d in args.datasets for m in args.redo}
+    runs = [r for r in runs if (r["dataset"], r["method"]) not in redo]
+    epochs = {d: n for d, n in epochs.items() if (d, "ramp") not in redo}
     done = {(r["dataset"], r["method"], r["seed"]) for r in runs}
 
     def save():
