@@ -9,6 +9,9 @@ start of the trials; Ray's start-up comes on top, the same for every method):
   TPE starts with Optuna's 10 random trials, so at this budget it is random search);
   `+h` adds `--harvest` (every trial ramps beta and keeps its non-dominated epochs) with
   EPOCHS_HARVEST epochs per trial;
+- `long+h`: the same space with harvesting, random search, but only as many trials as run at
+  once (the space's concurrency, 2), each given the ramp run's epochs: a few long ramps side
+  by side, which the budget paces;
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
   largest model; `grid+h`: ramps to a grid of ends over the space's beta_final range;
 - `ramp`: HGQ's own recipe, one trial on the largest model, beta ramping 1e-7 -> 1e-3,
@@ -60,7 +63,7 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "grid", "grid+h", "ramp")
+METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "grid", "grid+h", "ramp")
 GRID_POINTS = 12
 NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
@@ -95,6 +98,10 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
     flags = ["--time-budget", f"{budget:g}"]
     space["search"].pop("population_size", None)
+    if name == "long":  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
+        space["parameters"]["epochs"] = ramp_epochs
+        space["search"].update(trials=space["search"]["concurrency"], sampler="random")
+        return space, flags + ["--harvest"]
     if name in ("nsga2", "tpe", "random"):
         space["search"].update(trials=1000, sampler=name)
         if name == "nsga2":  # ~10 trials fit the budget: the default population (trials // 3, <= 50) would never evolve
@@ -245,7 +252,7 @@ def plot(runs: list[dict], budgets: dict, path: Path) -> None:
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("nsga2", "tpe", "random", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#00798c", "#2e4057")))
+    colors = dict(zip(("nsga2", "tpe", "random", "long", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#00798c", "#2e4057")))
     for ax, dataset in zip(axes[0], datasets):
         end = max([budgets[dataset] + 20.0] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
@@ -283,7 +290,9 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept",
         "(a beta ramp keeps pace with the budget: it still ends at `beta_final`).",
         "`+h`: with intra-trial harvesting (every trial ramps beta from `beta` to `beta_final`, both sampled, and",
-        "keeps up to 8 non-dominated epochs). `ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
+        "keeps up to 8 non-dominated epochs). `long+h`: random search with harvesting, but only 2 trials (the",
+        "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
+        "`ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
         "largest model at its middle learning rate, harvesting up to 12 epochs, given 1.5× the epochs that pilot",
         "runs through the same command say fit (so that it uses the whole budget, which paces its ramp). `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
         f"12 log-spaced `beta_final`). Trials: {' / '.join(f'{d} {e}' for d, e in EPOCHS.items())} epochs, with harvesting "
@@ -371,7 +380,7 @@ def main() -> int:
     if not args.report_only:
         with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
             for dataset in args.datasets:
-                if "ramp" in args.methods and dataset not in epochs:
+                if {"ramp", "long+h"} & set(args.methods) and dataset not in epochs:
                     n, per_epoch = ramp_epochs(dataset, budgets[dataset], Path(tmp))
                     epochs[dataset] = n
                     print(f"{dataset}: ramp run gets {n} epochs ({per_epoch:.2f} s each)", flush=True)
