@@ -122,6 +122,8 @@ def make_searcher(space: SearchSpace, seed: int | None):
         mode=space.objective_modes(),
         sampler=make_sampler(space, seed),
         constraints=space.constraints,
+        # enqueued in the Optuna study: asked first, their missing parameters sampled
+        points_to_evaluate=[dict(p) for p in space.search.start_points] or None,
     )
 
 

@@ -215,6 +215,9 @@ class SearchSettings:
     population_size: int | None = None  # NSGA-II; default: trials // 3, between 4 and 50
     seed: int | None = None
     time_budget_s: float | None = None  # wall-clock budget: no trial starts after it, running ones end training at it (and are kept)
+    #: configs to run first, before the sampler's own: values for some searched parameters,
+    #: the rest sampled (e.g. HGQ's recipe: the largest model, one long beta ramp)
+    start_points: tuple[dict[str, Any], ...] = ()
 
 
     def nsga2_population(self) -> int:
@@ -364,7 +367,7 @@ class SearchSpace:
             "dataset": dataset,
             "model": {**vars(self.model), "input_shape": list(self.model.input_shape)},
             "objectives": dict(self.objectives),
-            "search": {k: v for k, v in vars(self.search).items() if v is not None},
+            "search": {k: [dict(p) for p in v] if k == "start_points" else v for k, v in vars(self.search).items() if v not in (None, ())},
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
             "hardware": dict(vars(self.hardware)),
             "constraints": [str(c) for c in self.constraints],
@@ -381,16 +384,19 @@ class SearchSpace:
         space = self
         source = f"{space.source} (command line)"
         if harvest is not None and harvest != (space.harvest is not None):
-            params = dict(space.parameters)
+            params, search_settings = dict(space.parameters), space.search
             if harvest:  # harvesting ramps beta in every trial: it replaces a searched schedule
                 params.pop("beta_schedule", None)
-            space = replace(space, parameters=params, harvest=HarvestSpec() if harvest else None)
+                search_settings = replace(search_settings, start_points=tuple(_ramped(p, i, source) for i, p in enumerate(search_settings.start_points)))
+            space = replace(space, parameters=params, search=search_settings, harvest=HarvestSpec() if harvest else None)
             _check_harvest(space, source)
         given = {k: v for k, v in search.items() if v is not None}
         if given:
             settings = {**vars(space.search), **given}
             space = replace(space, search=_parse_search(settings, source))
             _check_grid(space, source)
+        if space.search.start_points and (given or harvest is not None):
+            space = _check_start_points(space, source)
         hw = {k: v for k, v in (("synthesis", synthesis), ("part", part)) if v is not None}
         if hw:
             space = replace(space, hardware=_parse_hardware({**vars(space.hardware), **hw}, source))
@@ -466,6 +472,7 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     space = replace(space, parameters=params, early_stopping=early, harvest=_parse_harvest(raw.get("harvest"), source))
     _check_harvest(space, source)
     _check_grid(space, source)
+    space = _check_start_points(space, source)
     if early and early.grace_period >= space.max_epochs():
         raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
     _check_metrics_produced(space, source)
@@ -649,6 +656,80 @@ def _check_grid(space: SearchSpace, source: str) -> None:
             raise SpaceError(source, f"parameters.{name}", f"search.sampler grid needs every searched parameter as type choice; got type {dim.kind}")
 
 
+class _PointTrial:
+    """Answers `SearchSpace.suggest` with a start point's values (a range's low end, a
+    choice's first value otherwise) and records which parameters were asked for."""
+
+    def __init__(self, point: Mapping[str, Any]):
+        self.point, self.asked = point, set()
+
+    def _answer(self, name: str, default: Any) -> Any:
+        self.asked.add(name)
+        return self.point.get(name, default)
+
+    def suggest_float(self, name, low, high, *, log=False):
+        return self._answer(name, low)
+
+    def suggest_int(self, name, low, high, *, step=1, log=False):
+        return self._answer(name, low)
+
+    def suggest_categorical(self, name, choices):
+        return self._answer(name, choices[0])
+
+
+def _check_start_points(space: SearchSpace, source: str) -> SearchSpace:
+    """The space with its start points checked: every one names names searched parameters, with values their ranges hold, that
+    the point's trial uses (beta_final only ramps; pruning_* only prunes); values are
+    converted to the parameter's type ('1e-7' from YAML 1.1 becomes 1e-07)."""
+    points = space.search.start_points
+    if not points:
+        return space
+    if space.search.sampler == "grid":
+        raise SpaceError(source, "search.start_points", "the grid sampler visits only its grid: add the values to the parameters' choices, or use another sampler")
+    searched = [n for n, dim in space.parameters.items() if dim.kind != "fixed"]
+    converted = []
+    for i, point in enumerate(points):
+        key = f"search.start_points[{i}]"
+        out = {}
+        for name, value in point.items():
+            dim = space.parameters.get(name)
+            if dim is None or dim.kind == "fixed":
+                what = "fixed in parameters" if dim is not None else "not a parameter of this space"
+                raise SpaceError(source, f"{key}.{name}", f"{what}; a start point sets searched parameters ({', '.join(searched)})")
+            out[name] = _point_value(dim, value, space.rules()[name], source, f"{key}.{name}")
+        trial = _PointTrial(out)
+        space.suggest(trial)
+        unused = sorted(set(out) - trial.asked)
+        if unused:
+            why = "beta_final needs beta_schedule: ramp in the point (or harvest)" if unused[0] == "beta_final" else f"{unused[0]} needs a pruning_schedule other than none"
+            raise SpaceError(source, f"{key}.{unused[0]}", f"not used by this point's trial: {why}")
+        converted.append(out)
+    return replace(space, search=replace(space.search, start_points=tuple(converted)))
+
+
+def _ramped(point: dict[str, Any], i: int, source: str) -> dict[str, Any]:
+    """A start point under harvesting, which ramps every trial: without its beta_schedule
+    (a ramp; a constant one contradicts harvesting)."""
+    if point.get("beta_schedule", "ramp") != "ramp":
+        raise SpaceError(source, f"search.start_points[{i}].beta_schedule", f"harvest ramps beta in every trial; got {point['beta_schedule']!r}")
+    return {k: v for k, v in point.items() if k != "beta_schedule"}
+
+
+def _point_value(dim: Dimension, value: Any, rule: ParamRule, source: str, key: str) -> Any:
+    """A start point's value, converted to the parameter's type, inside its dimension."""
+    if rule.kind is not str:
+        value = _number(value, source, key, rule.kind)
+    if dim.kind == "choice":
+        if value not in dim.values:
+            raise SpaceError(source, key, f"must be one of the choices {list(dim.values)}; got {value!r}")
+        return value
+    if not dim.low <= value <= dim.high:
+        raise SpaceError(source, key, f"outside the searched range [{dim.low:g}, {dim.high:g}]; got {value:g}")
+    if dim.kind == "int" and (value - dim.low) % dim.step:
+        raise SpaceError(source, key, f"not on the range's step ({dim.low:g} + k x {dim.step}); got {value:g}")
+    return value
+
+
 def _describe_early_stopping(es: EarlyStopping) -> dict[str, Any]:
     return {"scheduler": es.scheduler, "score": dict(es.score), "grace_period": es.grace_period, "reduction_factor": es.reduction_factor}
 
@@ -738,6 +819,11 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
         if budget <= 0:
             raise SpaceError(source, "search.time_budget_s", f"must be > 0 seconds; got {d['time_budget_s']!r}")
         s = replace(s, time_budget_s=budget)
+    points = d.get("start_points")
+    if points is not None:
+        if not isinstance(points, (list, tuple)) or not all(isinstance(p, dict) and p for p in points):
+            raise SpaceError(source, "search.start_points", f"must be a list of mappings of parameter: value, e.g. [{{beta: 1.0e-7, filters_1: 8}}]; got {points!r}")
+        s = replace(s, start_points=tuple(dict(p) for p in points))
     return s
 
 

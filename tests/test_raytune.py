@@ -72,3 +72,28 @@ def test_a_trial_stopped_before_its_final_report_is_pruned():
     searcher.on_trial_complete("b", {"epoch": 9, "val_accuracy": 0.9, "test_accuracy": 0.9, "ebops": 9000.0})
     states = [t.state for t in searcher._ot_study.get_trials(deepcopy=False)]
     assert states == [optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.COMPLETE]
+
+
+def test_start_points_are_suggested_first_and_the_rest_sampled():
+    from hgq_automl.raytune import make_searcher
+
+    space = parse_space(
+        {
+            "search": {"sampler": "nsga2", "start_points": [{"filters_1": 8, "beta_schedule": "ramp", "beta_final": 1e-3}, {"filters_1": 2}]},
+            "parameters": {
+                "filters_1": {"type": "int", "low": 2, "high": 8},
+                "beta": {"type": "log_uniform", "low": 1e-7, "high": 1e-4},
+                "beta_schedule": {"type": "choice", "values": ["constant", "ramp"]},
+                "beta_final": {"type": "log_uniform", "low": 1e-5, "high": 1e-2},
+            },
+        }
+    )
+    searcher = make_searcher(space, seed=0)
+    first, second, third = (searcher.suggest(t) for t in "abc")
+    assert (first["filters_1"], first["beta_schedule"], first["beta_final"]) == (8, "ramp", 1e-3)
+    assert 1e-7 <= first["beta"] <= 1e-4  # not given: sampled
+    assert second["filters_1"] == 2
+    assert 2 <= third["filters_1"] <= 8
+    # told like any trial: Optuna learns from the start points' results
+    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "ebops": 100.0})
+    assert searcher._ot_study.get_trials()[0].params["filters_1"] == 8

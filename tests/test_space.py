@@ -203,3 +203,69 @@ def test_grid_sampler_enumerates_choices_and_refuses_ranges():
         parse_space({"search": {"sampler": "grid"}, "parameters": {"beta": {"type": "log_uniform", "low": 1e-6, "high": 1e-4}}})
     with pytest.raises(SpaceError, match="sampler grid needs"):
         load_space("digits_cnn").with_overrides(sampler="grid")
+
+
+def _with_points(points, **search):
+    return {
+        "search": {"sampler": "tpe", **search, "start_points": points},
+        "parameters": {
+            "beta": {"type": "log_uniform", "low": "1e-7", "high": "1e-4"},
+            "beta_schedule": {"type": "choice", "values": ["constant", "ramp"]},
+            "beta_final": {"type": "log_uniform", "low": 1e-5, "high": 1e-2},
+            "filters_1": {"type": "int", "low": 2, "high": 8, "step": 2},
+            "epochs": 10,
+        },
+    }
+
+
+def test_start_points_are_checked_and_converted_to_the_parameters_types():
+    space = parse_space(_with_points([{"beta": "1e-7", "beta_schedule": "ramp", "beta_final": 1e-3, "filters_1": 8.0}, {"filters_1": 2}]))
+    assert space.search.start_points == ({"beta": 1e-7, "beta_schedule": "ramp", "beta_final": 1e-3, "filters_1": 8}, {"filters_1": 2})
+    assert isinstance(space.search.start_points[0]["filters_1"], int)
+    # logged with the space, as YAML-able plain data, and read back the same
+    assert space.to_dict()["search"]["start_points"][0] == {"beta": 1e-7, "beta_schedule": "ramp", "beta_final": 1e-3, "filters_1": 8}
+    assert parse_space(space.to_dict()).search.start_points == space.search.start_points
+    assert "start_points" not in load_space("digits_cnn").to_dict()["search"]
+    # the command line's overrides keep them (and check them again)
+    assert load_space("digits_cnn").with_overrides(trials=3).search.start_points == ()
+    assert space.with_overrides(trials=3, sampler="random").search.start_points == space.search.start_points
+
+
+@pytest.mark.parametrize(
+    "points, search, message",
+    [
+        ({"beta": 1e-7}, {}, "search.start_points: must be a list of mappings of parameter: value"),
+        ([{}], {}, "search.start_points: must be a list of mappings"),
+        ([{"gamma": 1}], {}, "search.start_points[0].gamma: not a parameter of this space; a start point sets searched parameters (beta, beta_schedule, beta_final, filters_1)"),
+        ([{"filters_1": 4}, {"epochs": 5}], {}, "search.start_points[1].epochs: fixed in parameters"),
+        ([{"beta": 1e-3}], {}, "search.start_points[0].beta: outside the searched range [1e-07, 0.0001]; got 0.001"),
+        ([{"filters_1": 5}], {}, "search.start_points[0].filters_1: not on the range's step (2 + k x 2); got 5"),
+        ([{"filters_1": "eight"}], {}, "search.start_points[0].filters_1: must be a number; got 'eight'"),
+        ([{"beta_schedule": "cosine"}], {}, "search.start_points[0].beta_schedule: must be one of the choices ['constant', 'ramp']; got 'cosine'"),
+        ([{"beta_schedule": "constant", "beta_final": 1e-3}], {}, "search.start_points[0].beta_final: not used by this point's trial: beta_final needs beta_schedule: ramp in the point (or harvest)"),
+        ([{"filters_1": 4}], {"sampler": "grid"}, "search.start_points: the grid sampler visits only its grid"),
+    ],
+)
+def test_bad_start_points_name_the_point_and_the_problem(points, search, message):
+    raw = _with_points(points, **search)
+    if search.get("sampler") == "grid":
+        raw["parameters"] = {"filters_1": {"type": "choice", "values": [2, 4]}}
+    with pytest.raises(SpaceError) as info:
+        parse_space(raw, "bad.yaml")
+    text = str(info.value)
+    assert text.startswith("bad.yaml: ") and message in text and "\n" not in text
+
+
+def test_start_points_checked_again_when_harvest_is_switched_off():
+    raw = _with_points([{"beta_final": 1e-3}])
+    raw["parameters"].pop("beta_schedule")
+    raw["harvest"] = True  # harvesting ramps every trial: beta_final is used
+    space = parse_space(raw)
+    assert space.search.start_points == ({"beta_final": 1e-3},)
+    with pytest.raises(SpaceError, match=r"start_points\[0\].beta_final: not used by this point's trial"):
+        space.with_overrides(harvest=False)
+    # --harvest on a space whose point ramps: the point's schedule goes with the searched one
+    ramped = parse_space(_with_points([{"beta_schedule": "ramp", "beta_final": 1e-3}])).with_overrides(harvest=True)
+    assert ramped.search.start_points == ({"beta_final": 1e-3},) and "beta_schedule" not in ramped.parameters
+    with pytest.raises(SpaceError, match=r"start_points\[0\].beta_schedule: harvest ramps beta in every trial; got 'constant'"):
+        parse_space(_with_points([{"beta_schedule": "constant"}])).with_overrides(harvest=True)
