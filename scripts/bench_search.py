@@ -12,6 +12,9 @@ start of the trials; Ray's start-up comes on top, the same for every method):
 - `long+h`: the same space with harvesting, random search, but only as many trials as run at
   once (the space's concurrency, 2), each given the ramp run's epochs: a few long ramps side
   by side, which the budget paces;
+- `seeded+h`: `long+h` whose first trial is the ramp run's own recipe (a `search.start_points`
+  entry: the largest model, its middle learning rate, beta 1e-7 -> 1e-3), the other sampled:
+  one core runs the recipe, the other explores;
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
   largest model; `grid+h`: ramps to a grid of ends over the space's beta_final range;
 - `ramp`: HGQ's own recipe, one trial on the largest model, beta ramping 1e-7 -> 1e-3,
@@ -28,9 +31,10 @@ Seeds: each seed runs every method once (interleaved, so a loaded machine hurts 
 
 Also written: the per-trial time split (scheduling, set-up, training, harvesting, estimates,
 tracking) of the no-harvest runs. Writes OUT/search.json, OUT/search.png and its section of
-docs/benchmarks.md. Starts Ray: run it in a private network namespace,
+docs/benchmarks.md; with `--name NAME`, OUT/search_NAME.json and .png and a section of their own
+(a separate set of runs, e.g. a few methods re-measured on another machine). Starts Ray: run it in a private network namespace,
     unshare -n bash -c 'ip link set lo up; python scripts/bench_search.py'
-(`--report-only` re-plots and re-writes the docs from OUT/search.json).
+(`--report-only` re-plots and re-writes the docs from the JSON).
 """
 
 from __future__ import annotations
@@ -63,11 +67,13 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "grid", "grid+h", "ramp")
+METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "grid", "grid+h", "ramp")
 GRID_POINTS = 12
 NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
 RAMP_MARGIN = 1.5
+#: seconds the horizon adds to the budget: Ray's start-up and the last trials' final reports
+SLACK = 20.0
 
 
 def _space_dict(dataset: str) -> dict:
@@ -98,9 +104,12 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
     flags = ["--time-budget", f"{budget:g}"]
     space["search"].pop("population_size", None)
-    if name == "long":  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
+    if name in ("long", "seeded"):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
         space["parameters"]["epochs"] = ramp_epochs
         space["search"].update(trials=space["search"]["concurrency"], sampler="random")
+        if name == "seeded":  # the first trial is the ramp run's recipe; the others are sampled
+            recipe = {**_largest(space), "beta": RAMP[0], "beta_schedule": "ramp", "beta_final": RAMP[1]}
+            space["search"]["start_points"] = [{k: v for k, v in recipe.items() if isinstance(space["parameters"].get(k), dict)}]
         return space, flags + ["--harvest"]
     if name in ("nsga2", "tpe", "random"):
         space["search"].update(trials=1000, sampler=name)
@@ -201,11 +210,11 @@ def hv_curve(points: list[dict], reference, times) -> list[float]:
     return [hypervolume([p for p in points if p["t"] <= t], reference) for t in times]
 
 
-def summarize(runs: list[dict], budgets: dict) -> dict:
+def summarize(runs: list[dict], budgets: dict, slack: float = SLACK) -> dict:
     out = {}
     for dataset in sorted({r["dataset"] for r in runs}):
         ref = REFERENCE[dataset]
-        horizon = budgets[dataset] + 20.0  # the budget + Ray's start-up and the last reports
+        horizon = budgets[dataset] + slack  # the budget + Ray's start-up and the last reports
         rows = {}
         for method in METHODS:
             mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
@@ -244,7 +253,7 @@ def time_split(runs: list[dict]) -> dict:
     return out
 
 
-def plot(runs: list[dict], budgets: dict, path: Path) -> None:
+def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -252,9 +261,9 @@ def plot(runs: list[dict], budgets: dict, path: Path) -> None:
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("nsga2", "tpe", "random", "long", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#00798c", "#2e4057")))
+    colors = dict(zip(("nsga2", "tpe", "random", "long", "seeded", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#00798c", "#2e4057")))
     for ax, dataset in zip(axes[0], datasets):
-        end = max([budgets[dataset] + 20.0] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
+        end = max([budgets[dataset] + slack] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
         for method in METHODS:
             mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
@@ -266,7 +275,7 @@ def plot(runs: list[dict], budgets: dict, path: Path) -> None:
             ax.plot(times, curves.mean(axis=0), style, color=colors[base], label=f"{method} ({len(mine)} seeds)")
             ax.fill_between(times, curves.min(axis=0), curves.max(axis=0), color=colors[base], alpha=0.08)
         ax.axvline(budgets[dataset], color="grey", lw=0.8, ls=":")
-        ax.axvline(budgets[dataset] + 20.0, color="black", lw=0.8, ls=":")
+        ax.axvline(budgets[dataset] + slack, color="black", lw=0.8, ls=":")
         ax.set_title(f"{dataset}: hypervolume of (val_accuracy, log10 EBOPs), ref {REFERENCE[dataset]}")
         ax.set_xlabel("wall-clock since the command started [s]")
         ax.set_ylabel("hypervolume [accuracy x decades of EBOPs]")
@@ -277,21 +286,24 @@ def plot(runs: list[dict], budgets: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_markdown(data: dict, path: Path, image: str) -> None:
+def write_markdown(data: dict, path: Path, image: str, name: str | None = None) -> None:
     from bench_estimates import _write_section
 
     s, split, env = data["summary"], data["time_split"], data["environment"]
+    slack = data.get("slack_s", SLACK)
+    title = "" if not name else f": `--name {name}` ({', '.join(sorted({r['method'] for r in data['runs']}, key=METHODS.index))})"
     lines = [
-        "## Search quality vs wall-clock (`scripts/bench_search.py`)",
+        f"## Search quality vs wall-clock (`scripts/bench_search.py`){title}",
         "",
         "Every method runs through `python -m hgq_automl search` (Ray Tune + Optuna + MLflow SQLite) with the same",
         "`--time-budget`; quality is the hypervolume of (val_accuracy, log10 EBOPs) of all points finished by the",
-        "horizon (budget + 20 s for Ray's start-up and the last reports), against a fixed reference point",
+        f"horizon (budget + {slack:g} s for Ray's start-up and the last reports), against a fixed reference point",
         "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept",
         "(a beta ramp keeps pace with the budget: it still ends at `beta_final`).",
         "`+h`: with intra-trial harvesting (every trial ramps beta from `beta` to `beta_final`, both sampled, and",
         "keeps up to 8 non-dominated epochs). `long+h`: random search with harvesting, but only 2 trials (the",
         "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
+        "`seeded+h`: the same, but its first trial is the ramp run's recipe (a `search.start_points` entry), the other sampled.",
         "`ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
         "largest model at its middle learning rate, harvesting up to 12 epochs, given 1.5× the epochs that pilot",
         "runs through the same command say fit (so that it uses the whole budget, which paces its ramp). `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
@@ -321,7 +333,10 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
                 f"{ratio(r['vs_ramp'])} | {r['hv_end_mean']:.3f} | {r['trials_mean']:.1f} | {r['cut_mean']:.1f} | {r['points_mean']:.1f} | {r['wall_mean']:.0f} |"
             )
         met = [m for m, r in block["methods"].items() if m not in ("random", "ramp") and (r["vs_random"] or 0) >= 1.2 and (r["vs_ramp"] or 0) >= 1.0]
-        lines += ["", f"Targets (HV ≥ 1.2× random and ≥ 1.0× the single ramp run) met by: {', '.join(met) or 'none'}.", ""]
+        if "random" in block["methods"] and "ramp" in block["methods"]:
+            lines += ["", f"Targets (HV ≥ 1.2× random and ≥ 1.0× the single ramp run) met by: {', '.join(met) or 'none'}.", ""]
+        else:
+            lines += [""]
     if split:
         lines += [
             "**Where a trial's wall time goes** (no-harvest sampler runs above; fractions of the summed trial wall time as",
@@ -336,7 +351,16 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
                 f"| {dataset} | {r['trials']} | {r['scheduling_seconds']:.1%} | {r['setup_seconds']:.1%} | {r['train_seconds']:.1%} | "
                 f"{r['estimate_seconds']:.1%} | {r['tracking_seconds']:.1%} | {r['orchestration']:.1%} |"
             )
-    _write_section(path, "bench_search", "\n".join(lines))
+    _write_section(path, f"bench_search_{name}" if name else "bench_search", "\n".join(lines))
+
+
+def _machine() -> str:
+    """Cores, CPU model and vector extensions (TensorFlow's speed here hangs on AVX-512), Python."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), platform.machine())
+    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []))
+    vector = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    return f"{os.cpu_count()} cores, {model} ({vector}), Python {platform.python_version()}"
 
 
 def main() -> int:
@@ -347,16 +371,21 @@ def main() -> int:
     parser.add_argument("--budget", nargs="+", metavar="DATASET=SECONDS", default=[], help="e.g. digits=60 mnist=90")
     parser.add_argument("--out", default=str(REPO / "benchmarks"))
     parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
-    parser.add_argument("--resume", action="store_true", help="keep the runs in OUT/search.json and run only the missing ones")
+    parser.add_argument("--resume", action="store_true", help="keep the runs in the JSON and run only the missing ones")
     parser.add_argument("--redo", nargs="+", default=[], choices=METHODS, metavar="METHOD",
                         help="with --resume: run these methods again (for --datasets), replacing their saved runs")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--name", default=None, help="a separate set of runs: OUT/search_NAME.json and .png, and a docs section of its own")
+    parser.add_argument("--slack", type=float, default=None, help=f"seconds after the budget that the horizon adds (default {SLACK:g}, or the JSON's)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     budgets = {**BUDGET, **{k: float(v) for k, v in (b.split("=") for b in args.budget)}}
-    saved = json.loads((out / "search.json").read_text()) if (args.resume or args.report_only) and (out / "search.json").exists() else {}
+    stem = f"search_{args.name}" if args.name else "search"
+    store = out / f"{stem}.json"
+    saved = json.loads(store.read_text()) if (args.resume or args.report_only) and store.exists() else {}
+    slack = args.slack if args.slack is not None else saved.get("slack_s", SLACK)
     runs, epochs = saved.get("runs", []), saved.get("ramp_epochs", {})
     seeds = sorted(set(args.seeds) | set(saved.get("seeds", []))) if saved else args.seeds
     redo = {(d, m) for d in args.datasets for m in args.redo}
@@ -369,18 +398,20 @@ def main() -> int:
             "budgets": {d: budgets[d] for d in sorted({r["dataset"] for r in runs} | set(args.datasets))},
             "seeds": seeds,
             "ramp_epochs": epochs,
-            "environment": {"machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"},
+            "slack_s": slack,
+            # the runs' machines (a run keeps its own: resumed runs may come from another machine)
+            "environment": {"machine": " + ".join(sorted({r["machine"] for r in runs if r.get("machine")})) or saved.get("environment", {}).get("machine") or _machine()},
             "runs": runs,
         }
-        data["summary"] = summarize(runs, data["budgets"])
+        data["summary"] = summarize(runs, data["budgets"], slack)
         data["time_split"] = time_split(runs)
-        (out / "search.json").write_text(json.dumps(data, indent=1))
+        store.write_text(json.dumps(data, indent=1))
         return data
 
     if not args.report_only:
         with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
             for dataset in args.datasets:
-                if {"ramp", "long+h"} & set(args.methods) and dataset not in epochs:
+                if {"ramp", "long+h", "seeded+h"} & set(args.methods) and dataset not in epochs:
                     n, per_epoch = ramp_epochs(dataset, budgets[dataset], Path(tmp))
                     epochs[dataset] = n
                     print(f"{dataset}: ramp run gets {n} epochs ({per_epoch:.2f} s each)", flush=True)
@@ -388,15 +419,15 @@ def main() -> int:
                     for method in args.methods:
                         if (dataset, method, seed) in done:
                             continue
-                        run = run_method(dataset, method, seed, budgets[dataset], Path(tmp), epochs.get(dataset))
+                        run = {**run_method(dataset, method, seed, budgets[dataset], Path(tmp), epochs.get(dataset)), "machine": _machine()}
                         runs.append(run)
-                        hv = hypervolume([p for p in run["points"] if p["t"] <= budgets[dataset] + 20], REFERENCE[dataset])
+                        hv = hypervolume([p for p in run["points"] if p["t"] <= budgets[dataset] + slack], REFERENCE[dataset])
                         print(f"{dataset} {method} seed {seed}: {len(run['trials'])} trials, {len(run['points'])} points, "
                               f"HV {hv:.3f}, {run['wall_seconds']:.0f} s", flush=True)
                         save()
     data = save()
-    plot(runs, data["budgets"], out / "search.png")
-    write_markdown(data, Path(args.doc), os.path.relpath(out / "search.png", Path(args.doc).parent))
+    plot(runs, data["budgets"], out / f"{stem}.png", slack)
+    write_markdown(data, Path(args.doc), os.path.relpath(out / f"{stem}.png", Path(args.doc).parent), args.name)
     print(json.dumps(data["summary"], indent=1))
     return 0
 

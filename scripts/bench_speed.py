@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -200,7 +199,9 @@ def main() -> int:
         data = json.loads((out / "speed.json").read_text())
     else:
         cores = os.cpu_count() or 1
-        data = {"environment": {"machine": f"{cores} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"}}
+        from bench_search import _machine
+
+        data = {"environment": {"machine": _machine()}}
         with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
             folder = Path(tmp)
             common = ["--sampler", "random", "--seed", "0", "--trials", "8"]
