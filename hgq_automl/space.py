@@ -678,15 +678,16 @@ class _PointTrial:
 
 
 def _check_start_points(space: SearchSpace, source: str) -> SearchSpace:
-    """The space with its start points checked: every one names names searched parameters, with values their ranges hold, that
-    the point's trial uses (beta_final only ramps; pruning_* only prunes); values are
-    converted to the parameter's type ('1e-7' from YAML 1.1 becomes 1e-07)."""
+    """The space with its start points checked: each names searched parameters, with values
+    their ranges hold, that the point's trial uses (beta_final only ramps; pruning_* only
+    prunes); values are converted to the parameter's type ('1e-7' from YAML 1.1 is text)."""
     points = space.search.start_points
     if not points:
         return space
     if space.search.sampler == "grid":
         raise SpaceError(source, "search.start_points", "the grid sampler visits only its grid: add the values to the parameters' choices, or use another sampler")
     searched = [n for n, dim in space.parameters.items() if dim.kind != "fixed"]
+    rules = space.rules()
     converted = []
     for i, point in enumerate(points):
         key = f"search.start_points[{i}]"
@@ -696,7 +697,7 @@ def _check_start_points(space: SearchSpace, source: str) -> SearchSpace:
             if dim is None or dim.kind == "fixed":
                 what = "fixed in parameters" if dim is not None else "not a parameter of this space"
                 raise SpaceError(source, f"{key}.{name}", f"{what}; a start point sets searched parameters ({', '.join(searched)})")
-            out[name] = _point_value(dim, value, space.rules()[name], source, f"{key}.{name}")
+            out[name] = _point_value(dim, value, rules[name], source, f"{key}.{name}")
         trial = _PointTrial(out)
         space.suggest(trial)
         unused = sorted(set(out) - trial.asked)
