@@ -76,20 +76,24 @@ def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float
             # compiled here (~1 s), not in the first epoch: the deadline judges epochs by their duration
             start = time.perf_counter()
             self.check = compiled_check(self.model)
-            weights = self.model.get_weights()
-            self.check(calibration, data.x_val, data.y_val)
-            self.model.set_weights(weights)
+            self.traced()
             timer["harvest_seconds"] += time.perf_counter() - start
+
+        def traced(self):
+            """(val_accuracy, ebops, traced weights); training goes on from the untraced weights."""
+            weights = self.model.get_weights()
+            ebops, val_accuracy = self.check(calibration, data.x_val, data.y_val)
+            traced = self.model.get_weights()
+            self.model.set_weights(weights)  # the trace changed the activation quantizers
+            return val_accuracy, ebops, traced
 
         def on_epoch_end(self, epoch, logs=None):
             last = epoch + 1 == self.params.get("epochs")
             if (epoch + 1) % spec.every and not last:
                 return
             start = time.perf_counter()
-            weights = self.model.get_weights()
-            ebops, val_accuracy = self.check(calibration, data.x_val, data.y_val)
-            harvest.offer(epoch + 1, val_accuracy, ebops, self.model.get_weights())
-            self.model.set_weights(weights)  # the trace changed the activation quantizers
+            val_accuracy, ebops, traced = self.traced()
+            harvest.offer(epoch + 1, val_accuracy, ebops, traced)
             timer["harvest_seconds"] += time.perf_counter() - start
 
     return Harvester()
@@ -115,11 +119,7 @@ def compiled_check(model, batch: int = 4096) -> Callable[[np.ndarray, np.ndarray
         for i in range(0, len(calibration), batch):
             trace(calibration[i : i + batch])
         ebops = sum(int(layer.ebops) for layer in layers)
-        hits = 0
-        for i in range(0, len(x), batch):
-            pred = infer(x[i : i + batch]).numpy()
-            hits += int(np.count_nonzero(np.argmax(pred, axis=1) == y[i : i + batch]))
-        return float(ebops), hits / max(1, len(x))
+        return float(ebops), _top1(infer, x, y, batch)
 
     return check
 
@@ -189,9 +189,14 @@ def _deadline(deadline: float):
 def accuracy(model, x: np.ndarray, y: np.ndarray, batch: int = 4096) -> float:
     """Top-1 accuracy of the model's inference (a direct call per batch: for the small
     splits here about half the time of `model.predict`, with the same outputs)."""
+    return _top1(lambda xs: model(xs, training=False), x, y, batch)
+
+
+def _top1(infer: Callable, x: np.ndarray, y: np.ndarray, batch: int) -> float:
+    """The share of samples whose largest output is their label, `infer` called per batch."""
     hits = 0
     for i in range(0, len(x), batch):
-        out = model(x[i : i + batch], training=False)
+        out = infer(x[i : i + batch])
         pred = out.numpy() if hasattr(out, "numpy") else np.asarray(out)
         hits += int(np.count_nonzero(np.argmax(pred, axis=1) == y[i : i + batch]))
     return hits / max(1, len(x))
