@@ -37,6 +37,30 @@ class Splits:
         return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
 
 
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0):
+    """`x`, `y` as a tf.data pipeline of batches for `model.fit` (TensorFlow backend).
+
+    The same batches as Keras' own adapter for numpy arrays (every sample once per epoch,
+    reshuffled each epoch when `shuffle`, the last batch partial), built so that a trial
+    keeps to its one core: no autotuned parallel map or prefetch, a private pool of one
+    thread. Keras' adapter autotunes those, and its background threads then wait on the
+    other core: with two trials side by side each got ~0.7 of a core (docs/benchmarks.md).
+    Each batch is gathered from the arrays by index, so a shuffle holds indices, not samples.
+    """
+    import tensorflow as tf
+
+    x, y = tf.constant(x), tf.constant(y)
+    order = tf.data.Dataset.range(len(x))
+    if shuffle:
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = order.batch(batch_size).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.threading.private_threadpool_size = 1
+    options.experimental_optimization.apply_default_optimizations = False
+    return dataset.with_options(options)
+
+
 def load_dataset(spec: DatasetSpec) -> Splits:
     """Load the dataset a space names and split it (train / val / test)."""
     if spec.name == "digits":

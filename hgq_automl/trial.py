@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import Splits
+from .data import Splits, batches
 from .metrics import EPOCH_METRICS
 from .space import SearchSpace
 
@@ -265,12 +265,11 @@ def run_trial(
     if deadline is not None:
         callbacks.append(_deadline(deadline))
     start = time.perf_counter()
+    batch = int(params["batch_size"])
     history = model.fit(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
+        batches(data.x_train, data.y_train, batch, shuffle=True, seed=seed),
+        validation_data=batches(data.x_val, data.y_val, batch),
         epochs=int(params["epochs"]),
-        batch_size=int(params["batch_size"]),
         callbacks=callbacks,
         verbose=0,
     )

@@ -85,3 +85,28 @@ def test_tabular_npz_with_one_hot_labels(tmp_path):
     np.savez(tmp_path / "bad.npz", features=x)
     with pytest.raises(UsageError, match="needs arrays x and y"):
         load_dataset(DatasetSpec(name="tabular", path=str(tmp_path / "bad.npz")))
+
+
+def test_batches_give_every_sample_once_per_epoch_reshuffled_and_keep_to_one_thread():
+    from hgq_automl.data import batches
+
+    x = np.arange(70, dtype=np.float32).reshape(35, 2)  # row i holds 2i, 2i+1
+    y = np.arange(35, dtype=np.int64)
+    dataset = batches(x, y, 8, shuffle=True, seed=3)
+    epochs = []
+    for _ in range(2):
+        parts = [(bx.numpy(), by.numpy()) for bx, by in dataset]
+        assert [len(by) for _, by in parts] == [8, 8, 8, 8, 3]  # the last batch partial
+        for bx, by in parts:
+            np.testing.assert_array_equal(bx, x[by])  # samples stay with their labels
+        epochs.append(np.concatenate([by for _, by in parts]))
+    for order in epochs:
+        np.testing.assert_array_equal(np.sort(order), y)  # each sample exactly once
+    assert not np.array_equal(epochs[0], epochs[1])  # reshuffled each epoch
+    assert not np.array_equal(epochs[0], y)
+    again = np.concatenate([by.numpy() for _, by in batches(x, y, 8, shuffle=True, seed=3)])
+    np.testing.assert_array_equal(again, epochs[0])  # the seed fixes the order
+    plain = np.concatenate([by.numpy() for _, by in batches(x, y, 8)])
+    np.testing.assert_array_equal(plain, y)  # validation data: in order
+    options = dataset.options()
+    assert options.autotune.enabled is False and options.threading.private_threadpool_size == 1

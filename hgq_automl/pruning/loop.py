@@ -128,6 +128,8 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
     """
     import keras
 
+    from ..data import batches  # here: space.py imports this module, and data.py space.py
+
     clear_masks(model)  # a new run chooses its own masks (earlier zeros rank lowest anyway)
     baseline = _accuracy(model, data.x_val, data.y_val)
     best_weights, best_masks, best_sparsity, best_acc = model.get_weights(), None, 0.0, baseline
@@ -142,7 +144,7 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"],
         )
-        model.fit(data.x_train, data.y_train, epochs=config.epochs, batch_size=batch_size, verbose=0)
+        model.fit(batches(data.x_train, data.y_train, batch_size, shuffle=True, seed=len(history)), epochs=config.epochs, verbose=0)
         acc = _accuracy(model, data.x_val, data.y_val)
         met = acc >= config.rtol * baseline
         record = {"step": len(history) + 1, "sparsity": float(target), "val_accuracy": acc, "met": bool(met)}
