@@ -4,7 +4,12 @@ total time, peak memory and per-trial time split.
 - Throughput: the same 8 trials (digits_cnn, random sampler, seed 0, 30 epochs) one at a
   time with one TensorFlow thread (`--cpus 1`), one at a time with all cores' threads, and
   2 at a time with one thread each; throughput = trials per minute between the first
-  trial's start and the last trial's end (MLflow run times), so Ray's start-up is left out.
+  trial's start and the last trial's end (MLflow run times), so Ray's start-up is left out;
+  `--repeats N` runs the three N times, interleaved (these machines are noisy: compare means).
+- The input pipeline (outside Ray): the default model trained 15 epochs on digits with one
+  TensorFlow thread, fed by Keras' own adapter for numpy arrays or by `hgq_automl.data.batches`
+  (what trials use), alone and as two processes side by side: seconds per epoch and the cores
+  each process kept busy (CPU time / wall time).
 - The default search: `python -m hgq_automl search` exactly as the README's first command
   runs it (digits_cnn, 12 trials x 50 epochs, 2 at a time): total wall time of the command,
   peak resident memory of its whole process tree (driver + Ray's processes and workers,
@@ -26,6 +31,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -120,17 +127,102 @@ def split(timings: list[dict]) -> dict:
     return out
 
 
+FEEDS = ("keras", "batches")
+FEED_EPOCHS = 15
+
+
+def feed_worker(feed: str) -> None:
+    """Train the default model FEED_EPOCHS epochs (after one warm-up epoch) with one thread; print
+    {"epoch_seconds", "cores"} as JSON."""
+    import resource
+
+    from hgq_automl.data import batches, load_dataset
+    from hgq_automl.space import load_space
+    from hgq_automl.trial import limit_threads
+
+    limit_threads(1)
+    import keras
+
+    from hgq_automl.models import build_model
+
+    space = load_space("digits_cnn")
+    data = load_dataset(space.dataset)
+    params = space.resolve({"filters_1": 6, "parallelization_factor": 4, "beta": 1e-6, "beta_schedule": "constant", "batch_size": 32})
+    keras.utils.set_random_seed(0)
+    model = build_model(space.model, params, data.n_classes)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    if feed == "keras":
+        fit = dict(x=data.x_train, y=data.y_train, validation_data=(data.x_val, data.y_val), batch_size=32)
+    else:
+        fit = dict(x=batches(data.x_train, data.y_train, 32, shuffle=True), validation_data=batches(data.x_val, data.y_val, 32))
+    model.fit(epochs=1, verbose=0, **fit)
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    model.fit(epochs=FEED_EPOCHS, verbose=0, **fit)
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    print(json.dumps({"epoch_seconds": wall / FEED_EPOCHS, "cores": cpu / wall}))
+
+
+def feed_benchmark(repeats: int) -> list[dict]:
+    """Each feed alone and as two processes side by side, `repeats` times, interleaved."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, __file__, "--feed-worker"]
+    runs = []
+    for repeat in range(repeats):
+        for feed in FEEDS:
+            for side_by_side in (1, 2):
+                procs = [subprocess.Popen([*cmd, feed], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True) for _ in range(side_by_side)]
+                for proc in procs:
+                    out, _ = proc.communicate()
+                    if proc.returncode != 0:
+                        raise RuntimeError(f"feed worker {feed} exited {proc.returncode}")
+                    runs.append({"feed": feed, "side_by_side": side_by_side, "repeat": repeat, **json.loads(out.strip().splitlines()[-1])})
+                print(f"feed {feed}, {side_by_side} side by side: " + ", ".join(f"{r['epoch_seconds']:.3f} s/epoch" for r in runs[-side_by_side:]), flush=True)
+    return runs
+
+
+def feed_summary(runs: list[dict]) -> dict:
+    """Mean seconds per epoch and cores kept busy per (feed, side_by_side)."""
+    out = {}
+    for feed in FEEDS:
+        for k in (1, 2):
+            sel = [r for r in runs if r["feed"] == feed and r["side_by_side"] == k]
+            if sel:
+                out[f"{feed}_{k}"] = {"epoch_seconds": float(np.mean([r["epoch_seconds"] for r in sel])), "cores": float(np.mean([r["cores"] for r in sel]))}
+    return out
+
+
+def mean_rate(runs: list[dict], concurrency: int, threads: int) -> float:
+    return float(np.mean([r["trials_per_minute"] for r in runs if r["concurrency"] == concurrency and r["threads"] == threads]))
+
+
 def plot(data: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=120)
+    panels = 3 if "feed" in data else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), dpi=120)
+    a, b = axes[0], axes[-1]
+    if "feed" in data:
+        f, c = feed_summary(data["feed"]), axes[1]
+        xs = np.arange(2)
+        for i, (feed, label, color) in enumerate((("keras", "Keras' numpy adapter", "#9aa5b1"), ("batches", "data.batches", "#00798c"))):
+            c.bar(xs + (i - 0.5) * 0.38, [1 / f[f"{feed}_1"]["epoch_seconds"], 2 / f[f"{feed}_2"]["epoch_seconds"]], 0.38, label=label, color=color)
+        c.set_xticks(xs, ["1 process", "2 side by side"])
+        c.set_ylabel("epochs per second of the machine")
+        c.set_title("input pipeline, outside Ray (1 thread each)", fontsize=9)
+        c.legend(fontsize=8)
     runs = data["throughput"]
-    a.bar([f"{r['concurrency']} at a time\n{r['threads']} thread(s) each" for r in runs], [r["trials_per_minute"] for r in runs],
-          color=["#9aa5b1", "#66a182", "#d1495b"][: len(runs)])
-    a.set_ylabel("trials per minute")
+    setups = list(dict.fromkeys((r["concurrency"], r["threads"]) for r in runs))
+    a.bar([f"{k} at a time\n{t} thread(s) each" for k, t in setups], [mean_rate(runs, k, t) for k, t in setups],
+          color=["#9aa5b1", "#66a182", "#d1495b"][: len(setups)])
+    for i, (k, t) in enumerate(setups):
+        rates = [r["trials_per_minute"] for r in runs if (r["concurrency"], r["threads"]) == (k, t)]
+        a.plot([i] * len(rates), rates, "k.", label="one run" if i == 0 else None)
+    a.legend(fontsize=8)
+    a.set_ylabel("trials per minute (bar: mean)")
     a.set_title(f"8 digits trials x 30 epochs: 2 at a time = {data['speedup']:.2f}x one (1 thread each)", fontsize=9)
     s = data["default"]["split"]
     labels = [k.replace("_seconds", "") for k in PARTS]
@@ -140,6 +232,40 @@ def plot(data: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def feed_lines(data: dict) -> list[str]:
+    if "feed" not in data:
+        return []
+    f = feed_summary(data["feed"])
+    repeats = len({r["repeat"] for r in data["feed"]})
+    lines = [
+        f"**Input pipeline** (outside Ray: the default model, {FEED_EPOCHS} digits epochs, one TensorFlow thread, "
+        f"mean of {repeats} runs): seconds per epoch, and the cores each process kept busy.",
+        "",
+        "| feed | alone [s/epoch] | alone [cores busy] | 2 side by side [s/epoch] | 2 side by side [cores busy] | epochs/s of the machine: alone → 2 side by side |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"keras": "Keras' numpy adapter (before)", "batches": "`data.batches` (trials now)"}
+    for feed in FEEDS:
+        one, two = f[f"{feed}_1"], f[f"{feed}_2"]
+        lines.append(f"| {names[feed]} | {one['epoch_seconds']:.3f} | {one['cores']:.2f} | {two['epoch_seconds']:.3f} | {two['cores']:.2f} | "
+                     f"{1 / one['epoch_seconds']:.2f} → {2 / two['epoch_seconds']:.2f} |")
+    k1, k2, b1, b2 = (f[k]["epoch_seconds"] for k in ("keras_1", "keras_2", "batches_1", "batches_2"))
+    lines += [
+        "",
+        "Keras' adapter autotunes a parallel map and a prefetch on tf.data's own threads: it spends more CPU per epoch",
+        f"({k1 * f['keras_1']['cores']:.2f} against {b1 * f['batches_1']['cores']:.2f} CPU-seconds alone), and the training thread "
+        f"waits on those threads (a process kept {f['keras_1']['cores']:.2f} of a core busy alone, {f['keras_2']['cores']:.2f} side by side).",
+        "`data.batches` gathers each batch by index on one private thread with autotuning off "
+        f"({f['batches_1']['cores']:.2f} and {f['batches_2']['cores']:.2f} of a core busy):",
+        f"an epoch is {k1 / b1:.2f}× faster alone and {k2 / b2:.2f}× faster side by side. Two bare processes side by side give "
+        f"{2 * b1 / b2:.2f}× the epochs of one, about",
+        "the 2-trial speed-up of the search above: Ray and the driver cost that speed-up little; the rest is lost",
+        "between two TensorFlow processes on these two cores, outside hgq_automl's code.",
+        "",
+    ]
+    return lines
 
 
 def write_markdown(data: dict, path: Path, image: str) -> None:
@@ -156,12 +282,15 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "**Concurrency**: the same 8 trials (digits_cnn, random sampler, seed 0, 30 epochs), trials per minute between",
         "the first trial's start and the last one's end (Ray's start-up left out).",
         "",
-        "| concurrency | TF threads per trial | trials | span [s] | trials / min | command wall [s] |",
-        "|---|---|---|---|---|---|",
+        "| concurrency | TF threads per trial | run | trials | span [s] | trials / min | command wall [s] |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in data["throughput"]:
-        lines.append(f"| {r['concurrency']} | {r['threads']} | {r['trials']} | {r['trials_span_seconds']:.1f} | {r['trials_per_minute']:.2f} | {r['wall_seconds']:.0f} |")
+        lines.append(f"| {r['concurrency']} | {r['threads']} | {r.get('repeat', 0) + 1} | {r['trials']} | {r['trials_span_seconds']:.1f} | "
+                     f"{r['trials_per_minute']:.2f} | {r['wall_seconds']:.0f} |")
     lines += [
+        "",
+        "Speed-ups below are between the set-ups' mean rates.",
         "",
         f"Speed-up of 2 concurrent trials over 1, each with one TensorFlow thread (how trials scale over the cores, the",
         f"issue's target ≥ 1.8×): **{data['speedup']:.2f}×**. Over one trial given both cores: "
@@ -169,6 +298,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         f"small models is {data['tf_thread_speedup']:.2f}×, so that ratio cannot exceed 2 / {data['tf_thread_speedup']:.2f} = "
         f"{2 / data['tf_thread_speedup']:.2f}×: running trials side by side is the better use of the cores.",
         "",
+        *feed_lines(data),
         f"**The default search** (README command 1: digits_cnn, 12 trials × 50 epochs, 2 at a time): "
         f"**{d['wall_seconds']:.0f} s** in total ({d['trials']} trials), peak memory **{d['peak_rss_tree_gb']:.2f} GB** "
         f"summed RSS of the whole process tree (driver + Ray + workers; shared pages counted per process), "
@@ -192,7 +322,12 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks"))
     parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each throughput set-up and of the feed comparison (default 2; 3 for the feeds)")
+    parser.add_argument("--feed-worker", choices=FEEDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.feed_worker:
+        feed_worker(args.feed_worker)
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
@@ -213,13 +348,17 @@ def main() -> int:
             raw = load_space("digits_cnn").to_dict()
             raw["parameters"]["epochs"] = 30
             space.write_text(yaml.safe_dump(raw, sort_keys=False))
+            data["feed"] = feed_benchmark(max(3, args.repeats))
             data["throughput"] = []
-            for k, cpus in ((1, 1), (1, cores), (2, cores)):
-                r = run_search(folder, f"c{k}-cpus{cpus}", ["--space", str(space), "--concurrency", str(k), "--cpus", str(cpus), *common])
-                r.update(concurrency=k, threads=max(1, cpus // k))
-                data["throughput"].append(r)
-                print(f"concurrency {k}, {r['threads']} threads per trial: {r['trials_per_minute']:.2f} trials/min", flush=True)
-            one, one_all, two = (r["trials_per_minute"] for r in data["throughput"])
+            for repeat in range(args.repeats):
+                for k, cpus in ((1, 1), (1, cores), (2, cores)):
+                    name = f"c{k}-cpus{cpus}-r{repeat}"
+                    r = run_search(folder, name, ["--space", str(space), "--concurrency", str(k), "--cpus", str(cpus), *common])
+                    r.update(concurrency=k, threads=max(1, cpus // k), repeat=repeat)
+                    data["throughput"].append(r)
+                    print(f"concurrency {k}, {r['threads']} threads per trial: {r['trials_per_minute']:.2f} trials/min", flush=True)
+            runs = data["throughput"]
+            one, one_all, two = mean_rate(runs, 1, 1), mean_rate(runs, 1, cores), mean_rate(runs, 2, max(1, cores // 2))
             data["speedup"] = two / one  # the same threads per trial (1): how trials scale over the cores
             data["speedup_vs_one_trial_all_cores"] = two / one_all
             data["tf_thread_speedup"] = one_all / one
