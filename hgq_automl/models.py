@@ -22,6 +22,17 @@ def effective_parallelization(requested: int, out_pixels: int) -> int:
     return max(d for d in range(1, requested + 1) if out_pixels % d == 0)
 
 
+def compile_model(model, learning_rate: float) -> None:
+    """Compile for training as every trial does: Adam, cross-entropy on the logits, accuracy."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(float(learning_rate)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
 def build_model(spec: ModelSpec, params: dict[str, Any], n_classes: int):
     """Build (uncompiled) the HGQ2 Keras model of `spec` with the sampled `params`."""
     import keras

@@ -242,17 +242,13 @@ def run_trial(
     from hgq.utils import trace_minmax
 
     from .estimates import estimate
-    from .models import build_model
+    from .models import build_model, compile_model
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     params = space.resolve(config)
     model = build_model(space.model, params, data.n_classes)
-    model.compile(
-        optimizer=keras.optimizers.Adam(float(params["learning_rate"])),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    compile_model(model, params["learning_rate"])
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     betas: dict[int, float] = {}
     callbacks = _callbacks(params, report, betas, deadline)

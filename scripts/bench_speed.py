@@ -143,14 +143,14 @@ def feed_worker(feed: str) -> None:
     limit_threads(1)
     import keras
 
-    from hgq_automl.models import build_model
+    from hgq_automl.models import build_model, compile_model
 
     space = load_space("digits_cnn")
     data = load_dataset(space.dataset)
     params = space.resolve({"filters_1": 6, "parallelization_factor": 4, "beta": 1e-6, "beta_schedule": "constant", "batch_size": 32})
     keras.utils.set_random_seed(0)
     model = build_model(space.model, params, data.n_classes)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    compile_model(model, 3e-3)
     if feed == "keras":
         fit = dict(x=data.x_train, y=data.y_train, validation_data=(data.x_val, data.y_val), batch_size=32)
     else:

@@ -126,9 +126,8 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
     each step's record. The model ends with the weights and masks of the last step that
     met `rtol` (or its unpruned weights, if none did). Masks enforced before are replaced.
     """
-    import keras
-
-    from ..data import batches  # here: space.py imports this module, and data.py space.py
+    from ..data import batches  # here: space.py imports this module, and data.py / models.py space.py
+    from ..models import compile_model
 
     clear_masks(model)  # a new run chooses its own masks (earlier zeros rank lowest anyway)
     baseline = _accuracy(model, data.x_val, data.y_val)
@@ -139,11 +138,7 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
     while changed and target > 0:
         masks = compute_masks(model, config, target, data.x_train, data.y_train)
         apply_masks(model, masks)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
+        compile_model(model, learning_rate)  # a fresh optimizer each step
         model.fit(batches(data.x_train, data.y_train, batch_size, shuffle=True, seed=len(history)), epochs=config.epochs, verbose=0)
         acc = _accuracy(model, data.x_val, data.y_val)
         met = acc >= config.rtol * baseline
