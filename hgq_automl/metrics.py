@@ -27,10 +27,17 @@ _VENDOR = ("vivado", "vitis")
 _ALL = [
     Metric("val_accuracy", "max", "fraction", "accuracy on the validation split, of the quantized model after trace_minmax"),
     Metric("test_accuracy", "max", "fraction", "accuracy on the held-out test split, of the quantized model after trace_minmax"),
-    Metric("ebops", "min", "bit-operations", "HGQ effective bit-operations after trace_minmax"),
+    Metric(
+        "ebops", "min", "bit-operations",
+        "HGQ effective bit-operations after trace_minmax; a conv layer counts parallelization_factor output pixels in parallel",
+    ),
     Metric("flops", "min", "operations", "floating-point operations of one inference: 2 per multiply-accumulate"),
     Metric("params", "min", "count", "weights and biases of the network (quantizer variables excluded)"),
-    Metric("luts", "min", "LUTs", "da4ml estimate of the LUTs of the distributed-arithmetic implementation"),
+    Metric(
+        "luts", "min", "LUTs",
+        "da4ml estimate of the LUTs of the distributed-arithmetic implementation, fully parallel "
+        "(every conv output pixel its own adder tree, whatever parallelization_factor)",
+    ),
     Metric("ffs", "min", "FFs", "da4ml estimate of the pipeline-register bits (flip-flops) of that implementation"),
     Metric("dsps", "min", "DSP slices", "DSPs of hls4ml's strategy (latency/resource) at the trial's reuse_factor; 0 for distributed_arithmetic"),
     Metric(

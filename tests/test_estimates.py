@@ -165,3 +165,23 @@ def test_bram_of_a_72_bit_word():
     assert layer_bram(_layer(kernel), 2, "resource") == 8  # ceil(8 x 72 / 72)
     kernel[:, :2] = 0
     assert layer_bram(_layer(kernel), 2, "resource") == 6
+
+
+def test_ebops_count_parallel_pixels_and_da4ml_the_fully_parallel_design(trained):
+    """What the README says of the two: a conv layer's EBOPs are those of its
+    parallelization_factor pixels in parallel; da4ml's LUTs are those of every pixel in
+    parallel (the rtl path's design), whatever the factor."""
+    from hgq.utils import trace_minmax
+
+    from hgq_automl.models import build_model
+
+    space, data, final, model = trained
+    params = space.resolve({"parallelization_factor": 36})
+    wide = build_model(space.model, params, data.n_classes)
+    wide.set_weights(model.get_weights())
+    trace_minmax(wide, data.x_train, batch_size=4096)
+    conv4, conv36 = float(model.get_layer("conv1").ebops), float(wide.get_layer("conv1").ebops)
+    # the kernel's part 9x (36 pixels instead of 4); the biases' part is counted for every pixel in both
+    assert 6 * conv4 < conv36 < 9 * conv4
+    assert float(wide.get_layer("output").ebops) == float(model.get_layer("output").ebops)
+    assert da4ml_estimate(wide).luts == final["luts"]
