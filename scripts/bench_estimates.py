@@ -28,6 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from benchlib import write_section  # noqa: E402
 
 PART = "xcvu9p-flga2104-2L-e"
 CLOCK_NS = 5.0
@@ -199,19 +202,7 @@ def write_markdown(records: list[dict], summary: dict, path: Path, png: str) -> 
     ]
     for r in records:
         lines.append(f"| {r['label']} | " + " | ".join(f"{r['dsps'][f'{s}_rf{rf}']['rule']} / {r['dsps'][f'{s}_rf{rf}']['hls4ml']}" for s, rf in DSP_CASES) + " |")
-    _write_section(path, "bench_estimates", "\n".join(lines))
-
-
-def _write_section(path: Path, name: str, text: str) -> None:
-    """Replace this script's section of the shared benchmarks page (between its markers)."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{text.rstrip()}\n{end}"
-    page = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if start in page and end in page:
-        page = page[: page.index(start)] + block + page[page.index(end) + len(end) :]
-    else:
-        page = page.rstrip() + "\n\n" + block + "\n"
-    path.write_text(page)
+    write_section(path, "bench_estimates", "\n".join(lines))
 
 
 def main() -> int:

@@ -43,7 +43,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,8 @@ REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
+
+from benchlib import machine, split, write_section  # noqa: E402
 
 #: Hypervolume reference point: (val_accuracy, log10 EBOPs). A point counts if it is more
 #: accurate than 50 % and cheaper than the EBOPs given (above the largest model's).
@@ -242,9 +243,7 @@ def summarize(runs: list[dict], budgets: dict, slack: float = SLACK) -> dict:
 
 
 def time_split(runs: list[dict]) -> dict:
-    """Per-trial wall time split (bench_speed.split) of the no-harvest sampler runs."""
-    from bench_speed import split
-
+    """Per-trial wall time split (benchlib.split) of the no-harvest sampler runs."""
     out = {}
     for dataset in sorted({r["dataset"] for r in runs}):
         trials = [t for r in runs if r["dataset"] == dataset and r["method"] in ("nsga2", "tpe", "random") for t in r["trials"] if "wall_seconds" in t]
@@ -287,8 +286,6 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
 
 
 def write_markdown(data: dict, path: Path, image: str, name: str | None = None) -> None:
-    from bench_estimates import _write_section
-
     s, split, env = data["summary"], data["time_split"], data["environment"]
     slack = data.get("slack_s", SLACK)
     title = "" if not name else f": `--name {name}` ({', '.join(sorted({r['method'] for r in data['runs']}, key=METHODS.index))})"
@@ -351,16 +348,7 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
                 f"| {dataset} | {r['trials']} | {r['scheduling_seconds']:.1%} | {r['setup_seconds']:.1%} | {r['train_seconds']:.1%} | "
                 f"{r['estimate_seconds']:.1%} | {r['tracking_seconds']:.1%} | {r['orchestration']:.1%} |"
             )
-    _write_section(path, f"bench_search_{name}" if name else "bench_search", "\n".join(lines))
-
-
-def _machine() -> str:
-    """Cores, CPU model and vector extensions (TensorFlow's speed here hangs on AVX-512), Python."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), platform.machine())
-    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []))
-    vector = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
-    return f"{os.cpu_count()} cores, {model} ({vector}), Python {platform.python_version()}"
+    write_section(path, f"bench_search_{name}" if name else "bench_search", "\n".join(lines))
 
 
 def main() -> int:
@@ -400,7 +388,7 @@ def main() -> int:
             "ramp_epochs": epochs,
             "slack_s": slack,
             # the runs' machines (a run keeps its own: resumed runs may come from another machine)
-            "environment": {"machine": " + ".join(sorted({r["machine"] for r in runs if r.get("machine")})) or saved.get("environment", {}).get("machine") or _machine()},
+            "environment": {"machine": " + ".join(sorted({r["machine"] for r in runs if r.get("machine")})) or saved.get("environment", {}).get("machine") or machine()},
             "runs": runs,
         }
         data["summary"] = summarize(runs, data["budgets"], slack)
@@ -419,7 +407,7 @@ def main() -> int:
                     for method in args.methods:
                         if (dataset, method, seed) in done:
                             continue
-                        run = {**run_method(dataset, method, seed, budgets[dataset], Path(tmp), epochs.get(dataset)), "machine": _machine()}
+                        run = {**run_method(dataset, method, seed, budgets[dataset], Path(tmp), epochs.get(dataset)), "machine": machine()}
                         runs.append(run)
                         hv = hypervolume([p for p in run["points"] if p["t"] <= budgets[dataset] + slack], REFERENCE[dataset])
                         print(f"{dataset} {method} seed {seed}: {len(run['trials'])} trials, {len(run['points'])} points, "

@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-PARTS = ("scheduling_seconds", "setup_seconds", "train_seconds", "harvest_seconds", "estimate_seconds", "tracking_seconds")
+from benchlib import PARTS, machine, split, write_section  # noqa: E402
 
 
 def _tree_rss(root: int) -> tuple[int, int]:
@@ -115,16 +115,6 @@ def run_search(folder: Path, name: str, args: list[str]) -> dict:
         "peak_rss_driver_gb": memory.peak_root / 1e9,
         "timings": timings,
     }
-
-
-def split(timings: list[dict]) -> dict:
-    total = sum(t["wall_seconds"] for t in timings)
-    parts = {k: sum(t.get(k, 0.0) for t in timings) for k in PARTS if k != "scheduling_seconds"}
-    parts["scheduling_seconds"] = total - sum(t["trial_seconds"] for t in timings)
-    out = {k: parts[k] / total for k in PARTS}
-    out["orchestration"] = out["scheduling_seconds"] + out["estimate_seconds"] + out["tracking_seconds"]
-    out["trial_wall_mean_seconds"] = total / len(timings)
-    return out
 
 
 FEEDS = ("keras", "batches")
@@ -269,8 +259,6 @@ def feed_lines(data: dict) -> list[str]:
 
 
 def write_markdown(data: dict, path: Path, image: str) -> None:
-    from bench_estimates import _write_section
-
     d, s = data["default"], data["default"]["split"]
     lines = [
         "## Speed (`scripts/bench_speed.py`)",
@@ -292,7 +280,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "",
         "Speed-ups below are between the set-ups' mean rates.",
         "",
-        f"Speed-up of 2 concurrent trials over 1, each with one TensorFlow thread (how trials scale over the cores, the",
+        "Speed-up of 2 concurrent trials over 1, each with one TensorFlow thread (how trials scale over the cores, the",
         f"issue's target ≥ 1.8×): **{data['speedup']:.2f}×**. Over one trial given both cores: "
         f"**{data['speedup_vs_one_trial_all_cores']:.2f}×**; TensorFlow's own speed-up from a second thread on these "
         f"small models is {data['tf_thread_speedup']:.2f}×, so that ratio cannot exceed 2 / {data['tf_thread_speedup']:.2f} = "
@@ -314,7 +302,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         f"Mean trial wall time {s['trial_wall_mean_seconds']:.1f} s. Tracking runs in the driver, between Tune's events, so it",
         "delays the next trial's start rather than the trial itself; it is counted against the trial it logs.",
     ]
-    _write_section(path, "bench_speed", "\n".join(lines))
+    write_section(path, "bench_speed", "\n".join(lines))
 
 
 def main() -> int:
@@ -334,9 +322,7 @@ def main() -> int:
         data = json.loads((out / "speed.json").read_text())
     else:
         cores = os.cpu_count() or 1
-        from bench_search import _machine
-
-        data = {"environment": {"machine": _machine()}}
+        data = {"environment": {"machine": machine()}}
         with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
             folder = Path(tmp)
             common = ["--sampler", "random", "--seed", "0", "--trials", "8"]

@@ -85,7 +85,7 @@ def select_masks(layers: Sequence[PrunableLayer], sparsity: float) -> dict[str, 
     """
     if not 0 <= sparsity < 1:
         raise ValueError(f"The 'sparsity' parameter must be a float in [0, 1); got {sparsity!r}.")
-    values, costs, owners, spans = [], [], [], []
+    values, costs, spans = [], [], []
     start = 0
     for layer in layers:
         g = layer.groups.ravel()
