@@ -40,48 +40,84 @@ sys.path.insert(0, str(REPO / "scripts"))
 from benchlib import PARTS, machine, split, write_section  # noqa: E402
 
 
-def _tree_rss(root: int) -> tuple[int, int]:
-    """Summed RSS (bytes) of `root` and its descendants, and of `root` alone, from /proc."""
-    parents, rss = {}, {}
+def _processes() -> dict[int, tuple[int, int, float, float, str]]:
+    """pid -> (parent, RSS bytes, CPU seconds (user + system), start time, process title), from /proc."""
+    tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    out = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
+            title = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
             fields = stat[stat.rindex(")") + 2 :].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            out[int(entry)] = (int(fields[1]), int(fields[21]) * page, cpu, int(fields[19]) / tick, title)
         except (OSError, ValueError, IndexError):
             continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        kids = [p for p, pp in parents.items() if pp == pid and p not in tree]
-        tree.update(kids)
-        frontier += kids
-    return sum(rss.get(p, 0) for p in tree), rss.get(root, 0)
+    return out
 
 
-class PeakMemory:
-    """Samples the summed RSS of a process and its descendants (from /proc) until stopped."""
+def _machine_busy_seconds() -> float:
+    """CPU seconds the machine has spent busy (all cores; /proc/stat: all but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+#: Process roles in a search's process tree, by title: Ray names a worker after what it runs.
+TRIAL_TITLE = "ray::ImplicitFunc"
+
+
+class TreeSampler:
+    """Samples a process and its descendants (from /proc) until stopped: the peak of their
+    summed RSS (and of the root's), and the CPU seconds each role used: `driver` (the root),
+    `trials` (Ray workers that ran a trial), `ray` (Ray's own processes and idle workers);
+    `machine` is what the whole machine was busy meanwhile (`other` = machine - the tree:
+    the kernel, this script, the rest of the machine)."""
 
     def __init__(self, pid: int, every: float = 0.5):
         self.pid = pid
         self.every = every
         self.peak_tree = self.peak_root = 0
+        self.cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds, last seen
+        self.trial_pids: set[tuple[int, float]] = set()
+        self._busy0 = _machine_busy_seconds()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def _sample(self):
+        procs = _processes()
+        tree, frontier = {self.pid}, [self.pid]
+        while frontier:
+            pid = frontier.pop()
+            kids = [p for p, info in procs.items() if info[0] == pid and p not in tree]
+            tree.update(kids)
+            frontier += kids
+        total = sum(procs[p][1] for p in tree if p in procs)
+        self.peak_tree = max(self.peak_tree, total)
+        self.peak_root = max(self.peak_root, procs.get(self.pid, (0, 0))[1])
+        for p in tree & procs.keys():
+            _, _, cpu, began, title = procs[p]
+            self.cpu[(p, began)] = cpu
+            if title.startswith(TRIAL_TITLE):
+                self.trial_pids.add((p, began))
+
     def _run(self):
         while not self._stop.is_set():
-            tree, root = _tree_rss(self.pid)
-            self.peak_tree, self.peak_root = max(self.peak_tree, tree), max(self.peak_root, root)
+            self._sample()
             self._stop.wait(self.every)
 
-    def stop(self):
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; the CPU seconds by role (see the class)."""
         self._stop.set()
         self._thread.join()
+        machine = _machine_busy_seconds() - self._busy0
+        roles = {"driver": 0.0, "trials": 0.0, "ray": 0.0}
+        for key, cpu in self.cpu.items():
+            role = "driver" if key[0] == self.pid else "trials" if key in self.trial_pids else "ray"
+            roles[role] += cpu
+        return {**roles, "other": max(0.0, machine - sum(roles.values())), "machine": machine}
 
 
 def run_search(folder: Path, name: str, args: list[str]) -> dict:
@@ -91,9 +127,9 @@ def run_search(folder: Path, name: str, args: list[str]) -> dict:
     start = time.time()
     with open(folder / f"{name}.log", "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
-        memory = PeakMemory(proc.pid)
+        memory = TreeSampler(proc.pid)
         code = proc.wait()
-        memory.stop()
+        cpu = memory.stop()
     wall = time.time() - start
     if code != 0:
         raise RuntimeError(f"{name} exited {code}; see {folder / f'{name}.log'}")
@@ -103,7 +139,10 @@ def run_search(folder: Path, name: str, args: list[str]) -> dict:
     runs = client.search_runs([client.get_experiment_by_name(name).experiment_id], max_results=5000)
     trials = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial" and r.info.status == "FINISHED"]
     first, last = min(r.info.start_time for r in trials) / 1000, max(r.info.end_time for r in trials) / 1000
-    timings = [{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds")} for r in trials]
+    timings = [
+        {**{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds") or k in ("val_accuracy", "ebops")}, "finished_at": r.info.end_time / 1000}
+        for r in trials
+    ]
     return {
         "name": name,
         "args": args,
@@ -113,6 +152,7 @@ def run_search(folder: Path, name: str, args: list[str]) -> dict:
         "trials_per_minute": 60 * len(trials) / (last - first),
         "peak_rss_tree_gb": memory.peak_tree / 1e9,
         "peak_rss_driver_gb": memory.peak_root / 1e9,
+        "cpu_seconds": cpu,
         "timings": timings,
     }
 
@@ -251,11 +291,76 @@ def feed_lines(data: dict) -> list[str]:
         f"({f['batches_1']['cores']:.2f} and {f['batches_2']['cores']:.2f} of a core busy):",
         f"an epoch is {k1 / b1:.2f}× faster alone and {k2 / b2:.2f}× faster side by side. Two bare processes side by side give "
         f"{2 * b1 / b2:.2f}× the epochs of one, about",
-        "the 2-trial speed-up of the search above: Ray and the driver cost that speed-up little; the rest is lost",
-        "between two TensorFlow processes on these two cores, outside hgq_automl's code.",
+        "the 2-trial speed-up of the search above: what stops both short of 2× is outside the trials' own code",
+        "(below: the other processes' share of the cores, and this machine's noise).",
         "",
     ]
     return lines
+
+
+def cpu_lines(data: dict) -> list[str]:
+    """Where the machine's CPU went during each set-up's command (mean over its runs) and the default search."""
+    runs = [r for r in data["throughput"] if "cpu_seconds" in r]
+    if not runs or "cpu_seconds" not in data["default"]:
+        return []
+    cores = int(data["environment"]["machine"].split()[0])
+    groups: dict[str, list[dict]] = {}
+    for r in runs:
+        groups.setdefault(f"concurrency {r['concurrency']}, {r['threads']} thread(s) per trial", []).append(r)
+    groups["the default search"] = [data["default"]]
+    lines = [
+        f"**Where the CPU went** (the {cores} cores' time over each command, mean of its runs; CPU-seconds from /proc,",
+        "sampled every 0.5 s: trials = the Ray workers that ran them, Ray = its own processes and idle workers, other = the",
+        "rest of the machine (kernel threads, this script)):",
+        "",
+        "| set-up | command wall [s] | cores × wall [s] | trials [s] | driver [s] | Ray [s] | other [s] | idle [s] | trials' share |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, group in groups.items():
+        mean = {k: sum(r["cpu_seconds"][k] for r in group) / len(group) for k in ("trials", "driver", "ray", "other", "machine")}
+        wall = sum(r["wall_seconds"] for r in group) / len(group)
+        idle = max(0.0, cores * wall - mean["machine"])
+        lines.append(f"| {label} | {wall:.0f} | {cores * wall:.0f} | {mean['trials']:.1f} | {mean['driver']:.1f} | {mean['ray']:.1f} | "
+                     f"{mean['other']:.1f} | {idle:.0f} | {mean['trials'] / (cores * wall):.0%} |")
+    two = [r for r in runs if r["concurrency"] == 2]
+    if two:
+        side = {k: sum(r["cpu_seconds"][k] for r in two) / len(two) for k in ("driver", "ray", "other")}
+        wall = sum(r["wall_seconds"] for r in two) / len(two)
+        lines += [
+            "",
+            f"With 2 trials side by side, the driver, Ray's processes and the rest of the machine used {sum(side.values()):.0f} "
+            f"CPU-seconds over the {wall:.0f} s command ({sum(side.values()) / wall:.2f} of a core on average), most of it while trials ran:",
+            "time the two trials cannot have, and which one trial alone never misses (the second core is free for it).",
+        ]
+    return lines + [""]
+
+
+def dominated_at_finish(timings: list[dict]) -> list[bool]:
+    """For each trial (in `timings` order), whether a trial that finished before it had at
+    least its val_accuracy and at most its EBOPs, one of them strictly."""
+    out = []
+    for t in timings:
+        earlier = [u for u in timings if u["finished_at"] < t["finished_at"]]
+        out.append(any(u["val_accuracy"] >= t["val_accuracy"] and u["ebops"] <= t["ebops"]
+                       and (u["val_accuracy"] > t["val_accuracy"] or u["ebops"] < t["ebops"]) for u in earlier))
+    return out
+
+
+def dominated_lines(default: dict) -> list[str]:
+    """The most that estimating only the trials non-dominated when they finish could save."""
+    timings = default["timings"]
+    if not all("finished_at" in t and "val_accuracy" in t and "ebops" in t for t in timings):
+        return []
+    dominated = dominated_at_finish(timings)
+    total = sum(t["wall_seconds"] for t in timings)
+    saved = sum(t.get("estimate_seconds", 0.0) for t, d in zip(timings, dominated) if d)
+    orchestration = default["split"]["orchestration"]
+    return [
+        "",
+        f"Estimating only the trials that are non-dominated when they finish (a dominated point stays dominated) would skip "
+        f"{sum(dominated)} of these {len(timings)} trials: at most {saved:.1f} s of estimates, {saved / total:.1%} of the trials' time, "
+        f"leaving orchestration at {orchestration - saved / total:.1%} or more.",
+    ]
 
 
 def write_markdown(data: dict, path: Path, image: str) -> None:
@@ -287,6 +392,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         f"{2 / data['tf_thread_speedup']:.2f}×: running trials side by side is the better use of the cores.",
         "",
         *feed_lines(data),
+        *cpu_lines(data),
         f"**The default search** (README command 1: digits_cnn, 12 trials × 50 epochs, 2 at a time): "
         f"**{d['wall_seconds']:.0f} s** in total ({d['trials']} trials), peak memory **{d['peak_rss_tree_gb']:.2f} GB** "
         f"summed RSS of the whole process tree (driver + Ray + workers; shared pages counted per process), "
@@ -301,6 +407,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "",
         f"Mean trial wall time {s['trial_wall_mean_seconds']:.1f} s. Tracking runs in the driver, between Tune's events, so it",
         "delays the next trial's start rather than the trial itself; it is counted against the trial it logs.",
+        *dominated_lines(d),
     ]
     write_section(path, "bench_speed", "\n".join(lines))
 
