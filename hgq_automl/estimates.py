@@ -225,6 +225,11 @@ def estimate(
         "bram": bram_estimate(layers, reuse_factor, strategy),
     }
     if da4ml:
-        da = da4ml_estimate(model, clock_period_ns)
-        out.update(luts=da.luts, ffs=da.ffs, latency_cycles=da.latency_cycles, latency_ns=da.latency_ns)
+        out.update(da4ml_metrics(model, clock_period_ns))
     return out
+
+
+def da4ml_metrics(model, clock_period_ns: float = CLOCK_PERIOD_NS) -> dict[str, float]:
+    """`da4ml_estimate`'s numbers under the metric names of `DA4ML_METRICS`."""
+    da = da4ml_estimate(model, clock_period_ns)
+    return {"luts": da.luts, "ffs": da.ffs, "latency_cycles": da.latency_cycles, "latency_ns": da.latency_ns}

@@ -73,6 +73,7 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "ebops", "beta"
 #: which take seconds in a fresh worker, clear the session, build and compile the model), `train_seconds` (fit + pruning, harvesting
 #: excluded), `harvest_seconds` (per-epoch trace + evaluation, and measuring the kept
 #: checkpoints), `estimate_seconds` (trace + accuracy + cost models of the final model),
+#: `da4ml_seconds` (the part of estimate_seconds that is da4ml's trace of the whole design: luts, ffs, latency),
 #: `synth_seconds` (the synthesis step, when there is one), `trial_seconds` (all of it).
 #: Seen from the driver: `wall_seconds` (Tune's trial start to its end, so including
 #: scheduling, actor set-up, reporting and checkpointing) and `tracking_seconds` (time the
@@ -82,6 +83,7 @@ TIMING_METRICS = (
     "train_seconds",
     "harvest_seconds",
     "estimate_seconds",
+    "da4ml_seconds",
     "trial_seconds",
     "wall_seconds",
     "tracking_seconds",

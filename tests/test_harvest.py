@@ -135,6 +135,7 @@ def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
     parts = ("setup_seconds", "train_seconds", "harvest_seconds", "estimate_seconds")
     assert all(final[p] > 0 for p in parts)
     assert sum(final[p] for p in parts) <= final["trial_seconds"]
+    assert 0 < final["da4ml_seconds"] < final["estimate_seconds"]
     assert np.isfinite(final["val_accuracy"])
 
 
