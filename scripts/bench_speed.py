@@ -70,10 +70,10 @@ TRIAL_TITLE = "ray::ImplicitFunc"
 
 class TreeSampler:
     """Samples a process and its descendants (from /proc) until stopped: the peak of their
-    summed RSS (and of the root's), and the CPU seconds each role used: `driver` (the root),
-    `trials` (Ray workers that ran a trial), `ray` (Ray's own processes and idle workers);
-    `machine` is what the whole machine was busy meanwhile (`other` = machine - the tree:
-    the kernel, this script, the rest of the machine)."""
+    summed RSS (and of the root's), and, every sample, the CPU seconds each role has used
+    so far: `driver` (the root), `trials` (Ray workers that ran a trial), `ray` (Ray's own
+    processes and idle workers), and `machine`, what the whole machine was busy (`other` =
+    machine - the tree: the kernel, this script, the rest of the machine)."""
 
     def __init__(self, pid: int, every: float = 0.5):
         self.pid = pid
@@ -81,6 +81,7 @@ class TreeSampler:
         self.peak_tree = self.peak_root = 0
         self.cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds, last seen
         self.trial_pids: set[tuple[int, float]] = set()
+        self.series: list[tuple[float, dict[str, float]]] = []  # (time.time(), CPU seconds by role so far)
         self._busy0 = _machine_busy_seconds()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -102,6 +103,14 @@ class TreeSampler:
             self.cpu[(p, began)] = cpu
             if title.startswith(TRIAL_TITLE):
                 self.trial_pids.add((p, began))
+        self.series.append((time.time(), self._roles(_machine_busy_seconds() - self._busy0)))
+
+    def _roles(self, machine: float) -> dict[str, float]:
+        roles = {"driver": 0.0, "trials": 0.0, "ray": 0.0}
+        for key, cpu in self.cpu.items():
+            role = "driver" if key[0] == self.pid else "trials" if key in self.trial_pids else "ray"
+            roles[role] += cpu
+        return {**roles, "other": max(0.0, machine - sum(roles.values())), "machine": machine}
 
     def _run(self):
         while not self._stop.is_set():
@@ -109,15 +118,18 @@ class TreeSampler:
             self._stop.wait(self.every)
 
     def stop(self) -> dict[str, float]:
-        """Stop sampling; the CPU seconds by role (see the class)."""
+        """Stop sampling; the CPU seconds by role over the whole run (see the class)."""
         self._stop.set()
         self._thread.join()
-        machine = _machine_busy_seconds() - self._busy0
-        roles = {"driver": 0.0, "trials": 0.0, "ray": 0.0}
-        for key, cpu in self.cpu.items():
-            role = "driver" if key[0] == self.pid else "trials" if key in self.trial_pids else "ray"
-            roles[role] += cpu
-        return {**roles, "other": max(0.0, machine - sum(roles.values())), "machine": machine}
+        return self._roles(_machine_busy_seconds() - self._busy0)
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds by role between two time.time() values (the samples nearest inside them)."""
+        inside = [(t, roles) for t, roles in self.series if start <= t <= end]
+        if len(inside) < 2:
+            return {}
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        return {"seconds": t1 - t0, **{k: last[k] - first[k] for k in first}}
 
 
 def run_search(folder: Path, name: str, args: list[str]) -> dict:
@@ -153,6 +165,7 @@ def run_search(folder: Path, name: str, args: list[str]) -> dict:
         "peak_rss_tree_gb": memory.peak_tree / 1e9,
         "peak_rss_driver_gb": memory.peak_root / 1e9,
         "cpu_seconds": cpu,
+        "cpu_seconds_trials_span": memory.between(first, last),
         "timings": timings,
     }
 
@@ -299,38 +312,39 @@ def feed_lines(data: dict) -> list[str]:
 
 
 def cpu_lines(data: dict) -> list[str]:
-    """Where the machine's CPU went during each set-up's command (mean over its runs) and the default search."""
-    runs = [r for r in data["throughput"] if "cpu_seconds" in r]
-    if not runs or "cpu_seconds" not in data["default"]:
+    """Where the machine's CPU went while each set-up's trials ran (mean over its runs), and in the default search."""
+    key = "cpu_seconds_trials_span"
+    runs = [r for r in data["throughput"] if r.get(key)]
+    if not runs or not data["default"].get(key):
         return []
     cores = int(data["environment"]["machine"].split()[0])
     groups: dict[str, list[dict]] = {}
     for r in runs:
         groups.setdefault(f"concurrency {r['concurrency']}, {r['threads']} thread(s) per trial", []).append(r)
     groups["the default search"] = [data["default"]]
+    parts = ("seconds", "trials", "driver", "ray", "other", "machine")
     lines = [
-        f"**Where the CPU went** (the {cores} cores' time over each command, mean of its runs; CPU-seconds from /proc,",
-        "sampled every 0.5 s: trials = the Ray workers that ran them, Ray = its own processes and idle workers, other = the",
-        "rest of the machine (kernel threads, this script)):",
+        "**Where the CPU went while trials ran** (from the first trial's start to the last one's end, mean of the set-up's runs; "
+        "CPU-seconds from /proc, sampled every 0.5 s: trials = the Ray workers that ran them, Ray = its own processes and "
+        "idle workers, other = the rest of the machine: kernel threads, this script):",
         "",
-        "| set-up | command wall [s] | cores × wall [s] | trials [s] | driver [s] | Ray [s] | other [s] | idle [s] | trials' share |",
+        f"| set-up | span [s] | {cores} cores × span [s] | trials [s] | driver [s] | Ray [s] | other [s] | idle [s] | trials' share of the cores |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    means = {}
     for label, group in groups.items():
-        mean = {k: sum(r["cpu_seconds"][k] for r in group) / len(group) for k in ("trials", "driver", "ray", "other", "machine")}
-        wall = sum(r["wall_seconds"] for r in group) / len(group)
-        idle = max(0.0, cores * wall - mean["machine"])
-        lines.append(f"| {label} | {wall:.0f} | {cores * wall:.0f} | {mean['trials']:.1f} | {mean['driver']:.1f} | {mean['ray']:.1f} | "
-                     f"{mean['other']:.1f} | {idle:.0f} | {mean['trials'] / (cores * wall):.0%} |")
-    two = [r for r in runs if r["concurrency"] == 2]
+        m = means[label] = {k: sum(r[key][k] for r in group) / len(group) for k in parts}
+        idle = max(0.0, cores * m["seconds"] - m["machine"])
+        lines.append(f"| {label} | {m['seconds']:.0f} | {cores * m['seconds']:.0f} | {m['trials']:.1f} | {m['driver']:.1f} | {m['ray']:.1f} | "
+                     f"{m['other']:.1f} | {idle:.0f} | {m['trials'] / (cores * m['seconds']):.0%} |")
+    two = next((m for label, m in means.items() if label.startswith("concurrency 2")), None)
     if two:
-        side = {k: sum(r["cpu_seconds"][k] for r in two) / len(two) for k in ("driver", "ray", "other")}
-        wall = sum(r["wall_seconds"] for r in two) / len(two)
+        rest = two["driver"] + two["ray"] + two["other"]
         lines += [
             "",
-            f"With 2 trials side by side, the driver, Ray's processes and the rest of the machine used {sum(side.values()):.0f} "
-            f"CPU-seconds over the {wall:.0f} s command ({sum(side.values()) / wall:.2f} of a core on average), most of it while trials ran:",
-            "time the two trials cannot have, and which one trial alone never misses (the second core is free for it).",
+            f"With 2 trials side by side, the driver, Ray's processes and the rest of the machine used {rest:.0f} CPU-seconds "
+            f"of the trials' {two['seconds']:.0f} s span, {rest / two['seconds']:.2f} of a core on average: time that two trials "
+            "share with them, where one trial alone has the second core for it.",
         ]
     return lines + [""]
 
