@@ -171,16 +171,33 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas:
 def _deadline(deadline: float):
     """A Keras callback that ends training when the next epoch would end past `deadline`
     (a `time.time()` value), judged by the last epoch's duration (harvesting included: it
-    runs after the other callbacks). At least one epoch is trained."""
+    runs after the other callbacks). The first epoch also traces Keras' train step (seconds
+    for an HGQ model, more than many epochs on small data), so its duration is judged from
+    the end of its first batch, scaled up by its batch count. At least one epoch is trained."""
     import keras
 
     class Deadline(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.first = None  # (time the first epoch's first batch ended, batches seen)
+
         def on_epoch_begin(self, epoch, logs=None):
             self.began = time.time()
 
+        def on_train_batch_end(self, batch, logs=None):
+            if self.first is None:
+                self.first = [time.time(), 1]
+            elif self.first[1]:
+                self.first[1] += 1
+
         def on_epoch_end(self, epoch, logs=None):
             now = time.time()
-            if now + (now - self.began) > deadline:
+            duration = now - self.began
+            if self.first is not None and self.first[1]:
+                ended, steps = self.first
+                if steps > 1:
+                    duration = (now - ended) * steps / (steps - 1)
+                self.first[1] = 0  # later epochs: their whole duration
+            if now + duration > deadline:
                 self.model.stop_training = True
 
     return Deadline()

@@ -154,7 +154,8 @@ def test_a_deadline_ends_training_early_and_keeps_the_trial(tmp_path):
     reports = []
     final, model = run_trial(space, {}, data, report=reports.append, seed=1, threads=2, harvest_dir=tmp_path, deadline=time.time() + 15)
     trained = int(final["epochs_trained"])
-    # 15 s: set-up and the first epoch (Keras compiles) take up to ~6 s on a slow machine; the rest trains ~0.05 s epochs
+    # 15 s: the first epoch traces Keras' train step (up to ~8 s on a slow machine, which
+    # the deadline does not take for an epoch's duration); the rest trains ~0.05 s epochs
     assert 3 <= trained < 10000 and [r["epoch"] for r in reports] == list(range(1, trained + 1))
     # measured like any trial; the ramp kept pace with the deadline: it rose every epoch and
     # its last epoch trained at (about) beta_final, not at a 10000-epoch ramp's start
@@ -166,6 +167,42 @@ def test_a_deadline_ends_training_early_and_keeps_the_trial(tmp_path):
     assert final["harvest_points"] == len(epochs) and all(1 <= e < trained for e in epochs)
     # each harvested point carries the beta its epoch trained at
     assert all(m["beta"] == pytest.approx(betas[int(m["harvest_epoch"]) - 1]) for m in harvested)
+
+
+def test_the_deadline_judges_the_first_epoch_without_its_tracing(monkeypatch):
+    """A first epoch of 10 batches whose first batch traces for 8 s: its steady duration is
+    ~1 s, so with the deadline 3.5 s after it training goes on, and stops at the epoch whose
+    successor would end past the deadline."""
+    from hgq_automl import trial
+
+    clock = [0.0]
+    monkeypatch.setattr(trial.time, "time", lambda: clock[0])
+
+    class Model:
+        stop_training = False
+
+    callback = trial._deadline(deadline=12.5)
+    callback.set_model(Model())
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    for batch, t in enumerate([8.0] + [8.0 + 0.1 * i for i in range(1, 10)]):
+        clock[0] = t
+        callback.on_train_batch_end(batch)
+    clock[0] = 9.0
+    callback.on_epoch_end(0)
+    assert not callback.model.stop_training  # judged 1 s, not 9 s
+    ends = []
+    for epoch in range(1, 10):
+        callback.on_epoch_begin(epoch)
+        for batch in range(10):
+            clock[0] += 0.1
+            callback.on_train_batch_end(batch)
+        callback.on_epoch_end(epoch)
+        ends.append(clock[0])
+        if callback.model.stop_training:
+            break
+    # epochs end at 10, 11, 12: the next after 11 still ends before 12.5, the next after 12 would not
+    assert ends == pytest.approx([10.0, 11.0, 12.0])
 
 
 def test_the_compiled_harvest_check_gives_trace_minmax_numbers():
