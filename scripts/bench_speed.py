@@ -241,14 +241,12 @@ def mean_rate(runs: list[dict], concurrency: int, threads: int) -> float:
     return float(np.mean([r["trials_per_minute"] for r in runs if r["concurrency"] == concurrency and r["threads"] == threads]))
 
 
-def tail_seconds(timings: list[dict], concurrency: int) -> float:
-    """Seconds at the end of a set-up's span during which fewer trials ran than it had lanes
-    because none were left to start (8 trials in 2 lanes: the last one runs alone)."""
-    if concurrency < 2:
-        return 0.0
+def tail_start(timings: list[dict], concurrency: int) -> float:
+    """When a set-up's tail began: from then on fewer trials ran than it had lanes, because
+    none were left to start (8 trials in 2 lanes: at the end the last one runs alone)."""
     ends = sorted(t["finished_at"] for t in timings)
     last_start = max(t["finished_at"] - t["wall_seconds"] for t in timings)
-    return ends[-1] - max(ends[-concurrency], last_start)
+    return max(ends[-concurrency], last_start)
 
 
 def _by_start(run: dict) -> list[dict]:
@@ -269,12 +267,7 @@ def lanes(data: dict) -> dict | None:
     side = [r for r in runs if r["concurrency"] == 2 and r["threads"] == 1]
     if not alone or not side or not all("finished_at" in t and "setup_seconds" in t for r in alone + side for t in r["timings"]):
         return None
-    in_tail = set()
-    for r in side:
-        tail_start = sorted(t["finished_at"] for t in r["timings"])[-2]  # from then on, one trial ran alone
-        for i, t in enumerate(_by_start(r)):
-            if t["finished_at"] > tail_start:
-                in_tail.add(i)
+    in_tail = {i for r in side for i, t in enumerate(_by_start(r)) if t["finished_at"] > tail_start(r["timings"], 2)}
     setup = float(np.median([t["setup_seconds"] for r in alone + side for t in r["timings"]]))
 
     def steady_wall(group: list[dict]) -> float:
@@ -283,7 +276,8 @@ def lanes(data: dict) -> dict | None:
 
     first_setup = float(np.mean([_by_start(r)[0]["setup_seconds"] for r in alone + side]))
     wall_alone, wall_side = steady_wall(alone), steady_wall(side)
-    return {"tail": float(np.mean([tail_seconds(r["timings"], 2) for r in side])),
+    tail = [max(t["finished_at"] for t in r["timings"]) - tail_start(r["timings"], 2) for r in side]
+    return {"tail": float(np.mean(tail)),
             "span": float(np.mean([r["trials_span_seconds"] for r in side])),
             "first_setup": first_setup, "setup": setup, "left_out": sorted(in_tail),
             "wall_alone": wall_alone, "wall_side": wall_side, "steady": 2 * wall_alone / wall_side}
