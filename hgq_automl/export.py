@@ -132,12 +132,12 @@ def run_export(request: ExportRequest, say=print) -> ExportOutcome:
         import hgq  # noqa: F401 - registers HGQ2's layers with Keras for loading
         import keras
 
-        model = keras.models.load_model(model_path, compile=False)
+        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
 
     from .data import load_dataset
     from .estimates import estimate
 
-    data = load_dataset(space.dataset)
+    data = load_dataset(space.dataset, space.task.kind)
     out = Path(request.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = dict(estimate(model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))

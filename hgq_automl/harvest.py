@@ -1,10 +1,10 @@
 """Intra-trial Pareto harvesting: the non-dominated checkpoints of one training run.
 
 HGQ's recipe trains once while beta ramps up and keeps every epoch that no other epoch
-beats on both accuracy and EBOPs. `Harvest` is that bookkeeping, framework-free: offer it
-(epoch, accuracy, EBOPs, payload) points; it keeps the non-dominated ones, at most
+beats on both quality and EBOPs. `Harvest` is that bookkeeping, framework-free: offer it
+(epoch, quality, EBOPs, payload) points; it keeps the non-dominated ones, at most
 `max_points`, and when over the cap drops the interior point whose removal loses the
-least hypervolume in (accuracy, log2 EBOPs) — so the kept points stay spread along the
+least hypervolume in (quality, log2 EBOPs) — so the kept points stay spread along the
 front rather than bunched where training spent most epochs.
 """
 
@@ -18,16 +18,16 @@ from typing import Any
 @dataclass
 class HarvestPoint:
     epoch: int  # 1-based
-    accuracy: float
+    quality: float
     ebops: float
     payload: Any = None  # e.g. the model's weights at that epoch
 
     def dominates(self, other: HarvestPoint) -> bool:
-        """At least as good on both (higher accuracy, lower EBOPs) and better on one."""
+        """At least as good on both (higher quality, lower EBOPs) and better on one."""
         return (
-            self.accuracy >= other.accuracy
+            self.quality >= other.quality
             and self.ebops <= other.ebops
-            and (self.accuracy > other.accuracy or self.ebops < other.ebops)
+            and (self.quality > other.quality or self.ebops < other.ebops)
         )
 
 
@@ -40,19 +40,19 @@ class Harvest:
         self.max_points = max_points
         self.points: list[HarvestPoint] = []
 
-    def offer(self, epoch: int, accuracy: float, ebops: float, payload: Any = None) -> bool:
+    def offer(self, epoch: int, quality: float, ebops: float, payload: Any = None) -> bool:
         """Keep the point if nothing kept dominates it (dropping those it dominates); True if kept.
 
         A point with a non-finite value is never kept. An exact tie with a kept point
         is not kept either: the earlier epoch stands.
         """
-        if not (math.isfinite(accuracy) and math.isfinite(ebops)):
+        if not (math.isfinite(quality) and math.isfinite(ebops)):
             return False
-        new = HarvestPoint(epoch, float(accuracy), float(ebops), payload)
+        new = HarvestPoint(epoch, float(quality), float(ebops), payload)
         for p in self.points:
-            if p.dominates(new) or (p.accuracy == new.accuracy and p.ebops == new.ebops):
+            if p.dominates(new) or (p.quality == new.quality and p.ebops == new.ebops):
                 return False
-        self.points = sorted([p for p in self.points if not new.dominates(p)] + [new], key=lambda p: (p.ebops, p.accuracy))
+        self.points = sorted([p for p in self.points if not new.dominates(p)] + [new], key=lambda p: (p.ebops, p.quality))
         while len(self.points) > self.max_points:
             self.points.pop(self._least_valuable())
         return any(p is new for p in self.points)
@@ -67,7 +67,7 @@ class Harvest:
         log = [math.log2(max(p.ebops, 1.0)) for p in pts]
 
         def loss(i: int) -> float:
-            return (pts[i].accuracy - pts[i - 1].accuracy) * (log[i + 1] - log[i])
+            return (pts[i].quality - pts[i - 1].quality) * (log[i + 1] - log[i])
 
         return min(range(1, len(pts) - 1), key=loss)
 

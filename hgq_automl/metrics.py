@@ -17,6 +17,8 @@ class Metric:
     doc: str
     #: Synthesis steps (`hardware.synthesis`) that produce it; empty: every trial reports it.
     needs: tuple[str, ...] = ()
+    #: Tasks (`task:`) whose trials report it; empty: every task.
+    tasks: tuple[str, ...] = ()
 
 
 #: Values of `hardware.synthesis` / `--synthesis`.
@@ -24,9 +26,28 @@ SYNTHESIS_STEPS = ("none", "csim", "rtl", "vivado", "vitis")
 _SYNTH = ("rtl", "vivado", "vitis")
 _VENDOR = ("vivado", "vitis")
 
+_CLS = ("classification",)
+_REG = ("regression",)
+
 _ALL = [
-    Metric("val_accuracy", "max", "fraction", "accuracy on the validation split, of the quantized model after trace_minmax"),
-    Metric("test_accuracy", "max", "fraction", "accuracy on the held-out test split, of the quantized model after trace_minmax"),
+    Metric("val_accuracy", "max", "fraction", "accuracy on the validation split, of the quantized model after trace_minmax", tasks=_CLS),
+    Metric("test_accuracy", "max", "fraction", "accuracy on the held-out test split, of the quantized model after trace_minmax", tasks=_CLS),
+    Metric(
+        "val_auc", "max", "fraction",
+        "ROC AUC on the validation split (binary: class 1's probability; more classes: one-vs-rest macro); NaN when the split lacks a class",
+        tasks=_CLS,
+    ),
+    Metric("test_auc", "max", "fraction", "ROC AUC on the held-out test split, as val_auc", tasks=_CLS),
+    Metric(
+        "val_loss", "min", "loss",
+        "the task's loss (cross-entropy on the logits, or the regression loss) on the validation split, of the quantized "
+        "model after trace_minmax, without HGQ's beta x EBOPs term (the per-epoch val_loss curve includes it)",
+    ),
+    Metric("test_loss", "min", "loss", "the task's loss on the held-out test split, as val_loss"),
+    Metric("val_mse", "min", "target units squared", "mean squared error over the validation split and every target", tasks=_REG),
+    Metric("test_mse", "min", "target units squared", "mean squared error over the held-out test split and every target", tasks=_REG),
+    Metric("val_mae", "min", "target units", "mean absolute error over the validation split and every target", tasks=_REG),
+    Metric("test_mae", "min", "target units", "mean absolute error over the held-out test split and every target", tasks=_REG),
     Metric(
         "ebops", "min", "bit-operations",
         "HGQ effective bit-operations after trace_minmax; a conv layer counts parallelization_factor output pixels in parallel",
@@ -67,7 +88,7 @@ _ALL = [
 FINAL_METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 
 #: Metrics reported after every epoch (training curves).
-EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "ebops", "beta")
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mse", "mae", "val_mse", "val_mae", "ebops", "beta")
 
 #: Timings of one trial, in seconds (wall-clock). Inside the trial: `setup_seconds` (imports,
 #: which take seconds in a fresh worker, clear the session, build and compile the model), `train_seconds` (fit + pruning, harvesting
@@ -88,6 +109,15 @@ TIMING_METRICS = (
     "wall_seconds",
     "tracking_seconds",
 )
+
+#: A trial's final metrics may carry text notes under `note_<name>` (e.g. `note_da4ml_error`:
+#: why da4ml could not trace the model; `note_uncovered_layers`: layers no cost rule
+#: covers); the tracking adapter logs them as the run's tags `hgq_automl.<name>`.
+NOTE_PREFIX = "note_"
+
+#: A metric only the final report of a trial has, whatever its task: a trial (or a logged
+#: run) without it did not finish training.
+FINAL_KEY = "trial_seconds"
 
 #: Epochs a trial trained: its `epochs`, or fewer when the search's time budget ended its
 #: training early (`search.time_budget_s`: the trial is then measured and kept as it is).
@@ -134,7 +164,14 @@ LOGGED_METRICS = _Vocabulary(
 )
 
 
-def produced_by(metric: str, synthesis: str) -> bool:
-    """Whether a trial run with `synthesis` reports `metric`."""
-    needs = FINAL_METRICS[metric].needs
-    return not needs or synthesis in needs
+def produced_by(metric: str, synthesis: str, task: str = "classification") -> bool:
+    """Whether a trial run with `synthesis` on `task` reports `metric`."""
+    m = FINAL_METRICS[metric]
+    return (not m.needs or synthesis in m.needs) and (not m.tasks or task in m.tasks)
+
+
+def quality_metrics(task: str) -> list[str]:
+    """The final metrics that measure a model's quality on `task` (val_ first), the
+    columns a Pareto table shows before the costs."""
+    names = ["val_accuracy", "test_accuracy", "val_auc"] if task == "classification" else ["val_mse", "test_mse", "val_mae"]
+    return names

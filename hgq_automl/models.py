@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .space import ModelSpec
+from .task import TaskSpec
 
 
 def effective_parallelization(requested: int, out_pixels: int) -> int:
@@ -22,15 +23,12 @@ def effective_parallelization(requested: int, out_pixels: int) -> int:
     return max(d for d in range(1, requested + 1) if out_pixels % d == 0)
 
 
-def compile_model(model, learning_rate: float) -> None:
-    """Compile for training as every trial does: Adam, cross-entropy on the logits, accuracy."""
+def compile_model(model, learning_rate: float, task: TaskSpec = TaskSpec()) -> None:
+    """Compile for training as every trial does: Adam and the task's loss and metrics
+    (classification: cross-entropy on the logits, accuracy; regression: its loss, mse and mae)."""
     import keras
 
-    model.compile(
-        optimizer=keras.optimizers.Adam(float(learning_rate)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.Adam(float(learning_rate)), loss=task.keras_loss(), metrics=task.keras_metrics())
 
 
 def build_model(spec: ModelSpec, params: dict[str, Any], n_classes: int):

@@ -27,6 +27,8 @@ class ConsoleProgress:
         self.last_beat = self.start
         self.running: dict[str, dict[str, Any]] = {}  # trial_id -> last epoch metrics
         self.done: list[TrialRecord] = []
+        #: the per-epoch curve the heartbeat shows
+        self.curve = "val_mse" if space.task.regression else "val_accuracy"
 
     def _say(self, text: str) -> None:
         elapsed = int(time.monotonic() - self.start)
@@ -45,13 +47,13 @@ class ConsoleProgress:
 
     def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
         if trial_id in self.running and "epoch" in metrics:
-            self.running[trial_id].update(epoch=metrics["epoch"], val_accuracy=metrics.get("val_accuracy", float("nan")))
+            self.running[trial_id].update(epoch=metrics["epoch"], quality=metrics.get(self.curve, float("nan")))
         now = time.monotonic()
         if now - self.last_beat < self.heartbeat_seconds:
             return
         self.last_beat = now
         parts = [
-            f"{tid} epoch {m['epoch']}/{m['epochs']} val_accuracy={format_value(m['val_accuracy'])}"
+            f"{tid} epoch {m['epoch']}/{m['epochs']} {self.curve}={format_value(m['quality'])}"
             for tid, m in self.running.items()
             if "epoch" in m
         ]

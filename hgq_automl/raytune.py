@@ -20,12 +20,11 @@ from typing import Any
 
 from .data import Splits
 from .events import HARVEST_DIR, TrialListener, TrialRecord, harvested_records
+from .metrics import FINAL_KEY
 from .space import SearchSpace
 
 #: Environment of the Ray workers that train: quiet TensorFlow, no GPU probing.
 WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
-#: A key only the final report of a trial has: trials without it did not finish training.
-FINAL_KEY = "test_accuracy"
 
 
 @dataclass(frozen=True)

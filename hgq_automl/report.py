@@ -10,14 +10,19 @@ from typing import Any
 from .events import TrialRecord
 from .metrics import FINAL_METRICS
 
-#: Metrics shown for every Pareto member, in this order (objectives not listed are added).
-TABLE_METRICS = ("val_accuracy", "test_accuracy", "ebops", "luts", "dsps", "bram", "params", "latency_ns")
+#: Metrics shown for every Pareto member, in this order (objectives not listed are added):
+#: the quality metrics of the members' task, then the costs.
+CLASSIFICATION_COLUMNS = ("val_accuracy", "test_accuracy")
+REGRESSION_COLUMNS = ("val_mse", "test_mse")
+COST_COLUMNS = ("ebops", "luts", "dsps", "bram", "params", "latency_ns")
 #: Metrics of the synthesis step, shown when some member has them.
 HARDWARE_METRICS = ("bit_mismatches", "synth_luts", "synth_ffs", "synth_dsps", "synth_latency_cycles")
 
 
 def table_metrics(objectives: Sequence[str], records: Sequence[TrialRecord] = ()) -> list[str]:
-    shown = list(TABLE_METRICS) + [m for m in objectives if m not in TABLE_METRICS]
+    regression = any(m in r.metrics for r in records for m in REGRESSION_COLUMNS) or any(m in REGRESSION_COLUMNS for m in objectives)
+    base = (REGRESSION_COLUMNS if regression else CLASSIFICATION_COLUMNS) + COST_COLUMNS
+    shown = list(base) + [m for m in objectives if m not in base]
     return shown + [m for m in HARDWARE_METRICS if m not in shown and any(m in r.metrics for r in records)]
 
 
@@ -124,7 +129,13 @@ def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], obj
     if positive and max(positive) / min(positive) > 10:
         ax.set_xscale("log")
     ax.set_xlabel(f"{x_name} [{FINAL_METRICS[x_name].unit}]")
-    ax.set_ylabel(f"{y_name} [{FINAL_METRICS[y_name].unit}]")
+    y_min = objectives[0][1] == "min"
+    ax.set_ylabel(f"{y_name} [{FINAL_METRICS[y_name].unit}]" + (", lower is better (axis inverted)" if y_min else ""))
+    if y_min:  # better is up, whichever way the quality metric runs
+        positive_y = [y for y in ys if y > 0 and math.isfinite(y)]
+        if positive_y and max(positive_y) / min(positive_y) > 10:
+            ax.set_yscale("log")
+        ax.invert_yaxis()
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
     ax.set_title(f"{y_name} vs {x_name}")
@@ -161,11 +172,12 @@ def plot_front_html(records: Sequence[TrialRecord], front: Sequence[TrialRecord]
     x_name = objectives[1][0] if len(objectives) > 1 else "ebops"
     done = [r for r in records if r.ok]
     on_front = {r.trial_id for r in front}
+    shown = table_metrics([m for m, _ in objectives], done)
 
     def trace(rs, name, color, size):
         rs = sorted(rs, key=lambda r: float(r.metrics.get(x_name, math.nan)))
         text = [
-            f"trial {r.trial_id}<br>" + "<br>".join(f"{m}={format_value(r.metrics.get(m, math.nan))}" for m in TABLE_METRICS)
+            f"trial {r.trial_id}<br>" + "<br>".join(f"{m}={format_value(r.metrics.get(m, math.nan))}" for m in shown)
             + "<br>" + config_summary(r.config).replace(" ", "<br>")
             for r in rs
         ]
@@ -184,7 +196,10 @@ def plot_front_html(records: Sequence[TrialRecord], front: Sequence[TrialRecord]
     fig.update_layout(
         title=f"{y_name} vs {x_name}",
         xaxis={"title": f"{x_name} [{FINAL_METRICS[x_name].unit}]", "type": "log" if positive and max(positive) / min(positive) > 10 else "linear"},
-        yaxis={"title": f"{y_name} [{FINAL_METRICS[y_name].unit}]"},
+        yaxis={
+            "title": f"{y_name} [{FINAL_METRICS[y_name].unit}]" + (", lower is better" if objectives[0][1] == "min" else ""),
+            "autorange": "reversed" if objectives[0][1] == "min" else True,
+        },
         template="plotly_white",
     )
     path = Path(path)

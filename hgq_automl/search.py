@@ -168,7 +168,7 @@ def prepare(request: SearchRequest):
         check_tools(space.hardware)  # e.g. synthesis: vivado without Vivado on PATH
     except ToolMissing as exc:
         raise UsageError(str(exc)) from None
-    data = load_dataset(space.dataset)
+    data = load_dataset(space.dataset, space.task.kind)
     if data.input_shape != tuple(space.model.input_shape):
         raise UsageError(
             f"{space.source}: model.input_shape {list(space.model.input_shape)} does not match the data's {list(data.input_shape)}"
@@ -211,6 +211,7 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
             "sampler": space.search.sampler,
             "seed": seed,
             "dataset": space.dataset.name,
+            "task": space.task.kind if not space.task.regression else f"regression ({space.task.loss})",
             "storage": settings.path,
             "early_stopping": space.early_stopping.scheduler if space.early_stopping else None,
             "synthesis": space.hardware.synthesis,
@@ -233,8 +234,10 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
     print(
         f"search {name}{' (resumed)' if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
         f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}\n"
-        f"  data: {space.dataset.name}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples\n"
-        f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
+        f"  data: {space.dataset.name}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
+        f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
+        + "".join(f"  note: {note}\n" for note in data.notes)
+        + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
         + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
         + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
         + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")

@@ -27,6 +27,7 @@ from .pruning.loop import IMPORTANCES
 from .pruning.objectives import OBJECTIVES as PRUNING_OBJECTIVES
 from .pruning.schedulers import SCHEDULES
 from .pruning.structures import STRUCTURES as PRUNING_STRUCTURES
+from .task import REGRESSION_LOSSES, TASKS, TaskSpec
 
 DATASETS = ("digits", "mnist", "tabular")
 FAMILIES = ("cnn", "mlp")
@@ -292,6 +293,7 @@ class SearchSpace:
     constraints: tuple[Constraint, ...] = ()
     early_stopping: EarlyStopping | None = None
     harvest: HarvestSpec | None = None
+    task: TaskSpec = field(default_factory=TaskSpec)
 
     def max_epochs(self) -> int:
         """The most epochs any trial of this space can run."""
@@ -364,6 +366,7 @@ class SearchSpace:
         return {
             "name": self.name,
             "description": self.description,
+            "task": self.task.describe(),
             "dataset": dataset,
             "model": {**vars(self.model), "input_shape": list(self.model.input_shape)},
             "objectives": dict(self.objectives),
@@ -444,7 +447,7 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
     )
 
 
-_TOP_KEYS = ("name", "description", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping", "harvest")
+_TOP_KEYS = ("name", "description", "task", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping", "harvest")
 
 
 def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
@@ -459,13 +462,14 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise SpaceError(source, "description", f"must be text; got {type(description).__name__}")
+    task = _parse_task(raw.get("task"), source)
     dataset = _parse_dataset(_section(raw, "dataset", source), source)
     model = _parse_model(_section(raw, "model", source), source)
-    objectives = _parse_objectives(raw.get("objectives"), source)
+    objectives = _parse_objectives(raw.get("objectives"), source, task)
     search = _parse_search(_section(raw, "search", source), source)
     hardware = _parse_hardware(_section(raw, "hardware", source), source)
     constraints = _parse_constraints(raw.get("constraints"), source)
-    space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints)
+    space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints, task=task)
     params = _parse_parameters(_section(raw, "parameters", source), space.rules(), source)
     _check_model_shapes(model, source)
     early = _parse_early_stopping(raw.get("early_stopping"), source)
@@ -476,7 +480,30 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
     if early and early.grace_period >= space.max_epochs():
         raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
     _check_metrics_produced(space, source)
+    if task.regression and "pruning_schedule" in params and any(v != "none" for v in _values(params["pruning_schedule"])):
+        raise SpaceError(source, "parameters.pruning_schedule", "pruning needs task: classification (its pruning_rtol compares val_accuracy); use none")
     return space
+
+
+def _values(dim: Dimension) -> tuple:
+    return (dim.value,) if dim.kind == "fixed" else tuple(dim.values)
+
+
+def _parse_task(value: Any, source: str) -> TaskSpec:
+    """`task: classification | regression`, or `{type: regression, loss: mse|mae|huber}`."""
+    if value is None:
+        return TaskSpec()
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict):
+        raise SpaceError(source, "task", f"must be classification, regression or a mapping {{type, loss}}; got {value!r}")
+    _no_unknown_keys(value, ("type", "loss"), source, "task")
+    kind = _one_of(value.get("type", "classification"), TASKS, source, "task.type", ("task", "tasks"))
+    if kind == "classification":
+        if value.get("loss", "cross_entropy") != "cross_entropy":
+            raise SpaceError(source, "task.loss", f"classification trains with cross_entropy; got {value['loss']!r}")
+        return TaskSpec()
+    return TaskSpec(kind, _one_of(value.get("loss", "mse"), REGRESSION_LOSSES, source, "task.loss"))
 
 
 def _section(raw: dict, key: str, source: str) -> dict:
@@ -735,9 +762,9 @@ def _describe_early_stopping(es: EarlyStopping) -> dict[str, Any]:
     return {"scheduler": es.scheduler, "score": dict(es.score), "grace_period": es.grace_period, "reduction_factor": es.reduction_factor}
 
 
-def _parse_objectives(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+def _parse_objectives(value: Any, source: str, task: TaskSpec) -> tuple[tuple[str, str], ...]:
     if value is None:
-        return SearchSpace.objectives
+        return task.default_objectives()
     if not isinstance(value, dict) or not value:
         raise SpaceError(source, "objectives", "must be a mapping of metric: max|min, e.g. {val_accuracy: max, ebops: min}")
     out = []
@@ -793,11 +820,14 @@ def _parse_hardware(d: dict, source: str) -> HardwareSpec:
 
 
 def _check_metrics_produced(space: SearchSpace, source: str) -> None:
-    """Objectives and constraints may only name metrics the space's synthesis step reports."""
+    """Objectives and constraints may only name metrics the space's task and synthesis step report."""
     named = [(f"objectives.{m}", m) for m, _ in space.objectives]
     named += [(f"constraints[{i}]", c.metric) for i, c in enumerate(space.constraints)]
     for key, metric in named:
-        if not produced_by(metric, space.hardware.synthesis):
+        tasks = FINAL_METRICS[metric].tasks
+        if tasks and space.task.kind not in tasks:
+            raise SpaceError(source, key, f"{metric} is a {' or '.join(tasks)} metric; this space's task is {space.task.kind}")
+        if not produced_by(metric, space.hardware.synthesis, space.task.kind):
             needs = ", ".join(FINAL_METRICS[metric].needs)
             raise SpaceError(source, key, f"{metric} needs hardware.synthesis {needs}; the synthesis step is {space.hardware.synthesis}")
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import UsageError
 from .events import TrialRecord, with_harvest
-from .metrics import LOGGED_METRICS
+from .metrics import FINAL_KEY, LOGGED_METRICS, NOTE_PREFIX
 from .report import front_rows, plot_front, plot_front_html, plot_parameters, rows_to_csv, software_versions
 from .space import SearchSpace
 
@@ -177,6 +177,7 @@ class SearchTracker:
         run_id = self.run_ids[record.trial_id]
         self._flush(run_id)
         if record.ok:
+            self._log_notes(run_id, record.metrics)
             self._log_model(run_id, record)
             for point in record.harvested:
                 self._log_harvested(run_id, point)
@@ -187,6 +188,12 @@ class SearchTracker:
         else:
             self.client.set_tag(run_id, "error", (record.error or "error")[:4000])
             self.client.set_terminated(run_id, "FAILED")
+
+    def _log_notes(self, run_id: str, metrics: dict[str, Any]) -> None:
+        """A trial's text notes (`metrics.NOTE_PREFIX`) as tags `hgq_automl.<name>`."""
+        for key, value in metrics.items():
+            if key.startswith(NOTE_PREFIX) and isinstance(value, str):
+                self.client.set_tag(run_id, f"hgq_automl.{key[len(NOTE_PREFIX):]}", value[:4000])
 
     def _log_model(self, run_id: str, record: TrialRecord) -> None:
         model = record.model_dir / "model.keras" if record.model_dir else None
@@ -224,6 +231,7 @@ class SearchTracker:
             if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         ]
         self.client.log_batch(run.info.run_id, metrics=metrics)
+        self._log_notes(run.info.run_id, point.metrics)
         self._log_model(run.info.run_id, point)
         self.client.set_terminated(run.info.run_id, "FINISHED")
 
@@ -352,7 +360,7 @@ def _record_from_run(run, prefix: str = "") -> TrialRecord:
     status = {"FINISHED": "completed", "FAILED": "failed"}.get(run.info.status, "unfinished")
     if tags.get("early_stopped") == "true":
         status = "stopped"
-    if status == "completed" and "test_accuracy" not in run.data.metrics:
+    if status == "completed" and FINAL_KEY not in run.data.metrics:
         status = "unfinished"
     trial_id = prefix + tags.get("hgq_automl.trial_id", run.info.run_id[:8])
     config = {k: _value(v) for k, v in run.data.params.items()}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .data import Splits, batches
-from .metrics import EPOCH_METRICS
+from .metrics import EPOCH_METRICS, NOTE_PREFIX
 from .space import SearchSpace
 
 
@@ -64,8 +64,9 @@ def beta_at(params: Mapping[str, Any], epoch: int, progress: float = 0.0) -> flo
 def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float]):
     """A Keras callback that offers the model of every `harvest.every`-th epoch (and the
     last) to `harvest` (a `harvest.Harvest`): activation ranges traced on the first
-    `calibration_samples` training samples, val_accuracy and EBOPs measured, weights (with
-    the traced ranges) as payload; training then continues from the untraced weights."""
+    `calibration_samples` training samples, the validation quality (accuracy, or minus the
+    mse for regression: `TaskSpec.harvest_quality`) and EBOPs measured, weights (with the
+    traced ranges) as payload; training then continues from the untraced weights."""
     import keras
 
     spec = space.harvest
@@ -75,37 +76,39 @@ def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float
         def on_train_begin(self, logs=None):
             # compiled here (~1 s), not in the first epoch: the deadline judges epochs by their duration
             start = time.perf_counter()
-            self.check = compiled_check(self.model)
+            self.check = compiled_check(self.model, space.task.harvest_quality())
             self.traced()
             timer["harvest_seconds"] += time.perf_counter() - start
 
         def traced(self):
-            """(val_accuracy, ebops, traced weights); training goes on from the untraced weights."""
+            """(validation quality, ebops, traced weights); training goes on from the untraced weights."""
             weights = self.model.get_weights()
-            ebops, val_accuracy = self.check(calibration, data.x_val, data.y_val)
+            ebops, quality = self.check(calibration, data.x_val, data.y_val)
             traced = self.model.get_weights()
             self.model.set_weights(weights)  # the trace changed the activation quantizers
-            return val_accuracy, ebops, traced
+            return quality, ebops, traced
 
         def on_epoch_end(self, epoch, logs=None):
             last = epoch + 1 == self.params.get("epochs")
             if (epoch + 1) % spec.every and not last:
                 return
             start = time.perf_counter()
-            val_accuracy, ebops, traced = self.traced()
-            harvest.offer(epoch + 1, val_accuracy, ebops, traced)
+            quality, ebops, traced = self.traced()
+            harvest.offer(epoch + 1, quality, ebops, traced)
             timer["harvest_seconds"] += time.perf_counter() - start
 
     return Harvester()
 
 
-def compiled_check(model, batch: int = 4096) -> Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]]:
-    """`check(calibration, x, y) -> (ebops, accuracy)`: HGQ's `trace_minmax` on the
+def compiled_check(
+    model, quality: Callable[[np.ndarray, np.ndarray], float] | None = None, batch: int = 4096
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]]:
+    """`check(calibration, x, y) -> (ebops, quality)`: HGQ's `trace_minmax` on the
     calibration samples (reset the activation ranges, a forward pass in its 'tracing'
-    mode, the layers' EBOPs summed) and the traced model's top-1 accuracy on (x, y), as
-    two `tf.function`s compiled once per model. Eager, layer by layer, the two cost more
-    than a digits epoch's training; compiled, a fraction of it. Same numbers as
-    `trace_minmax` + `accuracy` (tests/test_harvest.py)."""
+    mode, the layers' EBOPs summed) and `quality(outputs, y)` of the traced model on
+    (x, y) (default: top-1 accuracy), as two `tf.function`s compiled once per model.
+    Eager, layer by layer, the two cost more than a digits epoch's training; compiled, a
+    fraction of it. Same numbers as `trace_minmax` + `accuracy` (tests/test_harvest.py)."""
     import tensorflow as tf
     from hgq.utils.minmax_trace import TrainingFlagWrapper, _reset_minmax
 
@@ -119,7 +122,9 @@ def compiled_check(model, batch: int = 4096) -> Callable[[np.ndarray, np.ndarray
         for i in range(0, len(calibration), batch):
             trace(calibration[i : i + batch])
         ebops = sum(int(layer.ebops) for layer in layers)
-        return float(ebops), _top1(infer, x, y, batch)
+        if quality is None:
+            return float(ebops), _top1(infer, x, y, batch)
+        return float(ebops), quality(_outputs(infer, x, batch), y)
 
     return check
 
@@ -209,6 +214,21 @@ def accuracy(model, x: np.ndarray, y: np.ndarray, batch: int = 4096) -> float:
     return _top1(lambda xs: model(xs, training=False), x, y, batch)
 
 
+def _outputs(infer: Callable, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """The model's raw outputs on `x`, `infer` called per batch."""
+    outs = []
+    for i in range(0, len(x), batch):
+        out = infer(x[i : i + batch])
+        outs.append(out.numpy() if hasattr(out, "numpy") else np.asarray(out))
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def quality_metrics(model, data: Splits, task) -> dict[str, float]:
+    """The task's quality metrics (`TaskSpec.metrics`) of the model on the validation and test splits."""
+    infer = lambda xs: model(xs, training=False)  # noqa: E731
+    return {**task.metrics(_outputs(infer, data.x_val), data.y_val, "val"), **task.metrics(_outputs(infer, data.x_test), data.y_test, "test")}
+
+
 def _top1(infer: Callable, x: np.ndarray, y: np.ndarray, batch: int) -> float:
     """The share of samples whose largest output is their label, `infer` called per batch."""
     hits = 0
@@ -265,7 +285,7 @@ def run_trial(
     keras.utils.set_random_seed(seed)
     params = space.resolve(config)
     model = build_model(space.model, params, data.n_classes)
-    compile_model(model, params["learning_rate"])
+    compile_model(model, params["learning_rate"], space.task)
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     betas: dict[int, float] = {}
     callbacks = _callbacks(params, report, betas, deadline)
@@ -291,18 +311,20 @@ def run_trial(
 
     da4ml_seconds = [0.0]  # of the last measure() with da4ml
 
-    def measure(da4ml: bool = True) -> dict[str, float]:
+    def measure(da4ml: bool = True) -> dict[str, Any]:
         ebops = trace_minmax(model, data.x_train, batch_size=4096)
+        notes: dict[str, str] = {}
         out = {
-            "val_accuracy": accuracy(model, data.x_val, data.y_val),
-            "test_accuracy": accuracy(model, data.x_test, data.y_test),
+            **quality_metrics(model, data, space.task),
             "ebops": float(ebops),
-            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False),
+            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False, notes=notes),
         }
         if da4ml:
             start = time.perf_counter()
-            out.update(da4ml_metrics(model, space.hardware.clock_period_ns))
+            out.update(da4ml_metrics(model, space.hardware.clock_period_ns, notes=notes))
             da4ml_seconds[0] = time.perf_counter() - start
+        _check_needed(space, out, notes)
+        out.update({f"{NOTE_PREFIX}{name}": text for name, text in notes.items()})
         return out
 
     pruning: dict[str, float] = {}
@@ -340,6 +362,17 @@ def run_trial(
                 final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(folder)))
     final["trial_seconds"] = time.perf_counter() - begin
     return final, model
+
+
+def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping[str, str]) -> None:
+    """A cost metric that came out NaN (a layer no rule covers, a model da4ml cannot trace)
+    fails the trial only when an objective or a constraint needs it."""
+    named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
+    for name in sorted(named):
+        value = metrics.get(name)
+        if isinstance(value, float) and math.isnan(value):
+            why = "; ".join(f"{k}: {v}" for k, v in notes.items()) or "undefined for this trial"
+            raise TrialFailed(f"{name} is NaN, and the space's objectives or constraints need it ({why})")
 
 
 def harvest_needs_da4ml(space: SearchSpace) -> bool:

@@ -27,10 +27,10 @@ def test_searcher_sets_optuna_constraints_from_the_final_result():
     assert searcher.suggest("a")["filters_1"] in (2, 3, 4)
     for trial_id in "bcd":
         searcher.suggest(trial_id)
-    # final results (the last report of a trial that finished) carry test_accuracy
-    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "luts": 800.0, "dsps": 0})
-    searcher.on_trial_complete("b", {"val_accuracy": 0.95, "test_accuracy": 0.9, "luts": 1500.0, "dsps": 3})
-    searcher.on_trial_complete("c", {"val_accuracy": 0.5, "test_accuracy": 0.5, "luts": 10.0})  # no dsps: infeasible
+    # final results (the last report of a trial that finished) carry trial_seconds
+    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "trial_seconds": 1.0, "luts": 800.0, "dsps": 0})
+    searcher.on_trial_complete("b", {"val_accuracy": 0.95, "test_accuracy": 0.9, "trial_seconds": 1.0, "luts": 1500.0, "dsps": 3})
+    searcher.on_trial_complete("c", {"val_accuracy": 0.5, "test_accuracy": 0.5, "trial_seconds": 1.0, "luts": 10.0})  # no dsps: infeasible
     searcher.on_trial_complete("d", None, error=True)
     trials = searcher._ot_study.get_trials(deepcopy=False)
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 3 + [optuna.trial.TrialState.FAIL]
@@ -48,7 +48,7 @@ def test_unconstrained_space_sets_no_constraints():
     space = parse_space({"search": {"sampler": "tpe"}})
     searcher = searcher_class()(space=space.suggest, metric=space.objective_names(), mode=space.objective_modes(), sampler=make_sampler(space, 0))
     searcher.suggest("a")
-    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "ebops": 100.0})
+    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "trial_seconds": 1.0, "ebops": 100.0})
     assert searcher._ot_study.get_trials()[0].constraints == {}
 
 
@@ -58,7 +58,7 @@ def test_epoch_reports_without_the_objective_are_not_told_to_optuna():
     searcher.suggest("a")
     searcher.on_trial_result("a", {"epoch": 1, "loss": 1.0, "val_accuracy": 0.5, "training_iteration": 1})  # no luts yet
     searcher.on_trial_result("a", {"epoch": 2, "luts": 900.0, "training_iteration": 2})
-    searcher.on_trial_complete("a", {"luts": 800.0, "test_accuracy": 0.5, "training_iteration": 3})
+    searcher.on_trial_complete("a", {"luts": 800.0, "test_accuracy": 0.5, "trial_seconds": 1.0, "training_iteration": 3})
     trial = searcher._ot_study.get_trials()[0]
     assert trial.intermediate_values == {2: 900.0} and trial.values == [800.0]
 
@@ -69,7 +69,7 @@ def test_a_trial_stopped_before_its_final_report_is_pruned():
     searcher.suggest("a")
     searcher.suggest("b")
     searcher.on_trial_complete("a", {"epoch": 3, "val_accuracy": 0.4, "ebops": 5000.0})  # an epoch report: stopped early
-    searcher.on_trial_complete("b", {"epoch": 9, "val_accuracy": 0.9, "test_accuracy": 0.9, "ebops": 9000.0})
+    searcher.on_trial_complete("b", {"epoch": 9, "val_accuracy": 0.9, "test_accuracy": 0.9, "trial_seconds": 1.0, "ebops": 9000.0})
     states = [t.state for t in searcher._ot_study.get_trials(deepcopy=False)]
     assert states == [optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.COMPLETE]
 
@@ -95,5 +95,5 @@ def test_start_points_are_suggested_first_and_the_rest_sampled():
     assert second["filters_1"] == 2
     assert 2 <= third["filters_1"] <= 8
     # told like any trial: Optuna learns from the start points' results
-    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "ebops": 100.0})
+    searcher.on_trial_complete("a", {"val_accuracy": 0.9, "test_accuracy": 0.9, "trial_seconds": 1.0, "ebops": 100.0})
     assert searcher._ot_study.get_trials()[0].params["filters_1"] == 8

@@ -1,0 +1,71 @@
+"""The task (classification / regression): parsing, default objectives, and the numbers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hgq_automl.errors import SpaceError
+from hgq_automl.space import parse_space
+from hgq_automl.task import TaskSpec
+
+
+def test_classification_is_the_default_and_regression_changes_the_objectives():
+    assert parse_space({}).task == TaskSpec()
+    assert parse_space({}).objectives == (("val_accuracy", "max"), ("ebops", "min"))
+    space = parse_space({"task": "regression", "model": {"family": "mlp", "input_shape": [10]}})
+    assert space.task == TaskSpec("regression", "mse")
+    assert space.objectives == (("val_mse", "min"), ("ebops", "min"))
+    huber = parse_space({"task": {"type": "regression", "loss": "huber"}})
+    assert huber.task.loss == "huber"
+    # the state file of a resumed search holds to_dict(): it reads back the same
+    assert parse_space(huber.to_dict()).task == huber.task
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"task": "ranking"}, "<space>: task.type: unknown task 'ranking'; known tasks are classification, regression"),
+        ({"task": {"type": "regression", "loss": "l3"}}, "<space>: task.loss: must be one of mse, mae, huber; got 'l3'"),
+        ({"task": {"type": "classification", "loss": "mse"}}, "<space>: task.loss: classification trains with cross_entropy; got 'mse'"),
+        ({"task": {"kind": "regression"}}, "<space>: task.kind: unknown key; allowed keys are type, loss"),
+        ({"task": "regression", "objectives": {"val_accuracy": "max", "ebops": "min"}},
+         "<space>: objectives.val_accuracy: val_accuracy is a classification metric; this space's task is regression"),
+        ({"objectives": {"val_mse": "min", "ebops": "min"}}, "<space>: objectives.val_mse: val_mse is a regression metric; this space's task is classification"),
+        ({"task": "regression", "constraints": ["test_auc >= 0.9"]}, "<space>: constraints[0]: test_auc is a classification metric; this space's task is regression"),
+        ({"task": "regression", "parameters": {"pruning_schedule": {"type": "choice", "values": ["none", "constant"]}}},
+         "<space>: parameters.pruning_schedule: pruning needs task: classification"),
+    ],
+)
+def test_bad_tasks_are_one_line_errors(raw, message):
+    with pytest.raises(SpaceError) as err:
+        parse_space(raw)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_classification_metrics_by_hand():
+    logits = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 3.0]])
+    y = np.array([0, 1, 1, 1])
+    m = TaskSpec().metrics(logits, y, "val")
+    assert m["val_accuracy"] == 0.75
+    log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert m["val_loss"] == pytest.approx(-np.mean(log_softmax[np.arange(4), y]))
+    # AUC on class 1's probability: positives score 0.73, 0.27, 0.95; the negative 0.12 -> every pair ranked right
+    assert m["val_auc"] == 1.0
+    # a split missing a class has no AUC
+    assert math.isnan(TaskSpec().metrics(logits[:1], y[:1], "test")["test_auc"])
+    # more classes: one-vs-rest macro AUC
+    three = TaskSpec().metrics(np.eye(3)[[0, 1, 2, 0]] * 5, np.array([0, 1, 2, 1]), "val")
+    assert 0.5 < three["val_auc"] < 1 and three["val_accuracy"] == 0.75
+
+
+def test_regression_metrics_by_hand():
+    out = np.array([[1.0, 0.0], [3.0, 2.0]])
+    y = np.array([[1.0, 2.0], [1.0, 2.0]])  # errors 0, -2, 2, 0
+    m = TaskSpec("regression", "huber").metrics(out, y, "test")
+    assert m["test_mse"] == 2.0 and m["test_mae"] == 1.0
+    assert m["test_loss"] == pytest.approx((0 + 1.5 + 1.5 + 0) / 4)  # huber, delta 1: |e| - 0.5 beyond it
+    assert "test_accuracy" not in m
+    # harvesting keeps the checkpoint with the higher quality: minus the mse
+    assert TaskSpec("regression").harvest_quality()(out, y) == -2.0
+    assert TaskSpec().harvest_quality()(np.array([[0.0, 1.0]]), np.array([1])) == 1.0
