@@ -187,7 +187,7 @@ def _targets(ys: list[tuple[np.ndarray, str]], task: str, notes: list[str]) -> l
         raise UsageError(f"{ys[-1][1]}: labels are text in some splits and numbers in others")
     classes = np.unique(np.concatenate(labels))
     if len(classes) < 2:
-        raise UsageError(f"{ys[0][1]}: every label is {classes[0]!r}; classification needs at least 2 classes")
+        raise UsageError(f"{ys[0][1]}: every label is {classes.tolist()[0]!r}; classification needs at least 2 classes")
     if kinds == {"i"} and classes[0] == 0 and classes[-1] == len(classes) - 1:
         return labels
     shown = classes.tolist() if len(classes) <= 10 else [*classes[:10].tolist(), "..."]
@@ -392,6 +392,8 @@ def _frame_xy(path: Path, label_column: str | None, label_columns: tuple[str, ..
     with _reading(path, kind):
         frame = pd.read_csv(path) if kind == "CSV" else pd.read_parquet(path)
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise UsageError(f"{path}: holds no samples (columns {', '.join(frame.columns) or 'none'}, no rows)")
     wanted = list(label_columns) if label_columns else [label_column or "label"]
     for column in wanted:
         if column not in frame.columns:

@@ -720,7 +720,7 @@ def _check_arrays_files(spec: DatasetSpec, source: str) -> None:
         return
     missing = [s for s in SPLITS if getattr(spec, s) is None]
     if missing:
-        raise SpaceError(source, f"dataset.{missing[0]}", f"missing; fixed splits need train, val and test (or none of them, for a random split)")
+        raise SpaceError(source, f"dataset.{missing[0]}", "missing; fixed splits need train, val and test (or none of them, for a random split)")
     whole = next((k for k in ("path", "x", "y") if getattr(spec, k) is not None), None)
     if whole:
         raise SpaceError(source, f"dataset.{whole}", "the train/val/test files hold the data; drop this key (or the splits)")
