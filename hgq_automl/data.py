@@ -1,19 +1,29 @@
-"""Datasets: scikit-learn's digits (ships offline), MNIST from idx files or .npz, tabular .npz/.csv.
+"""Datasets: scikit-learn's digits (ships offline), MNIST from idx files or .npz, tabular
+.npz/.csv, and `arrays`: a user's own files (.npy pairs, .npz, HDF5, CSV, parquet), of any
+feature shape, split at random or in fixed train/val/test files.
 
 Everything is loaded once, in the driver, and split with a fixed seed into train,
-validation and test sets, so every trial of a search sees the same split.
+validation and test sets (stratified by class for classification), so every trial of a
+search sees the same split. Labels are made to fit the task: class indices 0..K-1 for
+classification, float targets N x k for regression. A file that cannot be read, or data
+that cannot be used, is a one-line `UsageError` naming the file.
 """
 
 from __future__ import annotations
 
 import gzip
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UsageError
-from .space import DatasetSpec
+from .space import DataSource, DatasetSpec
+
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -24,10 +34,19 @@ class Splits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    task: str = "classification"  # classification: y int64 (N,) in 0..K-1; regression: y float32 (N, k)
+    notes: tuple[str, ...] = ()  # what loading changed or decided (labels remapped, split unstratified), to print
 
     @property
     def n_classes(self) -> int:
+        if self.task != "classification":
+            raise ValueError(f"{self.task} data has no classes; use n_outputs")
         return int(max(self.y_train.max(), self.y_val.max(), self.y_test.max())) + 1
+
+    @property
+    def n_outputs(self) -> int:
+        """The model's outputs: classes for classification, targets for regression."""
+        return self.n_classes if self.task == "classification" else int(self.y_train.shape[1])
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -62,20 +81,33 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False
     return dataset.with_options(options)
 
 
-def load_dataset(spec: DatasetSpec) -> Splits:
-    """Load the dataset a space names and split it (train / val / test)."""
+def load_dataset(spec: DatasetSpec, task: str = "classification") -> Splits:
+    """Load the dataset a space names, make its labels fit `task`, and split it (train / val / test)."""
+    if task not in TASKS:
+        raise UsageError(f"unknown task {task!r}; known tasks are {', '.join(TASKS)}")
+    notes: list[str] = []
+    if spec.name == "arrays" and spec.fixed_splits:
+        return _fixed_splits(spec, task)
     if spec.name == "digits":
-        x, y = _digits()
+        x, y, where = *_digits(), "digits"
     elif spec.name == "mnist":
-        x, y = _mnist(Path(spec.path).expanduser())
+        path = Path(spec.path).expanduser()
+        x, y, where = *_mnist(path), str(path)
     elif spec.name == "tabular":
-        x, y = _tabular(Path(spec.path).expanduser(), spec.label_column)
+        path = Path(spec.path).expanduser()
+        x, y, where = *_tabular(path, spec.label_column), str(path)
+    elif spec.name == "arrays":
+        x, y, where = _read_source(spec.source(), notes)
     else:  # pragma: no cover - the space validator refuses other names
         raise UsageError(f"unknown dataset {spec.name!r}")
-    return split(x, y, spec, standardize=spec.name == "tabular")
+    (y,) = _targets([(y, where)], task, notes)
+    standardize = spec.standardize if spec.standardize is not None else spec.name == "tabular"
+    return split(x, y, spec, standardize=standardize, task=task, notes=tuple(notes))
 
 
-def split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, standardize: bool = False) -> Splits:
+def split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, standardize: bool = False, task: str = "classification", notes: tuple[str, ...] = ()) -> Splits:
+    """A random split of (x, y) into spec's fractions, seeded by spec.seed; stratified by
+    class for classification when every class has enough samples (else unstratified, noted)."""
     rng = np.random.default_rng(spec.seed)
     order = rng.permutation(len(x))
     if spec.max_samples:
@@ -86,12 +118,189 @@ def split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, standardize: bool = F
     n_train = len(x) - n_val - n_test
     if n_train < 1:
         raise UsageError(f"dataset {spec.name}: {len(x)} samples leave none to train on")
-    tr, va, te = slice(0, n_train), slice(n_train, n_train + n_val), slice(n_train + n_val, None)
+    tr, va, te = np.arange(0, n_train), np.arange(n_train, n_train + n_val), np.arange(n_train + n_val, len(x))
+    if task == "classification":
+        try:
+            tr, va, te = _stratified(y, n_val, n_test, spec.seed)
+        except ValueError as exc:
+            notes = (*notes, f"dataset: split unstratified, a class has too few samples to stratify ({_first_line(exc)})")
     if standardize:
-        mean, std = x[tr].mean(axis=0), x[tr].std(axis=0)
-        x = (x - mean) / np.where(std > 0, std, 1.0)
+        x = _standardized(x, x[tr])
     x = x.astype(np.float32)
-    return Splits(x[tr], y[tr], x[va], y[va], x[te], y[te])
+    return Splits(x[tr], y[tr], x[va], y[va], x[te], y[te], task=task, notes=tuple(notes))
+
+
+def _stratified(y: np.ndarray, n_val: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train / val / test indices of these sizes, each holding the classes in y's proportions."""
+    from sklearn.model_selection import train_test_split
+
+    rest, te = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seed)
+    tr, va = train_test_split(rest, test_size=n_val, stratify=y[rest], random_state=seed)
+    return tr, va, te
+
+
+def _standardized(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """x shifted and scaled by the training samples' per-feature mean and std (std 0 -> 1)."""
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    return (x - mean) / np.where(std > 0, std, 1.0)
+
+
+def _fixed_splits(spec: DatasetSpec, task: str) -> Splits:
+    """The train/val/test files as given (no shuffling, no sampling); features of one shape."""
+    notes: list[str] = []
+    parts = {name: _read_source(src, notes) for name, src in spec.split_sources().items()}
+    train_x, _, train_where = parts["train"]
+    for name in ("val", "test"):
+        x, _, where = parts[name]
+        if x.shape[1:] != train_x.shape[1:]:
+            raise UsageError(f"{where}: the {name} split's samples have shape {x.shape[1:]}, the train split's ({train_where}) {train_x.shape[1:]}")
+    ys = _targets([(y, where) for _, y, where in parts.values()], task, notes)
+    xs = [x for x, _, _ in parts.values()]
+    if spec.standardize:
+        xs = [_standardized(x, xs[0]) for x in xs]
+    (xtr, xva, xte), (ytr, yva, yte) = [x.astype(np.float32) for x in xs], ys
+    return Splits(xtr, ytr, xva, yva, xte, yte, task=task, notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _targets(ys: list[tuple[np.ndarray, str]], task: str, notes: list[str]) -> list[np.ndarray]:
+    """Each (y, file) as the task needs it: class indices, or float targets N x k."""
+    if task == "regression":
+        out = []
+        for y, where in ys:
+            if y.dtype.kind not in "biuf":
+                raise UsageError(f"{where}: regression targets must be numbers; got {_dtype_name(y)}")
+            if y.ndim not in (1, 2):
+                raise UsageError(f"{where}: regression targets must be N values or N x k; got shape {y.shape}")
+            _check_finite(y, where, "targets")
+            out.append((y[:, None] if y.ndim == 1 else y).astype(np.float32))
+        k = out[0].shape[1]
+        for y, (_, where) in zip(out, ys):
+            if y.shape[1] != k:
+                raise UsageError(f"{where}: {y.shape[1]} targets per sample, but {ys[0][1]} has {k}")
+        return out
+    labels = [_class_labels(y, where) for y, where in ys]
+    kinds = {y.dtype.kind for y in labels}
+    if len(kinds) > 1:
+        raise UsageError(f"{ys[-1][1]}: labels are text in some splits and numbers in others")
+    classes = np.unique(np.concatenate(labels))
+    if len(classes) < 2:
+        raise UsageError(f"{ys[0][1]}: every label is {classes.tolist()[0]!r}; classification needs at least 2 classes")
+    if kinds == {"i"} and classes[0] == 0 and classes[-1] == len(classes) - 1:
+        return labels
+    shown = classes.tolist() if len(classes) <= 10 else [*classes[:10].tolist(), "..."]
+    notes.append(f"dataset: labels {shown} remapped to 0..{len(classes) - 1}".replace("'...'", "..."))
+    return [np.searchsorted(classes, y).astype(np.int64) for y in labels]
+
+
+def _class_labels(y: np.ndarray, where: str) -> np.ndarray:
+    """Class labels as a 1-D array of int64 or text: one-hot rows by their argmax, whole
+    floats as ints; continuous values refused (they need task: regression)."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2:
+        one_hot = y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
+        if not one_hot:
+            raise UsageError(f"{where}: labels of shape {y.shape} are not one-hot rows (0/1 summing to 1); several targets per sample need task: regression")
+        return y.argmax(axis=1).astype(np.int64)
+    if y.ndim != 1:
+        raise UsageError(f"{where}: class labels must be N values (or N x classes one-hot); got shape {y.shape}")
+    if y.dtype.kind in "biu":
+        return y.astype(np.int64)
+    if y.dtype.kind == "f":
+        _check_finite(y, where, "labels")
+        if not np.array_equal(y, np.round(y)):
+            example = y[y != np.round(y)][0]
+            raise UsageError(f"{where}: class labels must be whole numbers or text; got {example:g} (for continuous targets use task: regression)")
+        return y.astype(np.int64)
+    if y.dtype.kind in "SO":
+        y = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()])
+    if y.dtype.kind == "U":
+        return y
+    raise UsageError(f"{where}: class labels must be integers or text; got {_dtype_name(y)}")
+
+
+def _check_finite(a: np.ndarray, where: str, what: str) -> None:
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        row = int(np.argwhere(~np.isfinite(a.reshape(len(a), -1)))[0, 0])
+        raise UsageError(f"{where}: NaN or inf in the {what} (first at sample {row})")
+
+
+def _dtype_name(a: np.ndarray) -> str:
+    return {"U": "text", "S": "text", "O": "Python objects"}.get(a.dtype.kind, f"dtype {a.dtype}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+# --------------------------------------------------------------------------- files
+
+
+@contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """Turn whatever a reading library raises into one line naming the file."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise UsageError(f"{path}: empty file")
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as exc:  # the libraries' own errors: zipfile, h5py, pandas, pyarrow, numpy, gzip
+        raise UsageError(f"{path}: cannot be read as {what} ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _read_source(src: DataSource, notes: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
+    """(features, labels, file to name in messages) of one `arrays` source, checked:
+    numeric, finite features; as many labels as samples; at least one sample."""
+    if src.path:
+        path = Path(src.path).expanduser()
+        x_where = y_where = str(path)
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            x, y = _npz_xy(path, src.x_key, src.y_key)
+        elif suffix in (".h5", ".hdf5"):
+            x, y = _h5_xy(path, src.x_key or "x", src.y_key or "y")
+        else:
+            x, y = _frame_xy(path, src.label_column, src.label_columns)
+    else:
+        x_path, y_path = Path(src.x).expanduser(), Path(src.y).expanduser()
+        x, y, x_where, y_where = _npy(x_path), _npy(y_path), str(x_path), str(y_path)
+    if x.ndim == 0 or len(x) == 0:
+        raise UsageError(f"{x_where}: holds no samples (features of shape {x.shape})")
+    if y.ndim == 0 or len(y) != len(x):
+        where = y_where if y_where != x_where else x_where
+        raise UsageError(f"{where}: {len(x)} samples of features but {len(y) if y.ndim else 0} labels")
+    if x.dtype.kind not in "biuf":
+        raise UsageError(f"{x_where}: features must be numbers; got {_dtype_name(x)}")
+    _check_finite(x, x_where, "features")
+    if x.ndim == 1:
+        x = x[:, None]
+        notes.append(f"dataset: {x_where} holds one feature per sample (shape ({len(x)},)): read as {len(x)} x 1")
+    return x, y, y_where if y_where != x_where else x_where
+
+
+def _npy(path: Path) -> np.ndarray:
+    with _reading(path, ".npy"):
+        with open(path, "rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                raise UsageError(f"{path}: not a .npy file (no NumPy header)")
+        return np.load(path, allow_pickle=False)
+
+
+def _h5_xy(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+    import h5py
+
+    with _reading(path, "HDF5"), h5py.File(path, "r") as f:
+        names: list[str] = []
+        f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+        for key in (x_key, y_key):
+            if key not in f or not isinstance(f[key], h5py.Dataset):
+                raise UsageError(f"{path}: no dataset {key!r} (set dataset x_key / y_key); it has {', '.join(names) or 'none'}")
+        return f[x_key][()], f[y_key][()]
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
@@ -104,13 +313,16 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 def _read_idx(path: Path) -> np.ndarray:
     """Read an idx file (optionally gzipped): big-endian magic, dimensions, then uint8 data."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise UsageError(f"{path}: not an idx file of unsigned bytes")
-    ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    with _reading(path, "an idx file" + (" (gzip)" if path.suffix == ".gz" else "")):
+        with opener(path, "rb") as f:
+            raw = f.read()
+        if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+            raise UsageError(f"{path}: not an idx file of unsigned bytes")
+        ndim = raw[3]
+        if len(raw) < 4 + 4 * ndim:
+            raise UsageError(f"{path}: idx header cut short ({len(raw)} bytes)")
+        dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+        data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
         raise UsageError(f"{path}: idx header says {tuple(dims)} but the file holds {data.size} values")
     return data.reshape(dims)
@@ -132,6 +344,8 @@ def _mnist(path: Path) -> tuple[np.ndarray, np.ndarray]:
         x, y = np.concatenate(xs), np.concatenate(ys)
     if x.ndim != 3:
         raise UsageError(f"{path}: MNIST images must be N x height x width; got shape {x.shape}")
+    if len(x) != len(y):
+        raise UsageError(f"{path}: {len(x)} images but {len(y)} labels")
     x = x.astype(np.float32)
     if x.max() > 1:
         x /= 255.0
@@ -145,39 +359,68 @@ def _first_existing(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _npz_xy(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """x/y arrays from an .npz: keys (x, y), (X, y), or x_train/y_train [+ x_test/y_test]."""
-    with np.load(path) as f:
-        keys = set(f.files)
-        for xk, yk in (("x", "y"), ("X", "y")):
-            if {xk, yk} <= keys:
-                return f[xk], f[yk]
-        if {"x_train", "y_train"} <= keys:
-            xs, ys = [f["x_train"]], [f["y_train"]]
-            if {"x_test", "y_test"} <= keys:
-                xs.append(f["x_test"])
-                ys.append(f["y_test"])
-            return np.concatenate(xs), np.concatenate(ys)
-    raise UsageError(f"{path}: an .npz needs arrays x and y (or x_train, y_train); it has {', '.join(sorted(keys))}")
+def _npz_xy(path: Path, x_key: str | None = None, y_key: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """x/y arrays from an .npz: x_key/y_key when given (the other defaulting to x / y), else
+    keys (x, y), (X, y), or x_train/y_train [+ x_test/y_test, concatenated]."""
+    with _reading(path, ".npz"):
+        if not zipfile.is_zipfile(path):
+            raise UsageError(f"{path}: not an .npz file (not a zip archive)")
+        with np.load(path, allow_pickle=False) as f:
+            keys = set(f.files)
+            if x_key or y_key:
+                for key in (x_key or "x", y_key or "y"):
+                    if key not in keys:
+                        raise UsageError(f"{path}: no array {key!r} (set dataset x_key / y_key); it has {', '.join(sorted(keys)) or 'none'}")
+                return f[x_key or "x"], f[y_key or "y"]
+            for xk, yk in (("x", "y"), ("X", "y")):
+                if {xk, yk} <= keys:
+                    return f[xk], f[yk]
+            if {"x_train", "y_train"} <= keys:
+                xs, ys = [f["x_train"]], [f["y_train"]]
+                if {"x_test", "y_test"} <= keys:
+                    xs.append(f["x_test"])
+                    ys.append(f["y_test"])
+                return np.concatenate(xs), np.concatenate(ys)
+    raise UsageError(f"{path}: an .npz needs arrays x and y (or x_train, y_train, or set dataset x_key / y_key); it has {', '.join(sorted(keys)) or 'none'}")
+
+
+def _frame_xy(path: Path, label_column: str | None, label_columns: tuple[str, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Features (every other column, numeric) and labels (one column, or N x k for several) of a CSV or parquet file."""
+    import pandas as pd
+
+    kind = "CSV" if path.suffix.lower() == ".csv" else "parquet"
+    with _reading(path, kind):
+        frame = pd.read_csv(path) if kind == "CSV" else pd.read_parquet(path)
+    frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise UsageError(f"{path}: holds no samples (columns {', '.join(frame.columns) or 'none'}, no rows)")
+    wanted = list(label_columns) if label_columns else [label_column or "label"]
+    for column in wanted:
+        if column not in frame.columns:
+            raise UsageError(f"{path}: no label column {column!r}; columns are {', '.join(frame.columns)}")
+        if frame[column].isna().any():
+            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            raise UsageError(f"{path}: label column {column!r} has an empty or NaN value (first at row {row})")
+    y = frame[wanted].to_numpy() if label_columns else frame[wanted[0]].to_numpy()
+    features = frame.drop(columns=wanted)
+    if features.shape[1] == 0:
+        raise UsageError(f"{path}: no feature columns besides the label column(s) {', '.join(wanted)}")
+    non_numeric = [c for c in features.columns if not (pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c]))]
+    if non_numeric:
+        raise UsageError(f"{path}: feature columns must be numeric; {', '.join(non_numeric)} are not")
+    return features.to_numpy(dtype=np.float32), y
 
 
 def _tabular(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray]:
     if path.suffix == ".npz":
         x, y = _npz_xy(path)
     else:
-        import pandas as pd
-
-        frame = pd.read_csv(path)
-        if label_column not in frame.columns:
-            raise UsageError(f"{path}: no label column {label_column!r}; columns are {', '.join(map(str, frame.columns))}")
-        y = frame.pop(label_column).to_numpy()
-        non_numeric = [c for c in frame.columns if not np.issubdtype(frame[c].dtype, np.number)]
-        if non_numeric:
-            raise UsageError(f"{path}: feature columns must be numeric; {', '.join(non_numeric)} are not")
-        x = frame.to_numpy(dtype=np.float32)
+        x, y = _frame_xy(path, label_column, None)
     if x.ndim != 2:
         raise UsageError(f"{path}: tabular features must be N x features; got shape {x.shape}")
-    if y.ndim == 2:  # one-hot labels
-        y = y.argmax(axis=1)
-    _, y = np.unique(y, return_inverse=True)  # labels of any kind -> 0..n_classes-1
-    return x.astype(np.float32), y.astype(np.int64)
+    if len(x) == 0 or len(y) != len(x):
+        raise UsageError(f"{path}: {len(x)} samples of features but {len(y)} labels")
+    if x.dtype.kind not in "biuf":
+        raise UsageError(f"{path}: features must be numbers; got {_dtype_name(x)}")
+    _check_finite(x, str(path), "features")
+    return x.astype(np.float32), y

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +29,8 @@ from .pruning.schedulers import SCHEDULES
 from .pruning.structures import STRUCTURES as PRUNING_STRUCTURES
 from .task import REGRESSION_LOSSES, TASKS, TaskSpec
 
-DATASETS = ("digits", "mnist", "tabular")
+DATASETS = ("digits", "mnist", "tabular", "arrays")
+SPLITS = ("train", "val", "test")
 FAMILIES = ("cnn", "mlp")
 SAMPLERS = ("nsga2", "tpe", "random", "grid")
 BETA_SCHEDULES = ("constant", "ramp")
@@ -161,15 +162,92 @@ class Dimension:
 # --------------------------------------------------------------------------- sections
 
 
+#: `arrays` files: one file holding x and y (`path`), or a pair of .npy files (`x`, `y`)
+BOTH_SUFFIXES = (".npz", ".h5", ".hdf5", ".csv", ".parquet", ".pq")
+PAIR_SUFFIXES = (".npy",)
+KEYED_SUFFIXES = (".npz", ".h5", ".hdf5")  # take x_key / y_key
+COLUMN_SUFFIXES = (".csv", ".parquet", ".pq")  # take label_column / label_columns
+SOURCE_KEYS = ("path", "x", "y", "x_key", "y_key", "label_column", "label_columns")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where one split's (or the whole dataset's) samples are: a file holding features and
+    labels (`path`), or a pair of .npy files (`x`, `y`); with the keys that find them inside
+    (`x_key` / `y_key` of an .npz or HDF5 file, the label column(s) of a CSV or parquet file)."""
+
+    path: str | None = None
+    x: str | None = None
+    y: str | None = None
+    x_key: str | None = None
+    y_key: str | None = None
+    label_column: str | None = None
+    label_columns: tuple[str, ...] | None = None
+
+    @property
+    def suffix(self) -> str:
+        """The format: the suffix of `path` (lower case), or .npy for an x/y pair."""
+        return Path(self.path).suffix.lower() if self.path else ".npy"
+
+    def describe(self) -> str | dict[str, Any]:
+        """Plain data as written in YAML: the path alone, or a mapping of the keys given."""
+        given = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items() if v is not None}
+        return self.path if list(given) == ["path"] else given
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str = "digits"
-    path: str | None = None  # mnist: idx folder or .npz; tabular: .npz or .csv
-    label_column: str = "label"  # tabular .csv
+    path: str | None = None  # mnist: idx folder or .npz; tabular: .npz or .csv; arrays: .npz/.h5/.csv/.parquet
+    label_column: str = "label"  # tabular .csv; arrays .csv / .parquet
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     max_samples: int | None = None  # use only the first N samples (after shuffling)
     seed: int = 0  # the split's seed, fixed so that every trial sees the same split
+    # arrays only
+    x: str | None = None  # a .npy of features (with y)
+    y: str | None = None  # a .npy of labels / targets (with x)
+    x_key: str | None = None  # the features' array in an .npz / HDF5 file (HDF5 default: x)
+    y_key: str | None = None  # the labels' array in an .npz / HDF5 file (HDF5 default: y)
+    label_columns: tuple[str, ...] | None = None  # CSV / parquet: several target columns (regression)
+    standardize: bool | None = None  # features to zero mean, unit variance (train statistics); None: tabular yes, others no
+    train: DataSource | None = None  # fixed splits: all three given, no random split
+    val: DataSource | None = None
+    test: DataSource | None = None
+
+    @property
+    def fixed_splits(self) -> bool:
+        return any(getattr(self, s) is not None for s in SPLITS)
+
+    def source(self) -> DataSource:
+        """The whole dataset's file(s), for a random split."""
+        labels = (None, self.label_columns) if self.label_columns else (self.label_column, None)
+        return DataSource(self.path, self.x, self.y, self.x_key, self.y_key, *labels)
+
+    def split_sources(self) -> dict[str, DataSource]:
+        """The fixed splits' files; keys a split does not set come from the dataset's."""
+        out = {}
+        for name in SPLITS:
+            s = getattr(self, name)
+            if s is None:
+                continue
+            if s.label_column is None and s.label_columns is None:
+                s = replace(s, label_column=None if self.label_columns else self.label_column, label_columns=self.label_columns)
+            out[name] = replace(s, x_key=s.x_key or self.x_key, y_key=s.y_key or self.y_key)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data that `parse_space` reads back into an equal spec (logged, and kept by a
+        resumable search). The built-in datasets list every set key, as always; arrays lists
+        the keys that differ from their defaults (a fixed split has no fractions or seed)."""
+        if self.name != "arrays":
+            return {k: v for k, v in vars(self).items() if v is not None}
+        out: dict[str, Any] = {"name": self.name}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "name" and value != f.default:
+                out[f.name] = value.describe() if isinstance(value, DataSource) else list(value) if isinstance(value, tuple) else value
+        return out
 
 
 @dataclass(frozen=True)
@@ -361,8 +439,7 @@ class SearchSpace:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved space as plain data (what gets logged with a search)."""
-        d = self.dataset
-        dataset = {k: v for k, v in vars(d).items() if v is not None}
+        dataset = self.dataset.describe()
         return {
             "name": self.name,
             "description": self.description,
@@ -428,9 +505,24 @@ def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpaceError(source, where, f"not valid YAML ({problem})") from None
-    if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset", {}), dict):
-        raw["dataset"] = {**raw.get("dataset", {}), "path": data}
+    if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset") or {}, dict):
+        raw["dataset"] = _with_data_flag(raw.get("dataset") or {}, data, source)
     return parse_space(raw, source)
+
+
+def _with_data_flag(d: dict, data: str, source: str) -> dict:
+    """The dataset section with `--data` as its path; refused where a path has no place."""
+    name = d.get("name", "digits")
+    if name == "digits":
+        raise SpaceError(source, "dataset.path", "--data given, but the digits dataset ships with scikit-learn and reads no file; drop --data")
+    if name == "arrays":
+        split = next((s for s in SPLITS if d.get(s) is not None), None)
+        if split:
+            raise SpaceError(source, "dataset.path", f"--data given, but the space names its train/val/test files (dataset.{split}); drop --data or edit the space")
+        pair = [k for k in ("x", "y") if d.get(k) is not None]
+        if pair:
+            raise SpaceError(source, "dataset.path", f"--data given, but the space names its data with dataset.{pair[0]}; drop --data or edit the space")
+    return {**d, "path": data}
 
 
 def _read_space_text(name_or_path: str) -> tuple[str, str]:
@@ -553,14 +645,37 @@ def _int_at_least(value: Any, minimum: int, source: str, key: str) -> int:
     return n
 
 
+_FIXED_SPLIT_CONFLICTS = ("val_fraction", "test_fraction", "max_samples", "seed")
+_ARRAYS_ONLY = ("x", "y", "x_key", "y_key", "label_columns", *SPLITS)
+
+
 def _parse_dataset(d: dict, source: str) -> DatasetSpec:
     _no_unknown_keys(d, tuple(vars(DatasetSpec())), source, "dataset")
     name = _one_of(d.get("name", "digits"), DATASETS, source, "dataset.name", ("dataset", "datasets"))
     spec = DatasetSpec(name=name)
+    for key in _ARRAYS_ONLY:
+        if d.get(key) is not None and name != "arrays":
+            raise SpaceError(source, f"dataset.{key}", f"only applies to the arrays dataset; this one is {name}")
+    if d.get("standardize") is not None:
+        if name not in ("arrays", "tabular"):
+            raise SpaceError(source, "dataset.standardize", f"only applies to the arrays and tabular datasets; this one is {name}")
+        if not isinstance(d["standardize"], bool):
+            raise SpaceError(source, "dataset.standardize", f"must be true or false; got {d['standardize']!r}")
+        spec = replace(spec, standardize=d["standardize"])
     if "path" in d and d["path"] is not None:
         spec = replace(spec, path=str(d["path"]))
     if "label_column" in d:
         spec = replace(spec, label_column=str(d["label_column"]))
+    if name == "arrays":
+        top = _parse_source({k: d[k] for k in SOURCE_KEYS if d.get(k) is not None}, source, "dataset")
+        spec = replace(spec, x=top.x, y=top.y, x_key=top.x_key, y_key=top.y_key, label_columns=top.label_columns)
+        for split in SPLITS:
+            if d.get(split) is not None:
+                spec = replace(spec, **{split: _parse_source(d[split], source, f"dataset.{split}")})
+        if spec.fixed_splits:
+            given = next((k for k in _FIXED_SPLIT_CONFLICTS if d.get(k) is not None), None)
+            if given:
+                raise SpaceError(source, f"dataset.{given}", "the train/val/test files fix the split; drop this key")
     for key in ("val_fraction", "test_fraction"):
         if key in d:
             frac = _number(d[key], source, f"dataset.{key}")
@@ -574,12 +689,45 @@ def _parse_dataset(d: dict, source: str) -> DatasetSpec:
     if "seed" in d:
         spec = replace(spec, seed=_int_at_least(d["seed"], 0, source, "dataset.seed"))
     _check_data_path(spec, source)
+    if name == "arrays":
+        _check_keys_used(spec, "label_column" in d, source)
     return spec
+
+
+def _parse_source(value: Any, source: str, key: str) -> DataSource:
+    """A data source: a path string, or a mapping of `SOURCE_KEYS` (text; label_columns a list)."""
+    if isinstance(value, str):
+        return DataSource(path=value)
+    if not isinstance(value, dict):
+        raise SpaceError(source, key, f"must be a path or a mapping of {', '.join(SOURCE_KEYS)}; got {value!r}")
+    _no_unknown_keys(value, SOURCE_KEYS, source, key)
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        if v is None:
+            continue
+        if k == "label_columns":
+            if not isinstance(v, (list, tuple)) or not v or not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in v):
+                raise SpaceError(source, f"{key}.label_columns", f"must be a non-empty list of column names; got {v!r}")
+            if len(set(map(str, v))) != len(v):
+                raise SpaceError(source, f"{key}.label_columns", f"has duplicates: {list(v)}")
+            out[k] = tuple(map(str, v))
+        elif isinstance(v, (str, int)) and not isinstance(v, bool):
+            out[k] = str(v)
+        else:
+            raise SpaceError(source, f"{key}.{k}", f"must be text; got {v!r}")
+    if "label_column" in out and "label_columns" in out:
+        raise SpaceError(source, f"{key}.label_columns", "give label_column (one target) or label_columns (several), not both")
+    return DataSource(**out)
 
 
 def _check_data_path(spec: DatasetSpec, source: str) -> None:
     if spec.name == "digits":
-        return  # ships with scikit-learn
+        if spec.path:  # ships with scikit-learn
+            raise SpaceError(source, "dataset.path", f"the digits dataset ships with scikit-learn and reads no file; got {spec.path} (drop dataset.path / --data)")
+        return
+    if spec.name == "arrays":
+        _check_arrays_files(spec, source)
+        return
     if not spec.path:
         raise SpaceError(source, "dataset.path", f"the {spec.name} dataset needs a data file; give dataset.path or --data")
     path = Path(spec.path).expanduser()
@@ -589,6 +737,67 @@ def _check_data_path(spec: DatasetSpec, source: str) -> None:
         raise SpaceError(source, "dataset.path", f"tabular data must be a .npz or .csv file; got {spec.path}")
     if spec.name == "mnist" and not (path.is_dir() or path.suffix == ".npz"):
         raise SpaceError(source, "dataset.path", f"mnist data must be a folder of idx files or a .npz; got {spec.path}")
+
+
+def _check_arrays_files(spec: DatasetSpec, source: str) -> None:
+    """The arrays dataset names its data once (path, or x and y) or per split (train, val,
+    test); every file exists and has a suffix it can be read by."""
+    if not spec.fixed_splits:
+        _check_source(spec.source(), source, "dataset")
+        return
+    missing = [s for s in SPLITS if getattr(spec, s) is None]
+    if missing:
+        raise SpaceError(source, f"dataset.{missing[0]}", "missing; fixed splits need train, val and test (or none of them, for a random split)")
+    whole = next((k for k in ("path", "x", "y") if getattr(spec, k) is not None), None)
+    if whole:
+        raise SpaceError(source, f"dataset.{whole}", "the train/val/test files hold the data; drop this key (or the splits)")
+    for name in SPLITS:
+        _check_source(getattr(spec, name), source, f"dataset.{name}")
+
+
+def _check_source(src: DataSource, source: str, key: str) -> None:
+    if src.path and (src.x or src.y):
+        raise SpaceError(source, f"{key}.{'x' if src.x else 'y'}", "give path (one file holding x and y) or x and y (two .npy files), not both")
+    if not src.path:
+        if src.x or src.y:
+            if not (src.x and src.y):
+                raise SpaceError(source, f"{key}.{'y' if src.x else 'x'}", "missing; x and y come as a pair of .npy files")
+        else:
+            hint = "give dataset.path (or --data), dataset.x and dataset.y, or dataset.train/val/test" if key == "dataset" else "give path, or x and y"
+            raise SpaceError(source, f"{key}.path", f"the arrays dataset needs its data: {hint}")
+    for k in ("path", "x", "y"):
+        given = getattr(src, k)
+        if given is None:
+            continue
+        path = Path(given).expanduser()
+        if not path.exists():
+            raise SpaceError(source, f"{key}.{k}", f"no such file: {given}")
+        if not path.is_file():
+            raise SpaceError(source, f"{key}.{k}", f"must be a file; {given} is a directory")
+        suffix = path.suffix.lower()
+        if k == "path" and suffix not in BOTH_SUFFIXES:
+            extra = " (a .npy holds one array: give x and y)" if suffix == ".npy" else ""
+            raise SpaceError(source, f"{key}.{k}", f"a file holding x and y must be .npz, .h5, .hdf5, .csv or .parquet; got {given}{extra}")
+        if k != "path" and suffix not in PAIR_SUFFIXES:
+            raise SpaceError(source, f"{key}.{k}", f"x and y must be .npy files (an .npz, .h5, .csv or .parquet file goes in path); got {given}")
+    if key != "dataset":  # a split's own keys; the dataset's are checked against every split's file
+        _check_source_keys(src, [src.suffix], source, key)
+
+
+def _check_source_keys(src: DataSource, suffixes: list[str], source: str, key: str) -> None:
+    """Keys that find arrays in a file must match a file that has such keys (none ignored)."""
+    for k in ("x_key", "y_key"):
+        if getattr(src, k) is not None and not any(s in KEYED_SUFFIXES for s in suffixes):
+            raise SpaceError(source, f"{key}.{k}", "only applies to .npz and .h5/.hdf5 files; the data here is not one")
+    for k in ("label_column", "label_columns"):
+        if getattr(src, k) is not None and not any(s in COLUMN_SUFFIXES for s in suffixes):
+            raise SpaceError(source, f"{key}.{k}", "only applies to .csv and .parquet files; the data here is not one")
+
+
+def _check_keys_used(spec: DatasetSpec, label_column_given: bool, source: str) -> None:
+    sources = [getattr(spec, s) for s in SPLITS] if spec.fixed_splits else [spec.source()]
+    own = DataSource(x_key=spec.x_key, y_key=spec.y_key, label_column=spec.label_column if label_column_given else None, label_columns=spec.label_columns)
+    _check_source_keys(own, [s.suffix for s in sources], source, "dataset")
 
 
 def _parse_model(d: dict, source: str) -> ModelSpec:

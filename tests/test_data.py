@@ -110,3 +110,12 @@ def test_batches_give_every_sample_once_per_epoch_reshuffled_and_keep_to_one_thr
     np.testing.assert_array_equal(plain, y)  # validation data: in order
     options = dataset.options()
     assert options.autotune.enabled is False and options.threading.private_threadpool_size == 1
+
+
+def test_digits_split_is_stratified():
+    s = load_dataset(DatasetSpec(name="digits"))
+    counts = np.bincount(np.concatenate([s.y_train, s.y_val, s.y_test]), minlength=10)
+    for part in (s.y_train, s.y_val, s.y_test):
+        expected = counts * len(part) / counts.sum()
+        assert np.abs(np.bincount(part, minlength=10) - expected).max() <= 1  # every class in the data's proportion
+    assert s.task == "classification" and s.n_outputs == 10 and s.notes == ()
