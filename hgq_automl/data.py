@@ -1,4 +1,4 @@
-"""Datasets: scikit-learn's digits (ships offline), MNIST from idx files or .npz, tabular
+"""Datasets: scikit-learn's digits and diabetes (ship offline), MNIST from idx files or .npz, tabular
 .npz/.csv, and `arrays`: a user's own files (.npy pairs, .npz, HDF5, CSV, parquet), of any
 feature shape, split at random or in fixed train/val/test files.
 
@@ -90,6 +90,8 @@ def load_dataset(spec: DatasetSpec, task: str = "classification") -> Splits:
         return _fixed_splits(spec, task)
     if spec.name == "digits":
         x, y, where = *_digits(), "digits"
+    elif spec.name == "diabetes":
+        x, y, where = *_diabetes(), "diabetes"
     elif spec.name == "mnist":
         path = Path(spec.path).expanduser()
         x, y, where = *_mnist(path), str(path)
@@ -301,6 +303,16 @@ def _h5_xy(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
             if key not in f or not isinstance(f[key], h5py.Dataset):
                 raise UsageError(f"{path}: no dataset {key!r} (set dataset x_key / y_key); it has {', '.join(names) or 'none'}")
         return f[x_key][()], f[y_key][()]
+
+
+def _diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's diabetes regression set: 442 patients, 10 features (as scikit-learn
+    scales them: centred, unit norm per column), the disease progression after a year in
+    hundreds (scikit-learn's target / 100, so that an HGQ output of a few integer bits holds it)."""
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    return x.astype(np.float32), (y / 100.0).astype(np.float32)
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:

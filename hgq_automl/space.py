@@ -29,7 +29,10 @@ from .pruning.schedulers import SCHEDULES
 from .pruning.structures import STRUCTURES as PRUNING_STRUCTURES
 from .task import REGRESSION_LOSSES, TASKS, TaskSpec
 
-DATASETS = ("digits", "mnist", "tabular", "arrays")
+DATASETS = ("digits", "diabetes", "mnist", "tabular", "arrays")
+#: Datasets that ship with scikit-learn (offline) and read no file: digits (8x8 images, 10
+#: classes) and diabetes (10 features, one regression target).
+SHIPPED_DATASETS = ("digits", "diabetes")
 SPLITS = ("train", "val", "test")
 FAMILIES = ("cnn", "mlp")
 SAMPLERS = ("nsga2", "tpe", "random", "grid")
@@ -513,8 +516,8 @@ def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None)
 def _with_data_flag(d: dict, data: str, source: str) -> dict:
     """The dataset section with `--data` as its path; refused where a path has no place."""
     name = d.get("name", "digits")
-    if name == "digits":
-        raise SpaceError(source, "dataset.path", "--data given, but the digits dataset ships with scikit-learn and reads no file; drop --data")
+    if name in SHIPPED_DATASETS:
+        raise SpaceError(source, "dataset.path", f"--data given, but the {name} dataset ships with scikit-learn and reads no file; drop --data")
     if name == "arrays":
         split = next((s for s in SPLITS if d.get(s) is not None), None)
         if split:
@@ -721,9 +724,9 @@ def _parse_source(value: Any, source: str, key: str) -> DataSource:
 
 
 def _check_data_path(spec: DatasetSpec, source: str) -> None:
-    if spec.name == "digits":
-        if spec.path:  # ships with scikit-learn
-            raise SpaceError(source, "dataset.path", f"the digits dataset ships with scikit-learn and reads no file; got {spec.path} (drop dataset.path / --data)")
+    if spec.name in SHIPPED_DATASETS:
+        if spec.path:
+            raise SpaceError(source, "dataset.path", f"the {spec.name} dataset ships with scikit-learn and reads no file; got {spec.path} (drop dataset.path / --data)")
         return
     if spec.name == "arrays":
         _check_arrays_files(spec, source)
