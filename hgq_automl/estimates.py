@@ -4,13 +4,17 @@ Every function here is a documented rule with its source; none needs Ray, MLflow
 vendor tool. Units are in the names: `flops` (operations per inference), `dsps` (DSP
 slices), `bram` (36-bit-wide block-RAM columns, hls4ml's unit, see `layer_bram`), `luts`
 (6-input LUTs), `ffs` (flip-flops), `latency_cycles` (clock cycles), `latency_ns`.
+
+Every layer call of the model's graph has a rule for each metric (`layer_costs`) or makes
+that metric NaN, with one `EstimateWarning` naming the layer: never a silent 0. A model
+da4ml cannot trace gets NaN da4ml metrics and the reason (`da4ml_metrics`), not an error.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -94,8 +98,8 @@ def weight_layers(model) -> list[WeightLayer]:
     """
     layers, seen = [], set()
     for layer, node in graph_calls(model):
-        if node is not None and _is_weight_layer(layer) and layer.name not in seen:
-            seen.add(layer.name)
+        if node is not None and _is_weight_layer(layer) and id(layer) not in seen:
+            seen.add(id(layer))
             layers.append(_weight_layer(layer, node))
     return layers
 
@@ -296,7 +300,7 @@ def _layer_cost(layer, node) -> LayerCost:
         cost = LayerCost(name, cls, count_flops([weights]), count_params([weights]), weights=weights)
         act = _activation_name(layer)
         if act not in FREE_ACTIVATIONS:
-            return LayerCost(**{**cost.__dict__, "uncovered": unknown_metrics, "why": f"activation {act}"})
+            return replace(cost, uncovered=unknown_metrics, why=f"activation {act}")
         return cost
     if isinstance(layer, QBatchNormalization):
         scale, offset = (np.asarray(ops.convert_to_numpy(v)) for v in layer.qscaler_and_qoffset)
@@ -336,7 +340,7 @@ def _layer_cost(layer, node) -> LayerCost:
     )  # fmt: skip
     if isinstance(layer, structural):
         return free
-    has_weights = bool(_own_variables(layer)) if isinstance(layer, keras.Layer) else True
+    has_weights = isinstance(layer, keras.Layer) and bool(_own_variables(layer))  # else a keras.ops operation
     return LayerCost(name, cls, uncovered=("flops", "params", "dsps", "bram") if has_weights else unknown_metrics)
 
 
@@ -376,9 +380,9 @@ def layer_costs(model) -> list[LayerCost]:
     costs, seen = [], set()
     for layer, node in graph_calls(model):
         cost = _layer_cost(layer, node)
-        if cost.name in seen and cost.params:
-            cost = LayerCost(**{**cost.__dict__, "params": 0})
-        seen.add(cost.name)
+        if id(layer) in seen and cost.params:
+            cost = replace(cost, params=0)
+        seen.add(id(layer))
         costs.append(cost)
     return costs
 

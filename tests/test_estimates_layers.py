@@ -242,3 +242,31 @@ def test_a_model_da4ml_cannot_trace_gets_nan_and_the_reason(build, reason, flops
     # without notes: the same NaNs, the reason in the warning only
     bare, caught = _collect(da4ml_metrics, model)
     assert all(math.isnan(bare[m]) for m in DA4ML_METRICS) and len(caught) == 1
+
+
+def test_a_shared_layer_costs_at_every_call_its_params_once_and_a_keras_op_is_uncovered():
+    import keras
+    from hgq.layers import QAdd, QDense
+
+    with _scopes():
+        inp = keras.Input((6,), name="features")
+        shared = QDense(4, name="shared")
+        s = QAdd(name="add")([shared(inp), shared(keras.layers.ReLU(name="relu")(inp))])
+        h = keras.ops.multiply(s, s)  # a keras.ops operation: no layer, no weights, no rule
+        model = keras.Model(inp, QDense(2, name="out")(h), name="shared")
+    _traced(model, RNG.normal(size=(32, 6)).astype(np.float32))
+    costs = sorted((c.name, c.class_name, c.flops, c.params, c.uncovered) for c in layer_costs(model))
+    (op,) = [c for c in costs if c[1] == "Multiply"]  # the operation's name is keras's choice
+    costs.remove(op)
+    assert op[2:] == (0, 0, ("flops", "dsps", "bram"))
+    assert costs == [
+        ("add", "QAdd", 4, 0, ()),
+        ("features", "InputLayer", 0, 0, ()),
+        ("out", "QDense", 2 * 4 * 2, 4 * 2 + 2, ()),
+        ("relu", "ReLU", 0, 0, ()),
+        ("shared", "QDense", 2 * 6 * 4, 0, ()),  # one of the two calls: its weights are stored once
+        ("shared", "QDense", 2 * 6 * 4, 6 * 4 + 4, ()),
+    ]
+    assert [layer.name for layer in weight_layers(model)] == ["shared", "out"]
+    est, caught = _collect(estimate, model, da4ml=False)
+    assert est["params"] == 28 + 10 and math.isnan(est["flops"]) and len(caught) == 1
