@@ -4,12 +4,17 @@ Every function here is a documented rule with its source; none needs Ray, MLflow
 vendor tool. Units are in the names: `flops` (operations per inference), `dsps` (DSP
 slices), `bram` (36-bit-wide block-RAM columns, hls4ml's unit, see `layer_bram`), `luts`
 (6-input LUTs), `ffs` (flip-flops), `latency_cycles` (clock cycles), `latency_ns`.
+
+Every layer call of the model's graph has a rule for each metric (`layer_costs`) or makes
+that metric NaN, with one `EstimateWarning` naming the layer: never a silent 0. A model
+da4ml cannot trace gets NaN da4ml metrics and the reason (`da4ml_metrics`), not an error.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,26 +43,64 @@ class WeightLayer:
         return int(np.count_nonzero(self.kernel))
 
 
-def weight_layers(model) -> list[WeightLayer]:
-    """The QDense / QConv layers of a model, with their quantized kernels."""
-    from hgq.layers import QConv2D, QDense
+def graph_calls(model) -> list[tuple[object, object]]:
+    """Every layer call of a Keras model's graph as (layer, node), nested models (functional
+    or Sequential) flattened into their layers, inputs first; a layer called twice appears
+    twice. Branches (Add, Concatenate) are all walked: this is the graph da4ml traces
+    (`hgq._dais_tracer.main.parse_model`), not `model.layers`, which hides nested layers.
+    A model without a graph (subclassed, never called symbolically) is returned as one
+    call `(model, None)`, which no rule covers."""
+    import keras
+
+    graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
+    by_depth = getattr(graph, "_nodes_by_depth", None)
+    if not by_depth:
+        return [(model, None)]
+    calls = []
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
+            if isinstance(node.operation, keras.Model):
+                calls.extend(graph_calls(node.operation))
+            else:
+                calls.append((node.operation, node))
+    return calls
+
+
+def _shape(tensor) -> tuple[int, ...]:
+    return tuple(int(d) for d in tensor.shape[1:])
+
+
+def _weight_layer(layer, node) -> WeightLayer:
     from keras import ops
 
-    layers = []
-    for layer in model.layers:
-        if not isinstance(layer, (QDense, QConv2D)):
-            continue
-        kernel = np.asarray(ops.convert_to_numpy(layer.qkernel))
-        bias_size = int(np.prod(layer.bias.shape)) if layer.use_bias else 0
-        out_shape = tuple(layer.output.shape[1:])
-        outputs = int(np.prod(out_shape))
-        fan_in = int(np.prod(kernel.shape[:-1]))
-        pixels = 1
-        if isinstance(layer, QConv2D):
-            n_pixels = int(np.prod(out_shape[:-1]))
-            pf = int(layer.parallelization_factor)
-            pixels = n_pixels if pf < 0 else pf
-        layers.append(WeightLayer(layer.name, kernel, bias_size, fan_in, outputs, pixels))
+    kernel = np.asarray(ops.convert_to_numpy(layer.qkernel))
+    bias_size = int(np.prod(layer.bias.shape)) if layer.use_bias else 0
+    out_shape = _shape(node.outputs[0])
+    n_pixels = int(getattr(layer, "n_parallel", None) or 1)
+    pf = int(layer.parallelization_factor)
+    pixels = pf if pf > 0 else n_pixels
+    return WeightLayer(layer.name, kernel, bias_size, int(np.prod(kernel.shape[:-1])), int(np.prod(out_shape)), pixels)
+
+
+def _is_weight_layer(layer) -> bool:
+    from hgq.layers import QConv1D, QConv2D, QDense
+
+    return isinstance(layer, (QDense, QConv1D, QConv2D))
+
+
+def weight_layers(model) -> list[WeightLayer]:
+    """The QDense (and its BN-fused form QBatchNormDense) / QConv1D / QConv2D layers of a
+    model, nested ones included, each once, with their quantized kernels.
+
+    Outputs: the elements of one call; parallel pixels: the layer's parallelization_factor
+    (HGQ sets it to all output pixels, hence 1 for a dense layer on a flat input, when not
+    given): the output positions computed at once, as in HGQ's EBOPs and hls4ml's conv.
+    """
+    layers, seen = [], set()
+    for layer, node in graph_calls(model):
+        if node is not None and _is_weight_layer(layer) and id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(_weight_layer(layer, node))
     return layers
 
 
@@ -175,6 +218,203 @@ def bram_estimate(layers: list[WeightLayer], reuse_factor: int, strategy: str = 
     return sum(layer_bram(layer, reuse_factor, strategy) for layer in layers)
 
 
+def batchnorm_dsps(scale: np.ndarray, elements: int, reuse_factor: int) -> int:
+    """DSP slices of a standalone batch normalization in hls4ml (io_parallel): a multiply
+    and an add per element (`nnet::normalize`, nnet_utils/nnet_batchnorm.h), at most
+    ceil(elements / RF) multipliers (`multiplier_limit = DIV_ROUNDUP(n_in, reuse_factor)`,
+    vivado/passes/core_templates.py), whatever the strategy (hls4ml's distributed-arithmetic
+    pass rewrites only Dense/Conv/EinsumDense); none when the quantized scale's type is
+    narrower than 9 bits, the width rule of `layer_dsps`."""
+    if weight_width(scale) < DSP_MIN_WEIGHT_BITS:
+        return 0
+    return math.ceil(elements / reuse_factor)
+
+
+#: The metrics `estimate` sums over the layers of the model (`layer_costs`).
+LAYER_METRICS = ("flops", "params", "dsps", "bram")
+#: Activations that cost nothing here: a comparison per element at most (see `layer_costs`).
+FREE_ACTIVATIONS = ("linear", "relu")
+
+
+class EstimateWarning(UserWarning):
+    """An estimate is NaN: a layer no cost rule covers, or a model da4ml cannot trace."""
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer call and its cost under the rules of `layer_costs`. A metric named in
+    `uncovered` has no rule for this layer: the model's total of it is NaN."""
+
+    name: str
+    class_name: str
+    flops: int = 0
+    params: int = 0
+    weights: WeightLayer | None = None  # dense/conv: dsps and bram by layer_dsps / layer_bram
+    scale: np.ndarray | None = None  # standalone batch normalization: its quantized scale
+    elements: int = 0  # batch normalization: elements scaled per call
+    uncovered: tuple[str, ...] = ()
+    why: str = ""  # what is uncovered, when not the layer class itself
+
+    def dsps(self, reuse_factor: int, strategy: str = "latency") -> int:
+        if self.weights is not None:
+            return layer_dsps(self.weights, reuse_factor, strategy)
+        if self.scale is not None:
+            return batchnorm_dsps(self.scale, self.elements, reuse_factor)
+        return 0
+
+    def bram(self, reuse_factor: int, strategy: str = "latency") -> int:
+        return layer_bram(self.weights, reuse_factor, strategy) if self.weights is not None else 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.class_name}{', ' + self.why if self.why else ''})"
+
+
+def _activation_name(layer) -> str:
+    act = getattr(layer, "activation", None)
+    return "linear" if act is None else str(getattr(act, "__name__", type(act).__name__))
+
+
+def _own_variables(layer) -> list:
+    """The layer's variables but HGQ's quantizer state (bit widths, traced ranges)."""
+    from hgq.layers import Quantizer
+
+    quantizer_vars = {id(v) for sub in layer._flatten_layers() if isinstance(sub, Quantizer) for v in sub.variables}
+    return [v for v in layer.variables if id(v) not in quantizer_vars]
+
+
+def _layer_cost(layer, node) -> LayerCost:
+    import keras
+    from hgq.layers import QBatchNormalization, Quantizer, QUnaryFunctionLUT
+    from keras import layers as kl
+    from keras import ops
+
+    name, cls = layer.name, type(layer).__name__
+    free = LayerCost(name, cls)
+    unknown_metrics = ("flops", "dsps", "bram")
+    if node is None:  # a model without a graph
+        return LayerCost(name, cls, uncovered=LAYER_METRICS, why="no layer graph")
+    out_elements = int(np.prod(_shape(node.outputs[0])))
+    if _is_weight_layer(layer):
+        weights = _weight_layer(layer, node)
+        cost = LayerCost(name, cls, count_flops([weights]), count_params([weights]), weights=weights)
+        act = _activation_name(layer)
+        if act not in FREE_ACTIVATIONS:
+            return replace(cost, uncovered=unknown_metrics, why=f"activation {act}")
+        return cost
+    if isinstance(layer, QBatchNormalization):
+        scale, offset = (np.asarray(ops.convert_to_numpy(v)) for v in layer.qscaler_and_qoffset)
+        return LayerCost(name, cls, 2 * out_elements, int(scale.size + offset.size), scale=scale, elements=out_elements)
+    if isinstance(layer, QUnaryFunctionLUT):  # a table per element: its size and storage are not modelled
+        return LayerCost(name, cls, uncovered=unknown_metrics)
+    if isinstance(layer, Quantizer):
+        return free
+    max_pools = (kl.MaxPooling1D, kl.MaxPooling2D, kl.MaxPooling3D, kl.GlobalMaxPooling1D, kl.GlobalMaxPooling2D, kl.GlobalMaxPooling3D)
+    avg_pools = (kl.AveragePooling1D, kl.AveragePooling2D, kl.AveragePooling3D)
+    global_avg_pools = (kl.GlobalAveragePooling1D, kl.GlobalAveragePooling2D, kl.GlobalAveragePooling3D)
+    if isinstance(layer, max_pools):
+        return free
+    if isinstance(layer, avg_pools):
+        return LayerCost(name, cls, int(np.prod(layer.pool_size)) * out_elements)
+    if isinstance(layer, global_avg_pools):
+        in_shape = _shape(node.input_tensors[0])
+        spatial = in_shape[:-1] if layer.data_format == "channels_last" else in_shape[1:]
+        return LayerCost(name, cls, int(np.prod(spatial)) * out_elements)
+    n_inputs = len(node.input_tensors)
+    if isinstance(layer, kl.Average):  # before Add: HGQ's QAveragePow2 is both
+        return LayerCost(name, cls, n_inputs * out_elements)
+    if isinstance(layer, (kl.Add, kl.Subtract)):
+        return LayerCost(name, cls, (n_inputs - 1) * out_elements)
+    if isinstance(layer, (kl.Maximum, kl.Minimum, kl.Concatenate)):
+        return free
+    if isinstance(layer, kl.Activation):
+        act = _activation_name(layer)
+        return free if act in FREE_ACTIVATIONS else LayerCost(name, cls, uncovered=unknown_metrics, why=f"activation {act}")
+    if isinstance(layer, kl.ReLU) and float(layer.negative_slope) == 0.0:
+        return free
+    structural = (
+        kl.InputLayer, kl.Flatten, kl.Reshape, kl.Permute, kl.Identity, kl.RepeatVector,
+        kl.ZeroPadding1D, kl.ZeroPadding2D, kl.ZeroPadding3D, kl.Cropping1D, kl.Cropping2D, kl.Cropping3D,
+        kl.Dropout, kl.SpatialDropout1D, kl.SpatialDropout2D, kl.SpatialDropout3D,
+        kl.GaussianDropout, kl.GaussianNoise, kl.AlphaDropout, kl.ActivityRegularization,
+    )  # fmt: skip
+    if isinstance(layer, structural):
+        return free
+    has_weights = isinstance(layer, keras.Layer) and bool(_own_variables(layer))  # else a keras.ops operation
+    return LayerCost(name, cls, uncovered=("flops", "params", "dsps", "bram") if has_weights else unknown_metrics)
+
+
+def layer_costs(model) -> list[LayerCost]:
+    """The cost of every layer call of the model (`graph_calls`), by these rules:
+
+    - QDense (and QBatchNormDense, BN fused into its kernel by HGQ), QConv1D, QConv2D:
+      flops 2 per multiply-accumulate (`count_flops`), params kernel + bias, dsps
+      `layer_dsps`, bram `layer_bram`. A relu or linear activation adds nothing; any other
+      makes flops, dsps and bram uncovered.
+    - QBatchNormalization: hls4ml 1.3 keeps it standalone after an HGQ layer (its input
+      quantizer sits between; `FuseBatchNormalization` needs a Dense/Conv parent), a
+      per-element `x * scale + offset`: flops 2 per element, params the quantized scale
+      and offset (one each per channel: what the firmware holds; gamma, beta and the moving
+      mean and variance fold into them), dsps `batchnorm_dsps`, bram 0 (hls4ml sets
+      `store_weights_in_bram = false` and partitions the arrays into registers).
+    - Pooling, quantized or not: params, dsps, bram 0 (no weights, no multiplier in
+      nnet_pooling.h: max compares, average adds and divides by the constant window size).
+      flops: max pooling 0 (comparisons are not counted, see below), average pooling
+      window size per output (window - 1 adds and one division), padded cells included.
+    - Add/QAdd, Subtract: (inputs - 1) adds per output; Average/QAveragePow2: inputs per
+      output (adds and the scaling); Maximum, Minimum, Concatenate: 0.
+    - No arithmetic: InputLayer, Flatten, Reshape, Permute, Identity, RepeatVector,
+      ZeroPadding, Cropping, Dropout and noise layers (identities at inference), HGQ's
+      standalone Quantizer (a rounding and an overflow rule: wiring and a clamp), and
+      relu or linear activations (Activation, ReLU without a negative slope, or a layer's
+      activation=): all 0. FLOPs count multiplications, additions and divisions, not the
+      comparisons of relu and max (also why the built-in models' numbers count only their
+      dense/conv arithmetic).
+    - Anything else (QEinsumDense, QConv3D, QUnaryFunctionLUT tables, attention, softmax,
+      Multiply, LeakyReLU, plain Keras Dense/Conv/BatchNormalization, custom layers): flops,
+      dsps and bram uncovered, and params too when the layer has variables of its own
+      (HGQ's quantizer variables aside); a layer without any has 0 params.
+
+    A layer called more than once costs flops, dsps and bram at every call, params once.
+    """
+    costs, seen = [], set()
+    for layer, node in graph_calls(model):
+        cost = _layer_cost(layer, node)
+        if id(layer) in seen and cost.params:
+            cost = replace(cost, params=0)
+        seen.add(id(layer))
+        costs.append(cost)
+    return costs
+
+
+def cost_totals(
+    costs: list[LayerCost], reuse_factor: int = 1, strategy: str = "latency", notes: dict[str, str] | None = None, model_name: str = "model"
+) -> dict[str, float]:
+    """flops, params, dsps and bram of the network: the sums over `costs`; a metric some
+    layer has no rule for is NaN, and then one `EstimateWarning` names those layers, their
+    classes and the metrics made NaN, and `notes["uncovered_layers"]` lists them as
+    "name (Class), ..."."""
+    totals: dict[str, float] = {
+        "flops": sum(c.flops for c in costs),
+        "params": sum(c.params for c in costs),
+        "dsps": sum(c.dsps(reuse_factor, strategy) for c in costs if "dsps" not in c.uncovered),
+        "bram": sum(c.bram(reuse_factor, strategy) for c in costs if "bram" not in c.uncovered),
+    }
+    uncovered: dict[str, tuple[str, ...]] = {}
+    for cost in costs:
+        if cost.uncovered:
+            uncovered.setdefault(cost.label, cost.uncovered)
+            for metric in cost.uncovered:
+                totals[metric] = math.nan
+    if uncovered:
+        if notes is not None:
+            notes["uncovered_layers"] = ", ".join(uncovered)
+        what = "; ".join(f"{label}: {', '.join(metrics)}" for label, metrics in uncovered.items())
+        nan = ", ".join(m for m in LAYER_METRICS if math.isnan(totals[m]))
+        warnings.warn(f"no cost rule covers these layers of {model_name!r}: {what}; so {nan} are NaN", EstimateWarning, stacklevel=3)
+    return totals
+
+
 @dataclass(frozen=True)
 class DA4MLEstimate:
     luts: float  # da4ml's LUT cost of the combinational design
@@ -213,23 +453,42 @@ DA4ML_METRICS = ("luts", "ffs", "latency_cycles", "latency_ns")
 
 
 def estimate(
-    model, reuse_factor: int = 1, strategy: str = "latency", clock_period_ns: float = CLOCK_PERIOD_NS, da4ml: bool = True
+    model,
+    reuse_factor: int = 1,
+    strategy: str = "latency",
+    clock_period_ns: float = CLOCK_PERIOD_NS,
+    da4ml: bool = True,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """The estimates of a traced model, under the metric names of `hgq_automl.metrics`;
-    without those of `DA4ML_METRICS` when `da4ml` is False."""
-    layers = weight_layers(model)
-    out: dict[str, float] = {
-        "flops": count_flops(layers),
-        "params": count_params(layers),
-        "dsps": dsp_estimate(layers, reuse_factor, strategy),
-        "bram": bram_estimate(layers, reuse_factor, strategy),
-    }
+    without those of `DA4ML_METRICS` when `da4ml` is False. A metric is NaN when some
+    layer has no rule for it (`layer_costs`) or, for da4ml's, when da4ml cannot trace the
+    model (`da4ml_metrics`); `notes`, when given, receives why ("uncovered_layers",
+    "da4ml_error")."""
+    out = cost_totals(layer_costs(model), reuse_factor, strategy, notes, getattr(model, "name", "model"))
     if da4ml:
-        out.update(da4ml_metrics(model, clock_period_ns))
+        out.update(da4ml_metrics(model, clock_period_ns, notes))
     return out
 
 
-def da4ml_metrics(model, clock_period_ns: float = CLOCK_PERIOD_NS) -> dict[str, float]:
-    """`da4ml_estimate`'s numbers under the metric names of `DA4ML_METRICS`."""
-    da = da4ml_estimate(model, clock_period_ns)
+def da4ml_failure(error: BaseException) -> str:
+    """"<ExceptionClass>: <first line of its message>" (the class alone if no message)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def da4ml_metrics(model, clock_period_ns: float = CLOCK_PERIOD_NS, notes: dict[str, str] | None = None) -> dict[str, float]:
+    """`da4ml_estimate`'s numbers under the metric names of `DA4ML_METRICS`; all NaN when
+    da4ml cannot trace the model (a layer its tracer does not know, such as a Keras
+    `Activation` layer; a float input pooled before any quantizer, "math domain error"),
+    the reason (`da4ml_failure`) in `notes["da4ml_error"]` and one `EstimateWarning`."""
+    try:
+        da = da4ml_estimate(model, clock_period_ns)
+    except Exception as error:  # da4ml raises many kinds (KeyError, ValueError, AssertionError, ...)
+        reason = da4ml_failure(error)
+        if notes is not None:
+            notes["da4ml_error"] = reason
+        name = getattr(model, "name", "model")
+        warnings.warn(f"da4ml cannot trace {name!r} ({reason}): {', '.join(DA4ML_METRICS)} are NaN", EstimateWarning, stacklevel=2)
+        return dict.fromkeys(DA4ML_METRICS, math.nan)
     return {"luts": da.luts, "ffs": da.ffs, "latency_cycles": da.latency_cycles, "latency_ns": da.latency_ns}
