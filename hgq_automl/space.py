@@ -448,7 +448,11 @@ class SearchSpace:
             "description": self.description,
             "task": self.task.describe(),
             "dataset": dataset,
-            "model": {**vars(self.model), "input_shape": list(self.model.input_shape)},
+            "model": {
+                # parse_space refuses the cnn-only keys on an mlp: leave them out, so that the dict reads back
+                **{k: v for k, v in vars(self.model).items() if self.model.family == "cnn" or k not in ("input_pool", "conv_layers", "kernel_size", "pool_size")},
+                "input_shape": list(self.model.input_shape),
+            },
             "objectives": dict(self.objectives),
             "search": {k: [dict(p) for p in v] if k == "start_points" else v for k, v in vars(self.search).items() if v not in (None, ())},
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},

@@ -69,3 +69,9 @@ def test_regression_metrics_by_hand():
     # harvesting keeps the checkpoint with the higher quality: minus the mse
     assert TaskSpec("regression").harvest_quality()(out, y) == -2.0
     assert TaskSpec().harvest_quality()(np.array([[0.0, 1.0]]), np.array([1])) == 1.0
+
+
+def test_an_mlp_space_reads_back_from_its_dict():
+    # the state file of a resume and the search_space.yaml export reads hold to_dict()
+    space = parse_space({"task": "regression", "model": {"family": "mlp", "input_shape": [10], "dense_layers": 2}})
+    assert parse_space(space.to_dict()) == space
