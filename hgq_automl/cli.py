@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) -> None:
     search.add_argument("--space", default="digits_cnn", metavar="FILE_OR_NAME", help="search-space YAML path or built-in name (digits_cnn, mnist_cnn, tabular_mlp); default: digits_cnn")
-    search.add_argument("--data", metavar="PATH", help="data for the space's dataset: MNIST idx folder or .npz; tabular .npz or .csv")
+    search.add_argument("--data", metavar="PATH", help="data for the space's dataset (replaces dataset.path): MNIST idx folder or .npz; tabular .npz or .csv; arrays .npz, .h5, .csv or .parquet; refused for digits/diabetes and fixed splits")
     search.add_argument("--trials", type=_positive_int, metavar="N", help="number of trials")
     search.add_argument("--concurrency", type=_positive_int, metavar="K", help="trials running at once")
     search.add_argument("--sampler", choices=("nsga2", "tpe", "random", "grid"), help="Optuna sampler (default: the space's, else nsga2; grid: every combination of the choice parameters)")
