@@ -8,8 +8,8 @@ quantized layer breaks da4ml's trace), Add -> QAdd. A ReLU (layer or Activation(
 Dense/Conv before it when that layer feeds nothing else, else HGQ2's exact ReLU table
 (QUnaryFunctionLUT): hls4ml 1.3 types a plain ReLU layer too narrowly (its csim differs
 from Keras). Flatten, Reshape, Dropout, Concatenate are kept
-(HGQ2 has no QConcatenate: da4ml and hls4ml read Keras' own). HGQ2 layers are kept as they
-are. Weights are copied variable by variable. A final softmax is dropped: the trials train
+(HGQ2 has no QConcatenate: da4ml and hls4ml read Keras' own). HGQ2 layers are copied as they
+are (their quantizers and weights). Weights are copied variable by variable. A final softmax is dropped: the trials train
 on logits and the argmax is unchanged. Anything else is refused on one line (UsageError)
 naming the layer, its class and what is supported: a layer converted approximately would
 break the bit-exactness the rest of the tool relies on.
@@ -91,8 +91,8 @@ def as_functional(model):
 
 def to_hgq(model, keep_weights: bool = True) -> tuple[Any, list[str]]:
     """(the HGQ2 model of `model`, notes). Plain layers become HGQ2 layers with the same
-    configuration (and weights, when `keep_weights`); HGQ2 layers are kept (re-initialised
-    when not `keep_weights`). The input is named `features` if it was `input` (a name
+    configuration (and weights, when `keep_weights`); HGQ2 layers are copied (re-initialised
+    when not `keep_weights`): the result shares no variable with `model`. The input is named `features` if it was `input` (a name
     hls4ml rejects). Raises UsageError on the first layer with no exact equivalent."""
     import keras
     from hgq import layers as hl
@@ -123,9 +123,7 @@ def to_hgq(model, keep_weights: bool = True) -> tuple[Any, list[str]]:
                 notes.append(f"the final softmax of layer {layer.name!r} was dropped: trials train on logits (the argmax is unchanged)")
             elif id(layer) in fold_into:
                 config["activation"] = "relu"
-            elif keep_weights:
-                return layer
-            new = type(layer).from_config(config)
+            new = type(layer).from_config(config)  # a copy: trials never share a model's variables
             if keep_weights:
                 copies.append((layer, new))
             return new
@@ -250,7 +248,11 @@ _RENAMED = {"QBatchNormalization": {"gamma": "bn_gamma", "beta": "bn_beta"}}
 
 
 def _copy_weights(old, new) -> None:
-    """Assign each variable of `old` to the variable of the same name in `new` (kernel, bias, gamma...)."""
+    """Assign each variable of `old` to the variable of the same name in `new` (kernel, bias,
+    gamma...); an HGQ2 layer's copy gets all its variables (quantizers' too) in order."""
+    if type(old) is type(new):
+        new.set_weights(old.get_weights())
+        return
     targets = {v.name: v for v in new.weights}
     renamed = _RENAMED.get(type(new).__name__, {})
     for var in old.weights:

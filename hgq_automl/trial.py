@@ -264,7 +264,7 @@ def run_trial(
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     params = space.resolve(config)
-    model = build_model(space.model, params, data.n_classes)
+    model = build_model(space.model, params, data.input_shape, data.n_classes)
     compile_model(model, params["learning_rate"])
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     betas: dict[int, float] = {}
