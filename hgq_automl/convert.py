@@ -4,7 +4,8 @@
 (`keras.models.clone_model(..., clone_function=, call_function=)`): Dense -> QDense,
 Conv1D/Conv2D -> QConv1D/QConv2D, BatchNormalization -> QBatchNormalization,
 MaxPooling/AveragePooling 1D/2D -> their quantized pools (a plain pool before the first
-quantized layer breaks da4ml's trace), Add -> QAdd. A ReLU (layer or Activation('relu')) becomes the activation of the
+quantized layer breaks da4ml's trace; an HGQ2 model's plain max-pool right after an HGQ2
+layer is kept, as the built-in cnn has it), Add -> QAdd. A ReLU (layer or Activation('relu')) becomes the activation of the
 Dense/Conv before it when that layer feeds nothing else, else HGQ2's exact ReLU table
 (QUnaryFunctionLUT): hls4ml 1.3 types a plain ReLU layer too narrowly (its csim differs
 from Keras). Flatten, Reshape, Dropout, Concatenate are kept
@@ -50,7 +51,7 @@ _DROPPED_KEYS = {"dtype": None, "lora_rank": None, "lora_alpha": None, "quantiza
 def is_hgq(layer) -> bool:
     from hgq.layers import QLayerBase
 
-    return isinstance(layer, QLayerBase)
+    return layer is not None and isinstance(layer, QLayerBase)
 
 
 def _activation_name(layer) -> str:
@@ -107,7 +108,8 @@ def to_hgq(model, keep_weights: bool = True) -> tuple[Any, list[str]]:
 
     for layer in model.layers:  # refuse before building anything
         _check_layer(layer, id(layer) in last)
-    fold_into, folded = _relu_folds(model)
+    producer, consumers = _graph(model)
+    fold_into, folded = _relu_folds(model, producer, consumers)
 
     def clone(layer):
         kind = type(layer).__name__
@@ -140,6 +142,8 @@ def to_hgq(model, keep_weights: bool = True) -> tuple[Any, list[str]]:
                 return layer
             # a plain ReLU is typed too narrowly by hls4ml 1.3 (csim differs); HGQ2's table is exact
             return hl.QUnaryFunctionLUT("relu", allow_heterogeneous_table=False, name=layer.name)
+        if kind in ("MaxPooling1D", "MaxPooling2D") and is_hgq(producer.get(id(layer))):
+            return type(layer).from_config(layer.get_config())  # an HGQ2 model's own pool after a quantized layer: exact as it is
         if kind in QUANTIZED:
             cls = getattr(hl, QUANTIZED[kind])
             config = _twin_config(layer, cls)
@@ -171,10 +175,8 @@ def to_hgq(model, keep_weights: bool = True) -> tuple[Any, list[str]]:
 _FOLDS_RELU = ("Dense", "Conv1D", "Conv2D", "QDense", "QConv1D", "QConv2D")
 
 
-def _relu_folds(model) -> tuple[set[int], set[int]]:
-    """(ids of layers that take the ReLU following them as their activation, ids of those
-    ReLUs): a ReLU (or Activation('relu')) whose input comes only from a Dense/Conv layer of
-    linear activation that feeds nothing else."""
+def _graph(model) -> tuple[dict[int, Any], dict[int, int]]:
+    """({id(layer): the layer feeding it, None if several}, {id(layer): how many inputs it feeds})."""
     consumers: dict[int, int] = {}
     producer: dict[int, Any] = {}
     for nodes in model._nodes_by_depth.values():  # this model's graph only (a layer may be in others)
@@ -186,6 +188,13 @@ def _relu_folds(model) -> tuple[set[int], set[int]]:
                 consumers[id(op)] = consumers.get(id(op), 0) + 1
             single = len(node.input_tensors) == 1
             producer[id(node.operation)] = node.input_tensors[0]._keras_history.operation if single else None
+    return producer, consumers
+
+
+def _relu_folds(model, producer: dict[int, Any], consumers: dict[int, int]) -> tuple[set[int], set[int]]:
+    """(ids of layers that take the ReLU following them as their activation, ids of those
+    ReLUs): a ReLU (or Activation('relu')) whose input comes only from a Dense/Conv layer of
+    linear activation that feeds nothing else."""
     outputs = final_layers(model)
     fold_into, folded = set(), set()
     for layer in model.layers:
