@@ -39,8 +39,42 @@ def _job_folder(space: str) -> tuple[tempfile.TemporaryDirectory, str]:
         if not path.is_file():
             raise UsageError(f"{space}: no such search-space file")
         shutil.copy(path, root / path.name)
+        _ship_user_model(path, root)
         space = path.name
     return tmp, space
+
+
+def _ship_user_model(path: Path, root: Path) -> None:
+    """Copy a space's builder module (model.builder) or model file (model.path) into the
+    job's folder beside the space copy, and point the copy at them. The job's working_dir
+    reaches every worker and is on their sys.path, so a worker on another node finds the
+    module by name there. (A built-in space's builder travels inside hgq_automl/search_spaces.)"""
+    import yaml
+
+    from .space import load_space
+
+    model = load_space(path).model
+    if model.family not in ("builder", "file"):
+        return
+    raw = yaml.safe_load(path.read_text())
+    section = raw["model"]
+    if model.family == "builder":
+        source = Path(model.builder_file)
+        if source.name == "__init__.py":
+            raise UsageError(f"{path}: model.builder {model.builder}: a package's __init__.py cannot be shipped to a Ray cluster; put the builder in a module file")
+        target = root / source.name
+        if target.exists():
+            raise UsageError(f"{path}: model.builder {model.builder}: its module file {source.name} clashes with a file of the job's folder; rename it")
+        shutil.copy(source, target)
+        section["builder"] = f"{source.stem}:{model.builder.rsplit(':', 1)[1]}"
+    else:
+        source = Path(model.path)
+        target = root / source.name
+        if target.exists():
+            raise UsageError(f"{path}: model.path {source.name} clashes with a file of the job's folder; rename it")
+        shutil.copy(source, target)
+        section["path"] = source.name
+    (root / path.name).write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
 def _absolute(value: str | None) -> str | None:

@@ -1,5 +1,6 @@
 """HGQ2 model builders for the families a search space can name.
 
+A user's own model (a builder function, a model file) is built by `user_models`.
 `cnn` is the HGQ quick-start family: [QMaxPool] -> (QConv2D(relu) -> MaxPool) x N -> Flatten
 -> QDense(relu) x M -> QDense(classes). `mlp` is QDense(relu) x M -> QDense(classes).
 Weights use HGQ's `kbi` quantizers (saturating), activations `kif` (wrapping, ranges set
@@ -8,6 +9,8 @@ by `trace_minmax`): the configuration measured bit-exact through hls4ml and da4m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .space import ModelSpec
@@ -31,26 +34,87 @@ def compile_model(model, learning_rate: float, task: TaskSpec = TaskSpec()) -> N
     model.compile(optimizer=keras.optimizers.Adam(float(learning_rate)), loss=task.keras_loss(), metrics=task.keras_metrics())
 
 
-def build_model(spec: ModelSpec, params: dict[str, Any], n_classes: int):
-    """Build (uncompiled) the HGQ2 Keras model of `spec` with the sampled `params`."""
-    import keras
+@contextmanager
+def hgq_scopes(beta: float):
+    """The quantizer and layer configuration every model of the tool is built in: HGQ2
+    layers created inside get these quantizers and EBOPs with `beta`."""
     from hgq.config import LayerConfigScope, QuantizerConfigScope
-    from hgq.layers import QConv2D, QDense, QMaxPooling2D
 
     with (
         QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM"),
         QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP"),
-        LayerConfigScope(enable_ebops=True, beta0=float(params["beta"])),
+        LayerConfigScope(enable_ebops=True, beta0=float(beta)),
     ):
-        inputs = keras.Input(spec.input_shape, name="features")  # hls4ml reserves the name "input"
+        yield
+
+
+def requested_parallelization(params: dict[str, Any], layer: str) -> int | None:
+    """The parallelization factor asked for conv layer `layer`: its own
+    `parallelization_factor_<layer>`, else `parallelization_factor` (None: not set)."""
+    value = params.get(f"parallelization_factor_{layer}", params.get("parallelization_factor"))
+    return None if value is None else int(value)
+
+
+def apply_layer_params(model, params: dict[str, Any]) -> None:
+    """Set the per-layer parameters on a user's built model: each conv layer's
+    parallelization factor (when asked for; the largest divisor of its output pixels not
+    above it). Raises ValueError when a `parallelization_factor_<layer>` or a
+    `beta_scale_<layer>` names no such layer of the model."""
+    from hgq.layers import QConv1D, QConv2D
+
+    layers = list(model._flatten_layers(include_self=False))
+    convs = {layer.name: layer for layer in layers if isinstance(layer, (QConv1D, QConv2D))}
+    scaled = sorted(layer.name for layer in layers if getattr(layer, "_beta", None) is not None)
+    for name in params:
+        if name.startswith("parallelization_factor_") and name[len("parallelization_factor_"):] not in convs:
+            raise ValueError(f"parameters.{name}: the model has no conv layer {name[len('parallelization_factor_'):]!r}; its conv layers are {', '.join(convs) or 'none'}")
+        if name.startswith("beta_scale_") and name[len("beta_scale_"):] not in scaled:
+            raise ValueError(f"parameters.{name}: the model has no HGQ layer {name[len('beta_scale_'):]!r}; its layers with a beta are {', '.join(scaled) or 'none'}")
+    for name, layer in convs.items():
+        requested = requested_parallelization(params, name)
+        if requested is not None and getattr(layer, "n_parallel", None):
+            layer.parallelization_factor = effective_parallelization(requested, int(layer.n_parallel))
+
+
+def build_model(spec: ModelSpec, params: dict[str, Any], input_shape: Sequence[int], n_outputs: int):
+    """Build (uncompiled) the HGQ2 Keras model of `spec` with the resolved `params`, for
+    inputs of `input_shape` (a sample's, no batch axis) and `n_outputs` outputs (logits).
+    A user's model (builder, file) raises UsageError on one line when it cannot be built."""
+    if spec.is_user:
+        from .user_models import build_user_model
+
+        return build_user_model(spec, params, input_shape, n_outputs)
+    return _build_builtin(spec, params, tuple(input_shape), n_outputs)
+
+
+def check_model(spec: ModelSpec, params: dict[str, Any], input_shape: Sequence[int], n_outputs: int) -> list[str]:
+    """Build a user's model once (in the driver, before any trial) with `params` (the
+    space's first ones): raises UsageError on one line for an unsupported layer, a builder
+    that fails, a wrong input or output size, or a per-layer parameter naming no layer.
+    Returns notes on what the tool changed (e.g. a dropped final softmax)."""
+    if not spec.is_user:
+        return []
+    from .user_models import build_user_model
+
+    notes: list[str] = []
+    build_user_model(spec, params, input_shape, n_outputs, notes)
+    return notes
+
+
+def _build_builtin(spec: ModelSpec, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int):
+    import keras
+    from hgq.layers import QConv2D, QDense, QMaxPooling2D
+
+    with hgq_scopes(params["beta"]):
+        inputs = keras.Input(input_shape, name="features")  # hls4ml reserves the name "input"
         h = inputs
         if spec.family == "cnn":
-            if len(spec.input_shape) == 2:
-                h = keras.layers.Reshape((*spec.input_shape, 1), name="reshape")(h)
+            if len(input_shape) == 2:
+                h = keras.layers.Reshape((*input_shape, 1), name="reshape")(h)
             if spec.input_pool > 1:  # a quantized pool: the input must be fixed-point before it
                 h = QMaxPooling2D(spec.input_pool, name="input_pool")(h)
-            for i, (out_h, out_w, pooled) in enumerate(spec.conv_plan(), start=1):
-                pf = effective_parallelization(int(params.get("parallelization_factor", 1)), out_h * out_w)
+            for i, (out_h, out_w, pooled) in enumerate(spec.conv_plan(input_shape), start=1):
+                pf = effective_parallelization(requested_parallelization(params, f"conv{i}") or 1, out_h * out_w)
                 h = QConv2D(
                     int(params[f"filters_{i}"]),
                     spec.kernel_size,

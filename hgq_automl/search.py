@@ -169,11 +169,35 @@ def prepare(request: SearchRequest):
     except ToolMissing as exc:
         raise UsageError(str(exc)) from None
     data = load_dataset(space.dataset, space.task.kind)
-    if data.input_shape != tuple(space.model.input_shape):
+    space = _check_model(space, data)
+    return space, name, root, data, state
+
+
+def _check_model(space, data):
+    """The space with its model's input shape (the data's, when the space gives none),
+    checked against the data; a user's model (builder, file) built once with the space's
+    first parameters (`models.check_model`), its notes printed. Raises UsageError."""
+    from dataclasses import replace
+
+    from .space import check_input_shape
+
+    if space.model.input_shape is None:
+        space = replace(space, model=replace(space.model, input_shape=tuple(data.input_shape)))
+        check_input_shape(space.model, space.source)
+    elif data.input_shape != tuple(space.model.input_shape):
         raise UsageError(
             f"{space.source}: model.input_shape {list(space.model.input_shape)} does not match the data's {list(data.input_shape)}"
         )
-    return space, name, root, data, state
+    if space.model.is_user:
+        from .models import check_model
+
+        try:
+            notes = check_model(space.model, space.first_params(), data.input_shape, data.n_outputs)
+        except UsageError as exc:
+            raise UsageError(f"{space.source}: {exc}") from None
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr, flush=True)
+    return space
 
 
 # --------------------------------------------------------------------------- the command

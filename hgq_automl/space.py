@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -35,6 +35,9 @@ DATASETS = ("digits", "diabetes", "mnist", "tabular", "arrays")
 SHIPPED_DATASETS = ("digits", "diabetes")
 SPLITS = ("train", "val", "test")
 FAMILIES = ("cnn", "mlp")
+#: a model the user brings: `model.builder` (module:function) or `model.path` (a .keras/.h5 file)
+USER_FAMILIES = ("builder", "file")
+MODEL_INITS = ("pretrained", "random")
 SAMPLERS = ("nsga2", "tpe", "random", "grid")
 BETA_SCHEDULES = ("constant", "ramp")
 STRATEGIES = ("latency", "resource", "distributed_arithmetic")
@@ -120,8 +123,13 @@ CNN_PARAMS: dict[str, ParamRule] = {
 }
 WIDTH_RULE = ParamRule(int, 8, minimum=1, doc="layer width")
 BETA_SCALE_RULE = ParamRule(float, 1.0, minimum=0, doc="multiplier of beta for one layer")
+#: parallelization_factor_<layer>: that conv layer's factor (overrides parallelization_factor); no default
+LAYER_PF_RULE = ParamRule(int, None, minimum=1, doc="output pixels one conv layer computes in parallel")
+#: parallelization_factor of a user's model: applied to its conv layers only when set
+USER_PF_RULE = ParamRule(int, None, minimum=1, doc="output pixels every conv layer computes in parallel (when set)")
 _WIDTH_NAME = re.compile(r"^(filters|units)_(\d+)$")
 _BETA_SCALE_NAME = re.compile(r"^beta_scale_(\w+)$")
+_LAYER_PF_NAME = re.compile(r"^parallelization_factor_(\w+)$")
 
 
 @dataclass(frozen=True)
@@ -255,28 +263,73 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    family: str = "cnn"
-    input_shape: tuple[int, ...] = (8, 8)
+    """The model: a built-in family (cnn, mlp) or the user's own (builder, file).
+
+    `builder` and `path` hold what a YAML space names (text); the Python API may put the
+    builder function itself, or a `keras.Model`, there instead.
+    """
+
+    family: str = "cnn"  # cnn | mlp (built in) | builder (model.builder) | file (model.path)
+    input_shape: tuple[int, ...] | None = None  # None: the data's (search.prepare fills it in)
     input_pool: int = 1  # cnn: max-pool the input by this factor first (the MNIST quick start uses 2)
     conv_layers: int = 1
     kernel_size: int = 3
     pool_size: int = 2
     dense_layers: int = 0  # hidden dense layers before the output layer
+    #: "module:function" (or "path/to/file.py:function") as written, or a callable
+    #: build(params, input_shape, n_outputs) -> keras.Model
+    builder: str | Callable | None = None
+    builder_file: str | None = None  # the builder module's absolute path, resolved at load time
+    builder_root: str | None = None  # the folder its module name was found in (on sys.path while importing it)
+    path: str | Any = None  # model file: absolute path (.keras, .h5), or a keras.Model
+    init: str = "pretrained"  # file: pretrained (its weights) | random (re-initialised)
+
+    @property
+    def is_user(self) -> bool:
+        """A model the user brings (builder or file): its layer names are known once built."""
+        return self.family in USER_FAMILIES
 
     def quantized_layers(self) -> list[str]:
-        """Names of the HGQ layers the builder creates, in order."""
-        convs = [f"conv{i}" for i in range(1, self.conv_layers + 1)] if self.family == "cnn" else []
+        """Names of the HGQ layers the built-in builder creates, in order ([] for a user's model)."""
+        if self.is_user:
+            return []
+        convs = self.conv_layer_names()
         return convs + [f"dense{i}" for i in range(1, self.dense_layers + 1)] + ["output"]
 
-    def conv_plan(self) -> list[tuple[int, int, bool]]:
+    def conv_layer_names(self) -> list[str]:
+        return [f"conv{i}" for i in range(1, self.conv_layers + 1)] if self.family == "cnn" else []
+
+    def describe(self) -> dict[str, Any]:
+        """The model section as it would be written in YAML (a builder by its resolved file)."""
+        out: dict[str, Any] = {"family": self.family}
+        if self.input_shape is not None:
+            out["input_shape"] = list(self.input_shape)
+        if self.family == "cnn":
+            out.update(input_pool=self.input_pool, conv_layers=self.conv_layers, kernel_size=self.kernel_size, pool_size=self.pool_size)
+        if self.family in ("cnn", "mlp"):
+            out["dense_layers"] = self.dense_layers
+        if self.family == "builder":
+            if isinstance(self.builder, str):
+                out["builder"] = f"{self.builder_file}:{self.builder.rsplit(':', 1)[1]}" if self.builder_file else self.builder
+            else:
+                out["builder"] = f"{getattr(self.builder, '__module__', '?')}:{getattr(self.builder, '__qualname__', repr(self.builder))}"
+        if self.family == "file":
+            out.update(path=self.path if isinstance(self.path, str) else f"<in-memory model {getattr(self.path, 'name', '?')}>", init=self.init)
+        return out
+
+    def conv_plan(self, input_shape: Sequence[int] | None = None) -> list[tuple[int, int, bool]]:
         """(output height, output width, followed by a max-pool) of each conv layer; [] for an MLP.
 
-        Raises ValueError naming the first conv layer whose input is smaller than its kernel.
+        `input_shape` defaults to the spec's. Raises ValueError naming the first conv layer
+        whose input is smaller than its kernel (or when no input shape is known).
         A max-pool follows a conv layer when its output is at least pool_size wide.
         """
         if self.family != "cnn":
             return []
-        h, w = self.input_shape[0] // self.input_pool, self.input_shape[1] // self.input_pool
+        shape = input_shape if input_shape is not None else self.input_shape
+        if shape is None:
+            raise ValueError("no input shape yet (it comes from the data)")
+        h, w = shape[0] // self.input_pool, shape[1] // self.input_pool
         plan = []
         for i in range(1, self.conv_layers + 1):
             h, w = h - self.kernel_size + 1, w - self.kernel_size + 1
@@ -386,15 +439,55 @@ class SearchSpace:
         return int(max(dim.values) if dim.kind == "choice" else dim.high)
 
     def rules(self) -> dict[str, ParamRule]:
-        """Every parameter this space's model accepts, with its rule."""
+        """Every parameter of this space's model that is known by name, with its rule.
+
+        A user's model (builder, file) also takes beta_scale_<layer> and
+        parallelization_factor_<layer> by its own layer names, and a builder its own
+        parameters: see `rule_for`."""
         rules = dict(COMMON_PARAMS)
         rules.update(PRUNING_PARAMS)
+        if self.model.is_user:
+            rules["parallelization_factor"] = USER_PF_RULE
+            return rules
         if self.model.family == "cnn":
             rules.update(CNN_PARAMS)
             rules.update({f"filters_{i}": WIDTH_RULE for i in range(1, self.model.conv_layers + 1)})
+            rules.update({f"parallelization_factor_{n}": LAYER_PF_RULE for n in self.model.conv_layer_names()})
         rules.update({f"units_{i}": WIDTH_RULE for i in range(1, self.model.dense_layers + 1)})
         rules.update({f"beta_scale_{n}": BETA_SCALE_RULE for n in self.model.quantized_layers()})
         return rules
+
+    def rule_for(self, name: str) -> ParamRule | None:
+        """The rule of parameter `name`, or None if this space's model takes no such parameter.
+
+        Beyond `rules()`: for a user's model, beta_scale_<layer> and parallelization_factor_<layer>
+        (the layer names are checked once the model is built, `models.check_model`); for a
+        builder, filters_N / units_N (widths) and any other name, the builder's own parameter
+        (its rule follows its dimension in `parameters`)."""
+        rule = self.rules().get(name)
+        if rule is not None or not self.model.is_user:
+            return rule
+        if _BETA_SCALE_NAME.match(name):
+            return BETA_SCALE_RULE
+        if _LAYER_PF_NAME.match(name):
+            return LAYER_PF_RULE
+        if self.model.family == "builder":
+            if _WIDTH_NAME.match(name):
+                return WIDTH_RULE
+            dim = self.parameters.get(name)
+            return _user_rule(dim) if dim is not None else None
+        return None
+
+    def user_parameters(self) -> list[str]:
+        """The builder's own parameters (outside the built-in vocabulary), in the space's order."""
+        if self.model.family != "builder":
+            return []
+        return [n for n in self.parameters if n not in self.rules() and not (_BETA_SCALE_NAME.match(n) or _LAYER_PF_NAME.match(n) or _WIDTH_NAME.match(n))]
+
+    def first_params(self) -> dict[str, Any]:
+        """The resolved params of a first trial: each searched parameter at its range's low
+        end or its first choice (what `models.check_model` builds the model with)."""
+        return self.resolve(self.suggest(_PointTrial({})))
 
     def suggest(self, trial: SuggestsParams) -> dict[str, Any]:
         """Sample one config (define-by-run): searched values plus fixed ones.
@@ -417,7 +510,7 @@ class SearchSpace:
 
     def resolve(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """A sampled config completed with the space's fixed values and the defaults."""
-        full = {name: rule.default for name, rule in self.rules().items()}
+        full = {name: rule.default for name, rule in self.rules().items() if rule.default is not None}
         full.update({name: dim.value for name, dim in self.parameters.items() if dim.kind == "fixed"})
         full.update(config)
         if self.harvest is not None:
@@ -448,11 +541,7 @@ class SearchSpace:
             "description": self.description,
             "task": self.task.describe(),
             "dataset": dataset,
-            "model": {
-                # parse_space refuses the cnn-only keys on an mlp: leave them out, so that the dict reads back
-                **{k: v for k, v in vars(self.model).items() if self.model.family == "cnn" or k not in ("input_pool", "conv_layers", "kernel_size", "pool_size")},
-                "input_shape": list(self.model.input_shape),
-            },
+            "model": self.model.describe(),
             "objectives": dict(self.objectives),
             "search": {k: [dict(p) for p in v] if k == "start_points" else v for k, v in vars(self.search).items() if v not in (None, ())},
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
@@ -514,7 +603,16 @@ def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None)
         raise SpaceError(source, where, f"not valid YAML ({problem})") from None
     if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset") or {}, dict):
         raw["dataset"] = _with_data_flag(raw.get("dataset") or {}, data, source)
-    return parse_space(raw, source)
+    return parse_space(raw, source, base_dir=_space_dir(str(name_or_path), source))
+
+
+def _space_dir(name_or_path: str, source: str) -> Path:
+    """The folder a space's relative paths (model.builder, model.path) start from: the
+    space file's, or the built-in spaces' package folder."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path.resolve().parent
+    return Path(str(resources.files("hgq_automl.search_spaces")))
 
 
 def _with_data_flag(d: dict, data: str, source: str) -> dict:
@@ -549,8 +647,13 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
 _TOP_KEYS = ("name", "description", "task", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping", "harvest")
 
 
-def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
-    """Validate plain data (as read from YAML) into a `SearchSpace`."""
+def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None = None) -> SearchSpace:
+    """Validate plain data (as read from YAML) into a `SearchSpace`.
+
+    `base_dir` is where model.builder's module and model.path are looked for first (then
+    the working directory); by default the folder of `source` if that is a file."""
+    if base_dir is None:
+        base_dir = Path(source).resolve().parent if Path(source).is_file() else None
     if not isinstance(raw, dict):
         raise SpaceError(source, "", f"must be a mapping of {', '.join(_TOP_KEYS)}; got {type(raw).__name__}")
     _no_unknown_keys(raw, _TOP_KEYS, source, "")
@@ -563,14 +666,15 @@ def parse_space(raw: Any, source: str = "<space>") -> SearchSpace:
         raise SpaceError(source, "description", f"must be text; got {type(description).__name__}")
     task = _parse_task(raw.get("task"), source)
     dataset = _parse_dataset(_section(raw, "dataset", source), source)
-    model = _parse_model(_section(raw, "model", source), source)
+    model = _parse_model(_section(raw, "model", source), source, base_dir)
     objectives = _parse_objectives(raw.get("objectives"), source, task)
     search = _parse_search(_section(raw, "search", source), source)
     hardware = _parse_hardware(_section(raw, "hardware", source), source)
     constraints = _parse_constraints(raw.get("constraints"), source)
     space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints, task=task)
-    params = _parse_parameters(_section(raw, "parameters", source), space.rules(), source)
-    _check_model_shapes(model, source)
+    params = _parse_parameters(_section(raw, "parameters", source), space, source)
+    if model.input_shape is not None:  # else search.prepare checks it with the data's shape
+        check_input_shape(model, source)
     early = _parse_early_stopping(raw.get("early_stopping"), source)
     space = replace(space, parameters=params, early_stopping=early, harvest=_parse_harvest(raw.get("harvest"), source))
     _check_harvest(space, source)
@@ -807,29 +911,89 @@ def _check_keys_used(spec: DatasetSpec, label_column_given: bool, source: str) -
     _check_source_keys(own, [s.suffix for s in sources], source, "dataset")
 
 
-def _parse_model(d: dict, source: str) -> ModelSpec:
-    _no_unknown_keys(d, tuple(vars(ModelSpec())), source, "model")
-    family = _one_of(d.get("family", "cnn"), FAMILIES, source, "model.family", ("model family", "families"))
-    shape = d.get("input_shape", [8, 8] if family == "cnn" else None)
-    if not isinstance(shape, (list, tuple)) or not shape:
-        raise SpaceError(source, "model.input_shape", f"must be a list of positive integers; got {shape!r}")
-    shape = tuple(_int_at_least(s, 1, source, "model.input_shape") for s in shape)
-    if family == "cnn" and len(shape) not in (2, 3):
-        raise SpaceError(source, "model.input_shape", f"a cnn takes [height, width] or [height, width, channels]; got {list(shape)}")
-    if family == "mlp" and len(shape) != 1:
-        raise SpaceError(source, "model.input_shape", f"an mlp takes [features]; got {list(shape)}")
-    spec = ModelSpec(family=family, input_shape=shape)
+#: the keys of `model:` for each family
+MODEL_KEYS = {
+    "cnn": ("family", "input_shape", "input_pool", "conv_layers", "kernel_size", "pool_size", "dense_layers"),
+    "mlp": ("family", "input_shape", "dense_layers"),
+    "builder": ("family", "builder", "input_shape"),
+    "file": ("family", "path", "init", "input_shape"),
+}
+
+
+def _parse_model(d: dict, source: str, base_dir: str | Path | None = None) -> ModelSpec:
+    allowed = tuple(dict.fromkeys(k for keys in MODEL_KEYS.values() for k in keys))
+    _no_unknown_keys(d, allowed, source, "model")
+    if "builder" in d and "path" in d:
+        raise SpaceError(source, "model", "give model.builder (a function building the model) or model.path (a model file), not both")
+    implied = "builder" if "builder" in d else "file" if "path" in d else "cnn"
+    family = _one_of(d.get("family", implied), FAMILIES + USER_FAMILIES, source, "model.family", ("model family", "families"))
+    if family != implied and implied != "cnn":
+        raise SpaceError(source, "model.family", f"{family} conflicts with model.{'builder' if implied == 'builder' else 'path'} (family {implied}); drop one")
+    if family == "builder" and "builder" not in d:
+        raise SpaceError(source, "model.builder", "missing: family builder needs model.builder: module:function")
+    if family == "file" and "path" not in d:
+        raise SpaceError(source, "model.path", "missing: family file needs model.path: a .keras or .h5 file")
+    for key in d:
+        if key not in MODEL_KEYS[family]:
+            where = "only applies to the cnn family" if key in MODEL_KEYS["cnn"] and family != "cnn" else f"does not apply to a {family} model"
+            raise SpaceError(source, f"model.{key}", where)
+    spec = ModelSpec(family=family)
+    if d.get("input_shape") is not None:
+        shape = d["input_shape"]
+        if not isinstance(shape, (list, tuple)) or not shape:
+            raise SpaceError(source, "model.input_shape", f"must be a list of positive integers; got {shape!r}")
+        spec = replace(spec, input_shape=tuple(_int_at_least(n, 1, source, "model.input_shape") for n in shape))
     if family == "mlp":
         spec = replace(spec, conv_layers=0, dense_layers=1)
     for key, minimum in (("input_pool", 1), ("conv_layers", 1), ("kernel_size", 1), ("pool_size", 1), ("dense_layers", 0)):
         if key in d:
-            if family == "mlp" and key in ("input_pool", "conv_layers", "kernel_size", "pool_size"):
-                raise SpaceError(source, f"model.{key}", "only applies to the cnn family")
             spec = replace(spec, **{key: _int_at_least(d[key], minimum, source, f"model.{key}")})
+    if family == "builder":
+        spec = _parse_builder(d["builder"], spec, source, base_dir)
+    if family == "file":
+        spec = _parse_model_file(d["path"], d.get("init", "pretrained"), spec, source, base_dir)
     return spec
 
 
-def _check_model_shapes(model: ModelSpec, source: str) -> None:
+def _parse_builder(value: Any, spec: ModelSpec, source: str, base_dir: str | Path | None) -> ModelSpec:
+    """model.builder, resolved to its module's file now (trials import it by that path)."""
+    if callable(value):  # the Python API
+        return replace(spec, builder=value)
+    from .user_models import resolve_builder
+
+    try:
+        found = resolve_builder(value, base_dir)
+    except ValueError as exc:
+        raise SpaceError(source, "model.builder", str(exc)) from None
+    return replace(spec, builder=value, builder_file=str(found.file), builder_root=str(found.root))
+
+
+def _parse_model_file(value: Any, init: Any, spec: ModelSpec, source: str, base_dir: str | Path | None) -> ModelSpec:
+    """model.path (next to the space file, else in the working directory) and model.init."""
+    init = _one_of(init, MODEL_INITS, source, "model.init")
+    if not isinstance(value, str):  # the Python API: a keras.Model
+        if not hasattr(value, "layers"):
+            raise SpaceError(source, "model.path", f"must be a .keras or .h5 file (or a keras.Model); got {value!r}")
+        return replace(spec, path=value, init=init)
+    path = Path(value).expanduser()
+    candidates = [path] if path.is_absolute() else [Path(d) / path for d in (base_dir, Path.cwd()) if d is not None]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        where = " or ".join(str(c.parent) for c in candidates)
+        raise SpaceError(source, "model.path", f"no such model file: {value} (looked in {where})")
+    if found.suffix not in (".keras", ".h5", ".hdf5"):
+        raise SpaceError(source, "model.path", f"a model file must be .keras or .h5 (Keras 3 reads those); got {value}")
+    return replace(spec, path=str(found.resolve()), init=init)
+
+
+def check_input_shape(model: ModelSpec, source: str) -> None:
+    """The model's input shape fits its family: a cnn takes [h, w] or [h, w, c] large enough
+    for its conv layers, an mlp [features]. Raises SpaceError (model.input_shape / model)."""
+    shape = list(model.input_shape or ())
+    if model.family == "cnn" and len(shape) not in (2, 3):
+        raise SpaceError(source, "model.input_shape", f"a cnn takes [height, width] or [height, width, channels]; got {shape}")
+    if model.family == "mlp" and len(shape) != 1:
+        raise SpaceError(source, "model.input_shape", f"an mlp takes [features]; got {shape}")
     try:
         model.conv_plan()
     except ValueError as exc:
@@ -930,7 +1094,6 @@ def _check_start_points(space: SearchSpace, source: str) -> SearchSpace:
     if space.search.sampler == "grid":
         raise SpaceError(source, "search.start_points", "the grid sampler visits only its grid: add the values to the parameters' choices, or use another sampler")
     searched = [n for n, dim in space.parameters.items() if dim.kind != "fixed"]
-    rules = space.rules()
     converted = []
     for i, point in enumerate(points):
         key = f"search.start_points[{i}]"
@@ -940,7 +1103,7 @@ def _check_start_points(space: SearchSpace, source: str) -> SearchSpace:
             if dim is None or dim.kind == "fixed":
                 what = "fixed in parameters" if dim is not None else "not a parameter of this space"
                 raise SpaceError(source, f"{key}.{name}", f"{what}; a start point sets searched parameters ({', '.join(searched)})")
-            out[name] = _point_value(dim, value, rules[name], source, f"{key}.{name}")
+            out[name] = _point_value(dim, value, space.rule_for(name), source, f"{key}.{name}")
         trial = _PointTrial(out)
         space.suggest(trial)
         unused = sorted(set(out) - trial.asked)
@@ -961,7 +1124,7 @@ def _ramped(point: dict[str, Any], i: int, source: str) -> dict[str, Any]:
 
 def _point_value(dim: Dimension, value: Any, rule: ParamRule, source: str, key: str) -> Any:
     """A start point's value, converted to the parameter's type, inside its dimension."""
-    if rule.kind is not str:
+    if rule.kind in (int, float):
         value = _number(value, source, key, rule.kind)
     if dim.kind == "choice":
         if value not in dim.values:
@@ -1074,22 +1237,61 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
     return s
 
 
-def _parse_parameters(d: dict, rules: dict[str, ParamRule], source: str) -> dict[str, Dimension]:
+def _parse_parameters(d: dict, space: SearchSpace, source: str) -> dict[str, Dimension]:
+    """The dimensions of `parameters:`. An unknown name is an error, except with a builder:
+    there it is the builder's own parameter (passed to it in `params`)."""
     params: dict[str, Dimension] = {}
     for name, spec in d.items():
         key = f"parameters.{name}"
-        rule = rules.get(name)
+        rule = space.rule_for(str(name))
+        if rule is None and space.model.family == "builder":
+            params[name] = _parse_user_dimension(str(name), spec, source, key)
+            continue
         if rule is None:
-            raise SpaceError(source, key, _unknown_parameter_hint(name, rules))
+            raise SpaceError(source, key, _unknown_parameter_hint(str(name), space))
         params[name] = _parse_dimension(name, spec, rule, source, key)
     return params
 
 
-def _unknown_parameter_hint(name: str, rules: dict[str, ParamRule]) -> str:
-    m = _WIDTH_NAME.match(str(name)) or _BETA_SCALE_NAME.match(str(name))
-    if m:
+def _unknown_parameter_hint(name: str, space: SearchSpace) -> str:
+    if _WIDTH_NAME.match(name) or _BETA_SCALE_NAME.match(name) or _LAYER_PF_NAME.match(name):
+        if space.model.family == "file":
+            return "unknown parameter: a model file's layers have fixed widths"
         return "unknown parameter: this model has no such layer (check model.conv_layers / model.dense_layers)"
-    return f"unknown parameter; known parameters are {', '.join(sorted(rules))}"
+    own = "; a model file takes no parameters of its own" if space.model.family == "file" else " (a parameter of your own needs model.builder)"
+    return f"unknown parameter; known parameters are {', '.join(sorted(space.rules()))}{own}"
+
+
+def _user_rule(dim: Dimension) -> ParamRule:
+    """The rule of a builder's own parameter, from its dimension: int ranges are integers,
+    other ranges reals, choices of text one of those texts, other fixed values anything."""
+    if dim.kind == "int":
+        return ParamRule(int, None)
+    if dim.kind in ("uniform", "log_uniform"):
+        return ParamRule(float, None)
+    values = dim.values if dim.kind == "choice" else (dim.value,)
+    if all(isinstance(v, str) for v in values):
+        return ParamRule(str, None, allowed=tuple(values) if dim.kind == "choice" else None)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return ParamRule(int if all(isinstance(v, int) for v in values) else float, None)
+    return ParamRule(object, None)
+
+
+def _parse_user_dimension(name: str, spec: Any, source: str, key: str) -> Dimension:
+    """A builder's own parameter: a fixed value of any kind, or a range / choice (numbers or texts)."""
+    if not isinstance(spec, dict):
+        return Dimension(name, "fixed", value=spec)
+    kind = _one_of(spec.get("type"), DIMENSION_TYPES, source, f"{key}.type")
+    if kind == "choice":
+        values = spec.get("values")
+        if not isinstance(values, list) or not values:
+            raise SpaceError(source, f"{key}.values", "must be a non-empty list")
+        if not (all(isinstance(v, str) for v in values) or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise SpaceError(source, f"{key}.values", f"a choice takes numbers or texts, not a mix; got {values}")
+        rule = _user_rule(Dimension(name, "choice", values=tuple(values)))
+    else:
+        rule = ParamRule(int if kind == "int" else float, None)
+    return _parse_dimension(name, spec, rule, source, key)
 
 
 def _parse_dimension(name: str, spec: Any, rule: ParamRule, source: str, key: str) -> Dimension:

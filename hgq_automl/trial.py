@@ -284,7 +284,11 @@ def run_trial(
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     params = space.resolve(config)
-    model = build_model(space.model, params, data.n_outputs)
+    model = build_model(space.model, params, data.input_shape, data.n_outputs)
+    if space.model.family == "file" and space.model.init == "pretrained":
+        # the file's trained weights meet activation ranges never traced on this data: HGQ's
+        # wrapping quantizers would start from garbage outputs; calibrate them first
+        trace_minmax(model, data.x_train, batch_size=4096)
     compile_model(model, params["learning_rate"], space.task)
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     betas: dict[int, float] = {}

@@ -194,7 +194,7 @@ def feed_worker(feed: str) -> None:
     data = load_dataset(space.dataset)
     params = space.resolve({"filters_1": 6, "parallelization_factor": 4, "beta": 1e-6, "beta_schedule": "constant", "batch_size": 32})
     keras.utils.set_random_seed(0)
-    model = build_model(space.model, params, data.n_classes)
+    model = build_model(space.model, params, data.input_shape, data.n_classes)
     compile_model(model, 3e-3)
     if feed == "keras":
         fit = dict(x=data.x_train, y=data.y_train, validation_data=(data.x_val, data.y_val), batch_size=32)

@@ -177,7 +177,7 @@ def test_ebops_count_parallel_pixels_and_da4ml_the_fully_parallel_design(trained
 
     space, data, final, model = trained
     params = space.resolve({"parallelization_factor": 36})
-    wide = build_model(space.model, params, data.n_classes)
+    wide = build_model(space.model, params, data.input_shape, data.n_classes)
     wide.set_weights(model.get_weights())
     trace_minmax(wide, data.x_train, batch_size=4096)
     conv4, conv36 = float(model.get_layer("conv1").ebops), float(wide.get_layer("conv1").ebops)

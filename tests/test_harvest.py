@@ -216,7 +216,7 @@ def test_the_compiled_harvest_check_gives_trace_minmax_numbers():
     space = parse_space({"dataset": {"max_samples": 600}, "parameters": {"filters_1": 4, "beta": 1e-5}})
     data = load_dataset(space.dataset)
     keras.utils.set_random_seed(0)
-    model = build_model(space.model, space.resolve({}), data.n_classes)
+    model = build_model(space.model, space.resolve({}), data.input_shape, data.n_classes)
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     check = compiled_check(model, batch=128)  # several batches, the last one short
     calibration = data.x_train[:300]

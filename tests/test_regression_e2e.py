@@ -14,7 +14,7 @@ SPACE = """\
 name: reg
 task: {type: regression, loss: mse}
 dataset: {name: arrays, path: diabetes.npz, standardize: true}
-model: {family: mlp, input_shape: [10], dense_layers: 1}
+model: {family: mlp, dense_layers: 1}
 objectives: {val_mse: min, ebops: min}
 search: {trials: 2, concurrency: 2, sampler: random, seed: 3}
 parameters:

@@ -82,7 +82,7 @@ def test_malformed_yaml_and_missing_file(tmp_path):
         load_space(bad)
     with pytest.raises(SpaceError, match="no such search-space file"):
         load_space(tmp_path / "absent.yaml")
-    with pytest.raises(SpaceError, match="no such search space; built-in ones are diabetes_mlp, digits_cnn"):
+    with pytest.raises(SpaceError, match="no such search space; built-in ones are diabetes_mlp, digits_builder, digits_cnn"):
         load_space("no_such_space")
 
 
