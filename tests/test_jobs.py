@@ -11,6 +11,25 @@ from mlflow.tracking import MlflowClient
 from .conftest import can_unshare, tiny_space, write
 
 TWO_TRIALS = tiny_space("two", trials=2)
+#: a builder-based space whose module sits next to it, away from the working directory:
+#: the module must travel with the job to the Ray workers
+OWN = """\
+name: own
+dataset: {name: digits, max_samples: 300}
+model: {builder: "job_models:build"}
+search: {trials: 2, concurrency: 2, sampler: random, seed: 1}
+parameters:
+  width: {type: choice, values: [5, 7]}
+  epochs: 2
+"""
+OWN_MODULE = """\
+def build(params, input_shape, n_outputs):
+    import keras
+
+    inputs = keras.Input(input_shape, name="features")
+    h = keras.layers.Dense(params["width"], activation="relu", name="hidden")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, keras.layers.Dense(n_outputs, name="logits")(h))
+"""
 
 SCRIPT = """\
 set -u
@@ -26,6 +45,8 @@ python -m hgq_automl submit --address http://127.0.0.1:8265 --space two.yaml --n
 echo "submit-exit-code=$?"
 python -m hgq_automl submit --address http://127.0.0.1:8265 --space bad.yaml
 echo "bad-submit-exit-code=$?"
+python -m hgq_automl submit --address http://127.0.0.1:8265 --space spaces/own.yaml --name ownjob
+echo "own-submit-exit-code=$?"
 kill $HEAD
 wait $HEAD
 """
@@ -36,6 +57,9 @@ def test_submit_runs_the_search_as_a_ray_job(tmp_path):
         pytest.fail("this test needs `unshare -n` (root) to keep Ray on loopback")
     write(tmp_path / "two.yaml", TWO_TRIALS)
     write(tmp_path / "bad.yaml", "parameters:\n  gamma: 1\n")
+    (tmp_path / "spaces").mkdir()
+    write(tmp_path / "spaces" / "own.yaml", OWN)
+    write(tmp_path / "spaces" / "job_models.py", OWN_MODULE)
     write(tmp_path / "job.sh", SCRIPT.format(bin=Path(sys.executable).parent))
     result = subprocess.run(["unshare", "-n", "bash", "job.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     out, err = result.stdout, result.stderr
@@ -51,3 +75,10 @@ def test_submit_runs_the_search_as_a_ray_job(tmp_path):
     assert sorted(r.data.tags.get("hgq_automl.role") for r in runs) == ["search", "trial", "trial"]
     assert all(r.info.status == "FINISHED" for r in runs)
     assert (tmp_path / "hgq_automl_results" / "job" / "hgq_automl.json").is_file()
+
+    # the builder-based search: its module reached the workers, its own parameter was sampled
+    assert "own-submit-exit-code=0" in out, out[-3000:] + err[-3000:]
+    own = client.search_runs([client.get_experiment_by_name("ownjob").experiment_id])
+    trials = [r for r in own if r.data.tags.get("hgq_automl.role") == "trial"]
+    assert len(trials) == 2 and all(r.info.status == "FINISHED" for r in trials)
+    assert {r.data.params["width"] for r in trials} <= {"5", "7"}
