@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from hgq_automl.data import load_dataset
@@ -93,3 +95,49 @@ def test_shipped_tabular_space_trains_an_mlp(tmp_path):
     final, model = run_trial(space, {"epochs": 3, "units_1": 16, "units_2": 8, "units_3": 8}, data, threads=1)
     assert final["params"] == (16 * 16 + 16) + (16 * 8 + 8) + (8 * 8 + 8) + (8 * 4 + 4)
     assert final["val_accuracy"] > 0.25
+
+
+def _tanh_builder(folder):
+    (folder / "tanh_models.py").write_text(
+        "def build(params, input_shape, n_outputs):\n"
+        "    import keras\n    from hgq.layers import QDense\n"
+        "    i = keras.Input(input_shape, name='features')\n"
+        "    h = QDense(8, activation='tanh', name='hidden')(keras.layers.Flatten()(i))\n"
+        "    return keras.Model(i, QDense(n_outputs, name='out')(h))\n"
+    )
+
+
+def test_a_model_no_rule_covers_gets_nan_and_notes_and_fails_only_when_needed(tmp_path):
+    """A tanh QDense: no cost rule covers it and da4ml cannot trace it. The trial finishes
+    with NaN in those metrics and says why in notes (logged as run tags); with flops as an
+    objective it fails, naming the metric and the reason."""
+    import math
+
+    _tanh_builder(tmp_path)
+    raw = {"dataset": {"max_samples": 200}, "model": {"builder": "tanh_models:build"}, "parameters": {"epochs": 1}}
+    space = parse_space(raw, "<t>", base_dir=tmp_path)
+    data = load_dataset(space.dataset)
+    final, _ = run_trial(space, {}, data, threads=1)
+    assert math.isnan(final["flops"]) and math.isnan(final["dsps"]) and math.isnan(final["luts"]) and final["params"] == 8 * 64 + 8 + 10 * 8 + 10
+    assert final["note_uncovered_layers"] == "hidden (QDense, activation tanh)"
+    assert final["note_da4ml_error"].startswith("NotImplementedError: Activation")
+    needs = parse_space({**raw, "objectives": {"val_accuracy": "max", "flops": "min"}}, "<t>", base_dir=tmp_path)
+    with pytest.raises(TrialFailed, match=r"flops is NaN, and the space's objectives or constraints need it \(uncovered_layers: hidden \(QDense, activation tanh\)"):
+        run_trial(needs, {}, data, threads=1)
+
+
+def test_notes_become_run_tags(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from hgq_automl.events import TrialRecord
+    from hgq_automl.tracking import SearchTracker
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracker = SearchTracker.start(client, "notes", "notes", parse_space({}), {})
+    tracker.trial_started("t1", {})
+    final = {"val_accuracy": 0.5, "trial_seconds": 1.0, "luts": math.nan, "note_da4ml_error": "KeyError: x"}
+    tracker.trial_reported("t1", final)  # the trial's last report, as Ray Tune passes it on
+    tracker.trial_finished(TrialRecord("t1", {}, final))
+    run = client.get_run(tracker.run_ids["t1"])
+    assert run.data.tags["hgq_automl.da4ml_error"] == "KeyError: x"
+    assert "luts" not in run.data.metrics and run.data.metrics["val_accuracy"] == 0.5 and run.info.status == "FINISHED"
