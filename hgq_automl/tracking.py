@@ -360,7 +360,8 @@ def _record_from_run(run, prefix: str = "") -> TrialRecord:
     status = {"FINISHED": "completed", "FAILED": "failed"}.get(run.info.status, "unfinished")
     if tags.get("early_stopped") == "true":
         status = "stopped"
-    if status == "completed" and FINAL_KEY not in run.data.metrics:
+    # a trial's run holds its final report; a harvested checkpoint's run its harvest_epoch
+    if status == "completed" and FINAL_KEY not in run.data.metrics and "harvest_epoch" not in run.data.metrics:
         status = "unfinished"
     trial_id = prefix + tags.get("hgq_automl.trial_id", run.info.run_id[:8])
     config = {k: _value(v) for k, v in run.data.params.items()}
