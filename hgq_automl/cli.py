@@ -145,7 +145,8 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .search import SearchInterrupted, SearchRequest, run_search
+    from .api import run_request
+    from .search import SearchInterrupted, SearchRequest
 
     request = SearchRequest(
         space=args.space,
@@ -167,7 +168,7 @@ def _search(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget,
     )
     try:
-        outcome = run_search(request)
+        outcome = run_request(request, progress="lines", show_front=True)
     except SearchInterrupted as exc:
         print(f"hgq_automl: interrupted; resume with: {exc.resume_command}", file=sys.stderr)
         return EXIT_INTERRUPTED
