@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import UsageError
 from .result import SearchResult, open_result
-from .search import SearchInterrupted, SearchRequest
+from .driver import SearchInterrupted, SearchRequest
 
 __all__ = ["load_space", "search", "open_search", "run_request"]
 
@@ -35,7 +35,7 @@ def load_space(space: Any = "digits_cnn"):
         SpaceError: the space is invalid (the message names the file or `<space>`, the key
             and the problem).
     """
-    from .search import resolve_space
+    from .driver import resolve_space
 
     return resolve_space(space)
 
@@ -171,7 +171,7 @@ def run_request(request: SearchRequest, progress: str | None = "lines", console=
         The `SearchResult`. An interrupt outside Ray Tune raises `SearchInterrupted` (a
         KeyboardInterrupt carrying the resume command).
     """
-    from .search import run_search
+    from .driver import run_search
 
     try:
         outcome = run_search(request, console=console, progress=progress, show_front=show_front)

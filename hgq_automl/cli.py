@@ -146,7 +146,7 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) ->
 
 def _search(args: argparse.Namespace) -> int:
     from .api import run_request
-    from .search import SearchInterrupted, SearchRequest
+    from .driver import SearchInterrupted, SearchRequest
 
     request = SearchRequest(
         space=args.space,

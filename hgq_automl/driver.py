@@ -1,4 +1,4 @@
-"""`hgq_automl search`: wires the space, the data, Ray Tune, MLflow and the console together.
+"""The search driver (`hgq_automl search` and `hgq_automl.search()`): wires the space, the data, Ray Tune, MLflow and the console together.
 
 A search lives in `STORAGE/NAME/`: Ray Tune's experiment state, a folder per trial with
 its checkpoint, and `hgq_automl.json` — what a resume needs to continue the same search
