@@ -242,9 +242,16 @@ def plot_parameters(records: Sequence[TrialRecord], space, objectives: Sequence[
     """
     import warnings
 
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    from .progress import in_notebook
+
+    if not in_notebook() and "matplotlib.pyplot" not in sys.modules:
+        # a headless run (the CLI) draws off screen; a notebook or a user's own pyplot session
+        # keeps its backend (switching it would stop their figures from showing)
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import optuna
     from optuna.visualization import matplotlib as ovm

@@ -306,8 +306,13 @@ class SearchResult:
         Returns:
             A matplotlib `Figure` (shown by a notebook; `fig.savefig(path)` writes it).
         """
+        from .progress import in_notebook
         from .report import front_figure
 
+        if in_notebook():
+            # importing pyplot sets up the kernel's inline backend, which registers how a
+            # Figure is displayed (the Figure itself is made without pyplot: shown once)
+            import matplotlib.pyplot  # noqa: F401
         return front_figure(self._records, self._front, self.objectives)
 
 
