@@ -87,34 +87,7 @@ def search(
     The same search as `python -m hgq_automl search`; None means "as the space says".
 
     Args:
-        space: a built-in name, a YAML path, a dict or a `SearchSpace` (see `load_space`);
-            its model may be a Python object (a builder function or a `keras.Model`).
-        data: None (the space's dataset), a path (replaces dataset.path, like `--data`),
-            `(x, y)` arrays (split as the space's dataset says: val_fraction, test_fraction,
-            seed, max_samples), or `{"train": (x, y), "val": (x, y), "test": (x, y)}`.
-            Arrays reach the trials through Ray's object store; the search records their
-            sha256, and a resume must give the same arrays.
-        trials: number of trials.
-        concurrency: trials running at once.
-        sampler: "nsga2", "tpe", "random" or "grid".
-        seed: seed of the sampler and of training.
-        name: the search's name = its MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS);
-            with resume=True, the search to continue.
-        tracking_uri: MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else ./mlflow.db).
-        storage: Ray Tune's results folder or URI (default: ./hgq_automl_results).
-        time_budget: wall-clock budget in seconds: no trial starts after it, running ones
-            end their training at it and are kept.
-        harvest: keep each trial's non-dominated epochs as points (True) or not (False).
-        synthesis: per-trial synthesis step: "none", "csim", "rtl", "vivado" or "vitis".
-        part: FPGA part, e.g. "xcvu9p-flga2104-2L-e".
-        address: attach to this Ray cluster (default: $RAY_ADDRESS, else a local Ray that
-            this call starts and shuts down).
-        cpus: CPUs of the local Ray (default: all of this machine's).
-        max_failures: retry a failing trial up to this many times.
-        resume: continue the interrupted search `name` (in `storage`) as it was started;
-            give the same space (and the same in-memory data) again, and no other option.
-        progress: True: a live bar in a notebook, plain lines on stderr elsewhere; False:
-            silent; or "bar" / "lines".
+{ARGS}
 
     Returns:
         A `SearchResult` (`.front`, `.points`, `.to_dataframe()`, `.plot()`, `.load_model()`,
@@ -156,6 +129,16 @@ def search(
         api=True,
     )
     return run_request(request, progress=_progress_mode(progress))
+
+
+def _document_search() -> None:
+    """`search`'s Args, from the one table of search options (`options.SEARCH_OPTIONS`)."""
+    from .options import api_args_doc
+
+    search.__doc__ = search.__doc__.replace("{ARGS}", api_args_doc())
+
+
+_document_search()
 
 
 def run_request(request: SearchRequest, progress: str | None = "lines", console=None, show_front: bool = False) -> SearchResult:

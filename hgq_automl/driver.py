@@ -24,12 +24,6 @@ DEFAULT_STORAGE = "hgq_automl_results"
 STATE_FILE = "hgq_automl.json"
 
 
-#: How each option of a search is named: on the command line, and as an argument of the
-#: Python API's `search()` (messages name the one the user wrote).
-_CLI_NAMES = {"time_budget_s": "--time-budget", "harvest": "--harvest/--no-harvest"}
-_API_NAMES = {"time_budget_s": "time_budget", "resume": "resume=True"}
-
-
 @dataclass(frozen=True)
 class SearchRequest:
     """The options of one search (the `search` command's flags, the API's arguments);
@@ -58,10 +52,25 @@ class SearchRequest:
     api: bool = False
 
     def opt(self, field_name: str) -> str:
-        """How the user wrote option `field_name`: `--time-budget` on the CLI, `time_budget` in Python."""
+        """How the user wrote option `field_name` (`options.SEARCH_OPTIONS`): `--time-budget`
+        on the CLI, `time_budget` in Python (`resume=True` there)."""
+        from .options import by_field
+
+        option = by_field(field_name)
         if self.api:
-            return _API_NAMES.get(field_name, field_name)
-        return _CLI_NAMES.get(field_name, "--" + field_name.replace("_", "-"))
+            return "resume=True" if field_name == "resume" else option.api_name
+        return option.cli_name
+
+    def given(self) -> dict[str, Any]:
+        """The options set to something other than their default (`options.SEARCH_OPTIONS`)."""
+        from .options import SEARCH_OPTIONS
+
+        out = {}
+        for o in SEARCH_OPTIONS:
+            value = getattr(self, o.field)
+            if (value is not None) if o.default is None else (value is not o.default and value != o.default):
+                out[o.field] = value
+        return out
 
 
 @dataclass
@@ -184,21 +193,12 @@ def prepare(request: SearchRequest):
     root = storage_root(request.storage)
     memory = is_in_memory(request.data)
     if request.resume:
-        given = {
-            # the API passes its space again (a Python model must be given again); the CLI's default is no choice
-            "space": None if request.api or request.space == SearchRequest.space else request.space,
-            "data": None if memory else request.data,
-            "trials": request.trials,
-            "concurrency": request.concurrency,
-            "sampler": request.sampler,
-            "seed": request.seed,
-            "name": None if request.api else request.name,
-            "synthesis": request.synthesis,
-            "part": request.part,
-            "harvest": request.harvest,
-            "time_budget_s": request.time_budget_s,
-        }
-        changed = [request.opt(key) for key, value in given.items() if value is not None]
+        from .options import SEARCH_OPTIONS
+
+        # the search's own options may not change; the API passes its space (a Python model
+        # must come again) and the search's name, and in-memory data is checked below
+        allowed = {o.field for o in SEARCH_OPTIONS if o.on_resume} | ({"space", "name"} if request.api else set()) | ({"data"} if memory else set())
+        changed = [request.opt(key) for key in request.given() if key not in allowed]
         if changed:
             raise UsageError(f"{request.opt('resume')} continues a search as it was started; drop {', '.join(changed)}")
         name = request.resume
