@@ -126,3 +126,32 @@ def test_open_search_after_a_cli_search(finished_search):
     assert np.mean(predicted == result.data.y_val) == pytest.approx(point.metrics["val_accuracy"], abs=1e-9)
     with pytest.raises(hgq_automl.UsageError, match="is not a finished point of the search 'e2e'"):
         result.load_model("no-such-run")
+
+
+def test_an_interrupted_search_resumes_in_the_same_process(tmp_path):
+    """SIGINT (a kernel's interrupt) during search(): it stops cleanly (Ray shut down, the
+    resume call printed), and search(..., resume=True) in the same process finishes it."""
+    import os
+    import signal
+    import time
+
+    if not can_unshare():
+        pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
+    script = f"'{sys.executable}' '{REPO / 'tests' / 'api_interrupt_script.py'}' '{tmp_path}'"
+    err = tmp_path / "err.txt"
+    proc = subprocess.Popen(
+        ["unshare", "-n", "bash", "-c", f"ip link set lo up; exec {script}"], cwd=tmp_path, stdout=open(tmp_path / "out.txt", "w"),
+        stderr=open(err, "w"), start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 300
+    while "1/4 done" not in err.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None, err.read_text()[-3000:]
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=600) == 0, err.read_text()[-3000:]
+    seen = json.loads((tmp_path / "interrupt.json").read_text())
+    first = seen["first"]
+    assert first["raised"] or (first["unfinished"] > 0 and "resume=True" in first["resume_command"]), first
+    assert "hgq_automl: interrupted" in err.read_text() and "hgq_automl.search(space, name='intr'" in err.read_text()
+    assert seen["ray_after_interrupt"] is False
+    assert seen["resumed"]["unfinished"] == 0 and len(seen["resumed"]["points"]) == 4 and seen["resumed"]["failed"] == 0
