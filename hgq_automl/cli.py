@@ -12,39 +12,10 @@ import sys
 
 from . import __version__
 from .errors import UsageError
+from .options import positive_int as _positive_int
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}")
-    return value
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -116,58 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) -> None:
-    search.add_argument("--space", default="digits_cnn", metavar="FILE_OR_NAME", help="search-space YAML path or built-in name (digits_cnn, mnist_cnn, tabular_mlp); default: digits_cnn")
-    search.add_argument("--data", metavar="PATH", help="data for the space's dataset (replaces dataset.path): MNIST idx folder or .npz; tabular .npz or .csv; arrays .npz, .h5, .csv or .parquet; refused for digits/diabetes and fixed splits")
-    search.add_argument("--trials", type=_positive_int, metavar="N", help="number of trials")
-    search.add_argument("--concurrency", type=_positive_int, metavar="K", help="trials running at once")
-    search.add_argument("--sampler", choices=("nsga2", "tpe", "random", "grid"), help="Optuna sampler (default: the space's, else nsga2; grid: every combination of the choice parameters)")
-    search.add_argument("--seed", type=_non_negative, metavar="S", help="seed of the sampler and of training (reproducible configs)")
-    search.add_argument("--name", metavar="NAME", help="search name = MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS)")
-    search.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
-    search.add_argument("--storage", metavar="DIR", help="Ray Tune results folder or URI (default: ./hgq_automl_results)")
-    search.add_argument("--resume", metavar="NAME", help="continue the search NAME (interrupted or killed) from --storage")
-    if with_address:
-        search.add_argument("--address", metavar="ADDR", help="attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
-        search.add_argument("--cpus", type=_positive_int, metavar="N", help="CPUs of the local Ray (default: all of this machine's); each trial gets N // concurrency TensorFlow threads")
-    search.add_argument("--max-failures", type=_non_negative, default=0, metavar="N", help="retry a failing trial up to N times (default: 0)")
-    search.add_argument(
-        "--synthesis",
-        choices=("none", "csim", "rtl", "vivado", "vitis"),
-        help="per-trial synthesis step (default: the space's hardware.synthesis, else none)",
-    )
-    search.add_argument("--part", metavar="PART", help="FPGA part, e.g. xcvu9p-flga2104-2L-e (default: the space's hardware.part)")
-    search.add_argument(
-        "--harvest",
-        action=argparse.BooleanOptionalAction,
-        help="ramp beta in every trial and keep its non-dominated epochs as points of the front (replaces a searched beta_schedule; default: the space's harvest)",
-    )
-    search.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="wall-clock budget of the search: no trial starts after it, running ones end their training at it and are kept (default: the space's search.time_budget_s, else none)")
+    """The search flags, from the one table of search options (`options.SEARCH_OPTIONS`)."""
+    from .options import add_search_flags
+
+    add_search_flags(search, local_ray=with_address)
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .search import SearchInterrupted, SearchRequest, run_search
+    from .api import run_request
+    from .driver import SearchInterrupted, SearchRequest
+    from .options import request_fields
 
-    request = SearchRequest(
-        space=args.space,
-        data=args.data,
-        trials=args.trials,
-        concurrency=args.concurrency,
-        sampler=args.sampler,
-        seed=args.seed,
-        name=args.name,
-        tracking_uri=args.tracking_uri,
-        storage=args.storage,
-        resume=args.resume,
-        address=args.address,
-        cpus=args.cpus,
-        max_failures=args.max_failures,
-        synthesis=args.synthesis,
-        part=args.part,
-        harvest=args.harvest,
-        time_budget_s=args.time_budget,
-    )
+    request = SearchRequest(**request_fields(args))
     try:
-        outcome = run_search(request)
+        outcome = run_request(request, progress="lines", show_front=True)
     except SearchInterrupted as exc:
         print(f"hgq_automl: interrupted; resume with: {exc.resume_command}", file=sys.stderr)
         return EXIT_INTERRUPTED

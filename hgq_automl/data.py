@@ -15,13 +15,13 @@ import gzip
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UsageError
-from .space import DataSource, DatasetSpec
+from .space import SPLITS, DataSource, DatasetSpec
 
 TASKS = ("classification", "regression")
 
@@ -105,6 +105,86 @@ def load_dataset(spec: DatasetSpec, task: str = "classification") -> Splits:
     (y,) = _targets([(y, where)], task, notes)
     standardize = spec.standardize if spec.standardize is not None else spec.name == "tabular"
     return split(x, y, spec, standardize=standardize, task=task, notes=tuple(notes))
+
+
+def is_in_memory(data) -> bool:
+    """Whether `data` (the API's `data=`) holds arrays rather than naming a file (or nothing)."""
+    import os
+
+    return data is not None and not isinstance(data, (str, os.PathLike))
+
+
+def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits:
+    """The API's in-memory `data` as splits, checked like a file's contents.
+
+    `data` is `(x, y)` (split as `spec` says: its fractions, seed, max_samples and
+    standardize), `{"train": (x, y), "val": (x, y), "test": (x, y)}` (used as given), or a `Splits`
+    (used as is). Features are standardized as the space's dataset says (`standardize`;
+    by default only for tabular). Labels are made to
+    fit `task` as a file's are. Raises UsageError naming `data` (or `data['val']`)."""
+    if task not in TASKS:
+        raise UsageError(f"unknown task {task!r}; known tasks are {', '.join(TASKS)}")
+    if isinstance(data, Splits):
+        if data.task != task:
+            raise UsageError(f"data: the Splits are for task {data.task}, the space's task is {task}")
+        return data
+    notes: list[str] = []
+    standardize = spec.standardize if spec.standardize is not None else spec.name == "tabular"
+    if isinstance(data, dict):
+        if sorted(data) != sorted(SPLITS):
+            raise UsageError(f"data: a dict of splits needs exactly the keys train, val and test; got {', '.join(map(str, data)) or 'none'}")
+        parts = {name: _memory_pair(data[name], f"data[{name!r}]", notes) for name in SPLITS}
+        shape = parts["train"][0].shape[1:]
+        for name in ("val", "test"):
+            if parts[name][0].shape[1:] != shape:
+                raise UsageError(f"data[{name!r}]: samples of shape {parts[name][0].shape[1:]}, but data['train']'s are {shape}")
+        ys = _targets([(y, f"data[{name!r}]") for name, (_, y) in parts.items()], task, notes)
+        xs = [x for x, _ in parts.values()]
+        if standardize:
+            xs = [_standardized(x, xs[0]) for x in xs]
+        (xtr, xva, xte), (ytr, yva, yte) = [x.astype(np.float32) for x in xs], ys
+        return Splits(xtr, ytr, xva, yva, xte, yte, task=task, notes=tuple(notes))
+    if isinstance(data, (tuple, list)):
+        x, y = _memory_pair(data, "data", notes)
+        (y,) = _targets([(y, "data")], task, notes)
+        return split(x, y, replace(spec, name="in-memory data"), standardize=standardize, task=task, notes=tuple(notes))
+    raise UsageError(
+        "data: must be None (the space's dataset), a path, (x, y) arrays or {'train': (x, y), 'val': (x, y), 'test': (x, y)}; "
+        f"got {type(data).__name__}"
+    )
+
+
+def _memory_pair(pair, where: str, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) given in memory as arrays, checked: numeric finite features, a label per sample."""
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise UsageError(f"{where}: must be a pair (x, y) of arrays; got {type(pair).__name__}{f' of {len(pair)}' if isinstance(pair, (tuple, list)) else ''}")
+    try:
+        x, y = np.asarray(pair[0]), np.asarray(pair[1])
+    except Exception as exc:  # noqa: BLE001 - ragged lists and the like
+        raise UsageError(f"{where}: cannot be read as arrays ({type(exc).__name__}: {_first_line(exc)})") from None
+    if x.ndim == 0 or len(x) == 0:
+        raise UsageError(f"{where}: holds no samples (features of shape {x.shape})")
+    if y.ndim == 0 or len(y) != len(x):
+        raise UsageError(f"{where}: {len(x)} samples of features but {len(y) if y.ndim else 0} labels")
+    if x.dtype.kind not in "biuf":
+        raise UsageError(f"{where}: features must be numbers; got {_dtype_name(x)}")
+    _check_finite(x, where, "features")
+    if x.ndim == 1:
+        x = x[:, None]
+        notes.append(f"dataset: {where} holds one feature per sample (shape ({len(x)},)): read as {len(x)} x 1")
+    return x, y
+
+
+def fingerprint(data: Splits) -> str:
+    """sha256 of the splits' arrays (shapes, dtypes and bytes): the same data gives the same text."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        a = np.ascontiguousarray(getattr(data, name))
+        digest.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
 
 
 def split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, standardize: bool = False, task: str = "classification", notes: tuple[str, ...] = ()) -> Splits:

@@ -1,8 +1,10 @@
 """Errors that mean "the user's input is wrong": the CLI prints them on one line and exits 2."""
 
 
-class UsageError(Exception):
-    """Bad input (a search space, a flag, a data file, a tracking server): nothing was run."""
+class UsageError(ValueError):
+    """Bad input (a search space, a flag or argument, a data file, a tracking server): nothing was run.
+
+    A ValueError, so that Python callers of the API can catch it as one."""
 
 
 class SpaceError(UsageError):

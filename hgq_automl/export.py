@@ -27,6 +27,10 @@ class ExportRequest:
     part: str | None = None
     tracking_uri: str | None = None
     synth: bool = False  # verilog: yosys; hls4ml: the vendor build (tool on PATH)
+    api: bool = False  # made by the Python API: messages name its arguments (to=, out=), not the flags
+
+    def opt(self, name: str) -> str:
+        return f"{name}=" if self.api else f"--{name}"
 
 
 @dataclass
@@ -77,19 +81,24 @@ def check_request(request: ExportRequest) -> None:
     from .hardware.parts import UnknownPart, part_family
 
     if request.to not in TARGETS:
-        raise UsageError(f"--to must be one of {', '.join(TARGETS)}; got {request.to!r}")
+        raise UsageError(f"{request.opt('to')} must be one of {', '.join(TARGETS)}; got {request.to!r}")
     if request.part is not None:
         try:
             part_family(request.part)
         except UnknownPart as exc:
-            raise UsageError(f"--part: {exc}") from None
+            raise UsageError(f"{request.opt('part')}: {exc}") from None
     out = Path(request.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"--out {request.out} exists and is not an empty folder")
+        raise UsageError(f"{request.opt('out')}{'' if request.api else ' '}{request.out} exists and is not an empty folder")
 
 
-def run_export(request: ExportRequest, say=print) -> ExportOutcome:
-    """Export the model of trial run `request.run_id`; `say` prints progress and figures."""
+def run_export(request: ExportRequest, say=print, data=None, space=None) -> ExportOutcome:
+    """Export the model of trial run `request.run_id`; `say` prints progress and figures.
+
+    `data` (a `data.Splits`): the search's data, needed for a search given its data in
+    memory (the Python API; checked against the search's `data_fingerprint`); else the
+    space's dataset is loaded again. `space`: the search's space when the caller has it
+    (the API's result; a model given as a Python object), else read from the search's run."""
     check_request(request)
     import os
 
@@ -108,16 +117,27 @@ def run_export(request: ExportRequest, say=print) -> ExportOutcome:
 
     import yaml
 
+    from .data import fingerprint, load_dataset
     from .mlflow_model import KERAS_ARTIFACT
     from .space import parse_space
 
+    expected_fp = client.get_run(parent).data.params.get("data_fingerprint")
+    if expected_fp and data is None:
+        raise UsageError(
+            f"run {request.run_id}: its search was given its data in memory (Python API); export it from Python with that data: "
+            "SearchResult.export(..., data=...)"
+        )
+    if data is not None and expected_fp and fingerprint(data) != expected_fp:
+        raise UsageError(f"run {request.run_id}: data= is not the data its search was run on (sha256 {fingerprint(data)[:12]}... instead of {expected_fp[:12]}...)")
+
     with tempfile.TemporaryDirectory(prefix="hgq_automl_export_") as tmp:
         model_path = _download(client, request.run_id, KERAS_ARTIFACT, tmp, "model")
-        space_path = _download(client, parent, "search_space.yaml", tmp, "search space")
-        try:
-            space = parse_space(yaml.safe_load(space_path.read_text()), f"search_space.yaml of run {parent}")
-        except SpaceError as exc:
-            raise UsageError(str(exc)) from None
+        if space is None:
+            space_path = _download(client, parent, "search_space.yaml", tmp, "search space")
+            try:
+                space = parse_space(yaml.safe_load(space_path.read_text()), f"search_space.yaml of run {parent}", data_in_memory=bool(expected_fp))
+            except SpaceError as exc:
+                raise UsageError(str(exc)) from None
         hardware = replace(space.hardware, part=request.part) if request.part else space.hardware
         if request.synth and request.to == "hls4ml":
             from .hardware.hls import check_vendor_tool
@@ -126,7 +146,7 @@ def run_export(request: ExportRequest, say=print) -> ExportOutcome:
             try:
                 check_vendor_tool(hardware.hls_backend.lower())
             except ToolMissing as exc:
-                raise UsageError(f"--synth: {exc}") from None
+                raise UsageError(f"{request.opt('synth')}: {exc}") from None
         params = _typed_params(space, run.data.params)
 
         import hgq  # noqa: F401 - registers HGQ2's layers with Keras for loading
@@ -134,10 +154,10 @@ def run_export(request: ExportRequest, say=print) -> ExportOutcome:
 
         model = keras.models.load_model(model_path, compile=False, safe_mode=True)
 
-    from .data import load_dataset
     from .estimates import estimate
 
-    data = load_dataset(space.dataset, space.task.kind)
+    if data is None:
+        data = load_dataset(space.dataset, space.task.kind)
     out = Path(request.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = dict(estimate(model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))

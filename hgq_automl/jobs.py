@@ -91,23 +91,16 @@ def search_arguments(args) -> list[str]:
     if uri.startswith("sqlite:///"):
         uri = "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
     argv = ["--tracking-uri", uri, "--storage", _absolute(args.storage or "hgq_automl_results")]
-    for flag, value in (
-        ("--data", _absolute(args.data)),
-        ("--trials", args.trials),
-        ("--concurrency", args.concurrency),
-        ("--sampler", args.sampler),
-        ("--seed", args.seed),
-        ("--name", args.name),
-        ("--resume", args.resume),
-        ("--max-failures", args.max_failures or None),
-        ("--synthesis", args.synthesis),
-        ("--part", args.part),
-        ("--time-budget", args.time_budget),
-    ):
-        if value is not None:
-            argv += [flag, str(value)]
-    if args.harvest is not None:
-        argv.append("--harvest" if args.harvest else "--no-harvest")
+    from .options import SEARCH_OPTIONS
+
+    for option in SEARCH_OPTIONS:  # the one table of search options: what `submit` passes on
+        value = getattr(args, option.dest, None)
+        if option.submit == "none" or value is None or value == option.default:
+            continue
+        if option.boolean:
+            argv.append(option.cli if value else f"--no-{option.cli[2:]}")
+        else:
+            argv += [option.cli, str(_absolute(value) if option.submit == "path" else value)]
     return argv
 
 

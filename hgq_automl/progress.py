@@ -80,3 +80,67 @@ class ConsoleProgress:
         best = "; ".join(self._metrics(r.metrics) for r in front[:3])
         more = f" (+{len(front) - 3} more)" if len(front) > 3 else ""
         self._say(f"trial {record.trial_id} {outcome} | {self._counts()} | front: {best}{more}")
+
+
+class BarProgress:
+    """A live progress bar of the trials (tqdm): a widget in a notebook when ipywidgets is
+    installed, else a text bar redrawn in place. Implements `events.TrialListener`; `close`
+    ends the bar."""
+
+    def __init__(self, space: SearchSpace, stream: TextIO | None = None):
+        self.space = space
+        self.running: set[str] = set()
+        self.done: list[TrialRecord] = []
+        self.bar = _tqdm_class()(total=space.search.trials, desc="trials", unit="trial", file=stream or sys.stderr, dynamic_ncols=True)
+
+    def _metrics(self, metrics: dict[str, Any]) -> str:
+        return " ".join(f"{m}={format_value(metrics[m])}" for m in self.space.objective_names() if m in metrics)
+
+    def _postfix(self) -> None:
+        failed = sum(r.status == "failed" for r in self.done)
+        front = pareto_front(with_harvest(r for r in self.done if r.ok), self.space.objectives, lambda r: r.metrics, self.space.constraints)
+        best = "; ".join(self._metrics(r.metrics) for r in front[:2]) + (f" (+{len(front) - 2})" if len(front) > 2 else "")
+        self.bar.set_postfix_str(f"{len(self.running)} running, {failed} failed" + (f" | front: {best}" if best else ""), refresh=True)
+
+    def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
+        self.running.add(trial_id)
+        self._postfix()
+
+    def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
+        pass
+
+    def trial_finished(self, record: TrialRecord) -> None:
+        self.running.discard(record.trial_id)
+        self.done.append(record)
+        self.bar.update(1)
+        self._postfix()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (IPython's kernel app is configured)."""
+    if "IPython" not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _tqdm_class():
+    """tqdm's notebook widget when it can be drawn (a kernel with ipywidgets), else its text bar."""
+    if in_notebook():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+
+            return tqdm
+        except ImportError:
+            pass
+    from tqdm import tqdm
+
+    return tqdm

@@ -95,16 +95,14 @@ def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: 
     return table
 
 
-def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]], path: Path) -> Path:
-    """Scatter of every completed trial, the Pareto front highlighted and joined.
+def front_figure(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]]):
+    """The Pareto plot as a matplotlib Figure: every completed trial, the front highlighted and joined.
 
     The y axis is the first objective, the x axis the second (EBOPs if there is one
-    objective); x is logarithmic when it spans more than a decade.
+    objective); x is logarithmic when it spans more than a decade. The Figure is made
+    without pyplot (no global state, no backend switch): a notebook shows it, `savefig` writes it.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     y_name = objectives[0][0]
     x_name = objectives[1][0] if len(objectives) > 1 else "ebops"
@@ -113,7 +111,8 @@ def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], obj
     def xy(rs):
         return [float(r.metrics.get(x_name, math.nan)) for r in rs], [float(r.metrics.get(y_name, math.nan)) for r in rs]
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig = Figure(figsize=(7, 4.5), dpi=120)
+    ax = fig.add_subplot()
     xs, ys = xy(done)
     trials = [r for r in done if not r.harvested_from]
     harvested = [r for r in done if r.harvested_from]
@@ -140,9 +139,13 @@ def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], obj
     ax.legend(loc="lower right")
     ax.set_title(f"{y_name} vs {x_name}")
     fig.tight_layout()
+    return fig
+
+
+def plot_front(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]], path: Path) -> Path:
+    """The Pareto plot (`front_figure`) written to `path` (PNG, or as its suffix says)."""
     path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    front_figure(records, front, objectives).savefig(path)
     return path
 
 
@@ -239,9 +242,16 @@ def plot_parameters(records: Sequence[TrialRecord], space, objectives: Sequence[
     """
     import warnings
 
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    from .progress import in_notebook
+
+    if not in_notebook() and "matplotlib.pyplot" not in sys.modules:
+        # a headless run (the CLI) draws off screen; a notebook or a user's own pyplot session
+        # keeps its backend (switching it would stop their figures from showing)
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import optuna
     from optuna.visualization import matplotlib as ovm

@@ -552,13 +552,14 @@ class SearchSpace:
         }
 
     def with_overrides(
-        self, synthesis: str | None = None, part: str | None = None, harvest: bool | None = None, **search: Any
+        self, synthesis: str | None = None, part: str | None = None, harvest: bool | None = None, origin: str = "command line", **search: Any
     ) -> SearchSpace:
         """Apply command-line overrides of the `search:` settings (`--trials`, ...), of
         `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`) and of `harvest`
-        (`--harvest` / `--no-harvest`), validated."""
+        (`--harvest` / `--no-harvest`), validated. `origin` names where they came from in
+        messages (the API's `search()` arguments)."""
         space = self
-        source = f"{space.source} (command line)"
+        source = f"{space.source} ({origin})"
         if harvest is not None and harvest != (space.harvest is not None):
             params, search_settings = dict(space.parameters), space.search
             if harvest:  # harvesting ramps beta in every trial: it replaces a searched schedule
@@ -588,10 +589,12 @@ def builtin_spaces() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("hgq_automl.search_spaces").iterdir() if p.name.endswith(".yaml"))
 
 
-def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None) -> SearchSpace:
+def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None, data_in_memory: bool = False) -> SearchSpace:
     """Load and validate a space, by built-in name (`digits_cnn`) or by YAML path.
 
     `data` (the `--data` flag) replaces the space's `dataset.path` before validation.
+    `data_in_memory`: the data comes as arrays (the Python API), so the dataset section
+    only sets the split and needs no file.
     """
     text, source = _read_space_text(str(name_or_path))
     try:
@@ -603,7 +606,14 @@ def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None)
         raise SpaceError(source, where, f"not valid YAML ({problem})") from None
     if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset") or {}, dict):
         raw["dataset"] = _with_data_flag(raw.get("dataset") or {}, data, source)
-    return parse_space(raw, source, base_dir=_space_dir(str(name_or_path), source))
+    return parse_space(raw, source, base_dir=_space_dir(str(name_or_path), source), data_in_memory=data_in_memory)
+
+
+def with_data_path(space: SearchSpace, data: str) -> SearchSpace:
+    """`space` with `data` as its dataset's path (the `--data` flag, or the API's `data=` path),
+    validated as if the space had been loaded with it."""
+    d = _with_data_flag(space.dataset.describe(), str(data), space.source)
+    return replace(space, dataset=_parse_dataset(d, space.source))
 
 
 def _space_dir(name_or_path: str, source: str) -> Path:
@@ -647,11 +657,13 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
 _TOP_KEYS = ("name", "description", "task", "dataset", "model", "objectives", "constraints", "search", "hardware", "parameters", "early_stopping", "harvest")
 
 
-def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None = None) -> SearchSpace:
+def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None = None, data_in_memory: bool = False) -> SearchSpace:
     """Validate plain data (as read from YAML) into a `SearchSpace`.
 
     `base_dir` is where model.builder's module and model.path are looked for first (then
-    the working directory); by default the folder of `source` if that is a file."""
+    the working directory); by default the folder of `source` if that is a file.
+    `data_in_memory`: the data comes as arrays (the Python API); the dataset section's files
+    are not looked for (its split settings still apply)."""
     if base_dir is None:
         base_dir = Path(source).resolve().parent if Path(source).is_file() else None
     if not isinstance(raw, dict):
@@ -665,7 +677,7 @@ def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None =
     if not isinstance(description, str):
         raise SpaceError(source, "description", f"must be text; got {type(description).__name__}")
     task = _parse_task(raw.get("task"), source)
-    dataset = _parse_dataset(_section(raw, "dataset", source), source)
+    dataset = _parse_dataset(_section(raw, "dataset", source), source, check_files=not data_in_memory)
     model = _parse_model(_section(raw, "model", source), source, base_dir)
     objectives = _parse_objectives(raw.get("objectives"), source, task)
     search = _parse_search(_section(raw, "search", source), source)
@@ -760,7 +772,7 @@ _FIXED_SPLIT_CONFLICTS = ("val_fraction", "test_fraction", "max_samples", "seed"
 _ARRAYS_ONLY = ("x", "y", "x_key", "y_key", "label_columns", *SPLITS)
 
 
-def _parse_dataset(d: dict, source: str) -> DatasetSpec:
+def _parse_dataset(d: dict, source: str, check_files: bool = True) -> DatasetSpec:
     _no_unknown_keys(d, tuple(vars(DatasetSpec())), source, "dataset")
     name = _one_of(d.get("name", "digits"), DATASETS, source, "dataset.name", ("dataset", "datasets"))
     spec = DatasetSpec(name=name)
@@ -799,9 +811,10 @@ def _parse_dataset(d: dict, source: str) -> DatasetSpec:
         spec = replace(spec, max_samples=_int_at_least(d["max_samples"], 10, source, "dataset.max_samples"))
     if "seed" in d:
         spec = replace(spec, seed=_int_at_least(d["seed"], 0, source, "dataset.seed"))
-    _check_data_path(spec, source)
-    if name == "arrays":
-        _check_keys_used(spec, "label_column" in d, source)
+    if check_files:
+        _check_data_path(spec, source)
+        if name == "arrays":
+            _check_keys_used(spec, "label_column" in d, source)
     return spec
 
 

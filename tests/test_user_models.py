@@ -323,7 +323,7 @@ def test_per_layer_parallelization_factors_of_the_builtin_cnn():
 
 
 def test_the_input_shape_comes_from_the_data_when_the_space_gives_none(tmp_path):
-    from hgq_automl.search import SearchRequest, prepare
+    from hgq_automl.driver import SearchRequest, prepare
 
     write(tmp_path / "s.yaml", "dataset: {max_samples: 100}\nmodel: {family: cnn, conv_layers: 1}\n")
     space, *_ = prepare(SearchRequest(space=str(tmp_path / "s.yaml"), storage=str(tmp_path / "st")))
@@ -337,7 +337,7 @@ def test_the_input_shape_comes_from_the_data_when_the_space_gives_none(tmp_path)
 
 
 def test_prepare_checks_a_builder_model_before_any_trial(tmp_path, capsys):
-    from hgq_automl.search import SearchRequest, prepare
+    from hgq_automl.driver import SearchRequest, prepare
 
     write(tmp_path / "my_models.py", BUILDER.replace('name="logits")(h)', 'name="logits", activation="softmax")(h)'))
     write(tmp_path / "s.yaml", "dataset: {max_samples: 100}\nmodel: {builder: my_models:build}\nparameters: {width: 4, n_hidden: 1, tag: x}\n")

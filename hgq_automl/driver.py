@@ -1,4 +1,4 @@
-"""`hgq_automl search`: wires the space, the data, Ray Tune, MLflow and the console together.
+"""The search driver (`hgq_automl search` and `hgq_automl.search()`): wires the space, the data, Ray Tune, MLflow and the console together.
 
 A search lives in `STORAGE/NAME/`: Ray Tune's experiment state, a folder per trial with
 its checkpoint, and `hgq_automl.json` — what a resume needs to continue the same search
@@ -26,10 +26,13 @@ STATE_FILE = "hgq_automl.json"
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """The `search` command's options; None means "as the space says"."""
+    """The options of one search (the `search` command's flags, the API's arguments);
+    None means "as the space says"."""
 
-    space: str = "digits_cnn"
-    data: str | None = None
+    #: a built-in name or YAML path; from the API also a dict or a `SearchSpace`
+    space: Any = "digits_cnn"
+    #: a path replacing the space's dataset.path; from the API also arrays (see `data.from_memory`)
+    data: Any = None
     trials: int | None = None
     concurrency: int | None = None
     sampler: str | None = None
@@ -45,6 +48,29 @@ class SearchRequest:
     part: str | None = None  # overrides the space's hardware.part
     harvest: bool | None = None  # overrides the space's harvest (True: the defaults)
     time_budget_s: float | None = None  # overrides the space's search.time_budget_s
+    #: made by the Python API: messages name its arguments, not the CLI's flags
+    api: bool = False
+
+    def opt(self, field_name: str) -> str:
+        """How the user wrote option `field_name` (`options.SEARCH_OPTIONS`): `--time-budget`
+        on the CLI, `time_budget` in Python (`resume=True` there)."""
+        from .options import by_field
+
+        option = by_field(field_name)
+        if self.api:
+            return "resume=True" if field_name == "resume" else option.api_name
+        return option.cli_name
+
+    def given(self) -> dict[str, Any]:
+        """The options set to something other than their default (`options.SEARCH_OPTIONS`)."""
+        from .options import SEARCH_OPTIONS
+
+        out = {}
+        for o in SEARCH_OPTIONS:
+            value = getattr(self, o.field)
+            if (value is not None) if o.default is None else (value is not o.default and value != o.default):
+                out[o.field] = value
+        return out
 
 
 @dataclass
@@ -58,6 +84,12 @@ class SearchOutcome:
     tracking_uri: str
     resume_command: str
     failed: list = field(default_factory=list)
+    run_ids: dict = field(default_factory=dict)  # trial_id (harvested points too) -> MLflow run id
+    space: Any = None  # the resolved SearchSpace
+    data: Any = None  # the Splits the trials saw
+    data_fingerprint: str | None = None  # set when the data came in memory (the API)
+    storage_path: str = ""  # STORAGE/NAME: Ray Tune's folder of the search
+    notes: tuple = ()  # what loading the data and checking the model noted
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -110,7 +142,10 @@ def _read_state(root: str, name: str) -> dict[str, Any]:
         raise UsageError(f"no search named {name!r} to resume in {root} (no {STATE_FILE} there)") from None
 
 
-def resume_command(name: str, root: str, address: str | None = None) -> str:
+def resume_command(name: str, root: str, address: str | None = None, api: bool = False) -> str:
+    """What continues the search: a command line, or (api) a call of `hgq_automl.search`."""
+    if api:
+        return f"hgq_automl.search(space, name={name!r}, storage={root!r}, resume=True{f', address={address!r}' if address else ''})"
     cmd = f"python -m hgq_automl search --resume {name} --storage {root}"
     return cmd + (f" --address {address}" if address else "")
 
@@ -118,34 +153,77 @@ def resume_command(name: str, root: str, address: str | None = None) -> str:
 # --------------------------------------------------------------------------- checks
 
 
+def resolve_space(space: Any, data: str | os.PathLike | None = None, data_in_memory: bool = False):
+    """A search's `space` (built-in name, YAML path, dict or `SearchSpace`) as a validated
+    `SearchSpace`; `data`, a path, replaces its dataset.path (the `--data` flag).
+    `data_in_memory`: the data comes as arrays, the dataset section only sets the split."""
+    from .space import SearchSpace, _with_data_flag, load_space, parse_space, with_data_path
+
+    if isinstance(space, SearchSpace):
+        return with_data_path(space, str(data)) if data is not None else space
+    if isinstance(space, dict):
+        raw = dict(space)
+        if data is not None and isinstance(raw.get("dataset") or {}, dict):
+            raw["dataset"] = _with_data_flag(raw.get("dataset") or {}, str(data), "<space>")
+        return parse_space(raw, "<space>", data_in_memory=data_in_memory)
+    if isinstance(space, (str, os.PathLike)):
+        return load_space(str(space), data=None if data is None else str(data), data_in_memory=data_in_memory)
+    raise UsageError(f"space: must be a built-in name, a YAML path, a dict or a SearchSpace; got {type(space).__name__}")
+
+
+def _python_model(model) -> dict[str, Any]:
+    """The model section's entries that are Python objects (a builder function, a keras.Model)."""
+    out: dict[str, Any] = {}
+    if model.family == "builder" and not isinstance(model.builder, str):
+        out["builder"] = model.builder
+    if model.family == "file" and not isinstance(model.path, str):
+        out["path"] = model.path
+    return out
+
+
 def prepare(request: SearchRequest):
-    """Everything that can be checked before any trial runs: space, flags, data, storage."""
-    from .data import load_dataset
-    from .space import load_space, parse_space
+    """Everything that can be checked before any trial runs: space, flags, data, storage.
+
+    Returns (space, name, root, data, state, data_fingerprint, notes): the resolved space,
+    the search's name, the storage root, the `Splits`, the saved state of a resumed search
+    (else None), the sha256 of in-memory data (else None), and what loading noted."""
+    from .data import fingerprint, from_memory, is_in_memory, load_dataset
+    from .space import parse_space
 
     root = storage_root(request.storage)
+    memory = is_in_memory(request.data)
     if request.resume:
-        given = {
-            "--space": None if request.space == SearchRequest.space else request.space,
-            "--data": request.data,
-            "--trials": request.trials,
-            "--concurrency": request.concurrency,
-            "--sampler": request.sampler,
-            "--seed": request.seed,
-            "--name": request.name,
-            "--synthesis": request.synthesis,
-            "--part": request.part,
-            "--harvest/--no-harvest": request.harvest,
-            "--time-budget": request.time_budget_s,
-        }
-        changed = [flag for flag, value in given.items() if value is not None]
+        from .options import SEARCH_OPTIONS
+
+        # the search's own options may not change; the API passes its space (a Python model
+        # must come again) and the search's name, and in-memory data is checked below
+        allowed = {o.field for o in SEARCH_OPTIONS if o.on_resume} | ({"space", "name"} if request.api else set()) | ({"data"} if memory else set())
+        changed = [request.opt(key) for key in request.given() if key not in allowed]
         if changed:
-            raise UsageError(f"--resume continues a search as it was started; drop {', '.join(changed)}")
+            raise UsageError(f"{request.opt('resume')} continues a search as it was started; drop {', '.join(changed)}")
         name = request.resume
         state = _read_state(root, name)
-        space = parse_space(state["space"], state["source"])
+        raw = dict(state["space"])
+        if request.api:
+            again = resolve_space(request.space, data_in_memory=True)
+            if again.name != raw.get("name"):
+                raise UsageError(f"the search {name!r} was started with the space {raw.get('name')!r}; got the space {again.name!r}")
+            objects = _python_model(again.model)
+            if objects:
+                raw["model"] = {**raw["model"], **objects}
+            elif state.get("python_model"):
+                raise UsageError(f"the search {name!r} was started with a model given as a Python object; give the same space (with that model) again")
+        elif state.get("python_model"):
+            raise UsageError(f"the search {name!r} was started from Python with a model given as a Python object; resume it from Python: hgq_automl.search(space, name={name!r}, resume=True)")
+        stored_fp = state.get("data_fingerprint")
+        if stored_fp and not memory:
+            how = f"give the same data again ({request.opt('data')}=...)" if request.api else f"resume it from Python with the same data: hgq_automl.search(space, data=..., name={name!r}, resume=True)"
+            raise UsageError(f"the search {name!r} was started with in-memory data; {how}")
+        if memory and not stored_fp:
+            raise UsageError(f"the search {name!r} was started with the space's dataset, not in-memory data; drop {request.opt('data')}")
+        space = parse_space(raw, state["source"], data_in_memory=memory)
     else:
-        space = load_space(request.space, data=request.data).with_overrides(
+        space = resolve_space(request.space, None if memory else request.data, data_in_memory=memory).with_overrides(
             trials=request.trials,
             concurrency=request.concurrency,
             sampler=request.sampler,
@@ -154,12 +232,16 @@ def prepare(request: SearchRequest):
             part=request.part,
             harvest=request.harvest,
             time_budget_s=request.time_budget_s,
+            origin="search() arguments" if request.api else "command line",
         )
         name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not re.fullmatch(r"[\w.-]+", name):
-            raise UsageError(f"--name must be letters, digits, '_', '-' or '.'; got {name!r}")
+            raise UsageError(f"{request.opt('name')} must be letters, digits, '_', '-' or '.'; got {name!r}")
         if _exists(root, name):
-            raise UsageError(f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root)}`, or choose another --name")
+            raise UsageError(
+                f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
+                f"or choose another {request.opt('name')}"
+            )
         state = None
 
     from .hardware.synthesis import ToolMissing, check_tools
@@ -168,15 +250,26 @@ def prepare(request: SearchRequest):
         check_tools(space.hardware)  # e.g. synthesis: vivado without Vivado on PATH
     except ToolMissing as exc:
         raise UsageError(str(exc)) from None
-    data = load_dataset(space.dataset, space.task.kind)
-    space = _check_model(space, data)
-    return space, name, root, data, state
+    if memory:
+        data = from_memory(request.data, space.dataset, space.task.kind)
+        data_fp = fingerprint(data)
+        if state is not None and data_fp != state["data_fingerprint"]:
+            raise UsageError(
+                f"{request.opt('data')}: not the data the search {name!r} was started with "
+                f"(sha256 {data_fp[:12]}... instead of {state['data_fingerprint'][:12]}...); give the same arrays to resume it"
+            )
+    else:
+        data, data_fp = load_dataset(space.dataset, space.task.kind), None
+    notes: list[str] = []
+    space = _check_model(space, data, notes)
+    return space, name, root, data, state, data_fp, tuple(notes)
 
 
-def _check_model(space, data):
+def _check_model(space, data, notes: list[str] | None = None):
     """The space with its model's input shape (the data's, when the space gives none),
     checked against the data; a user's model (builder, file) built once with the space's
-    first parameters (`models.check_model`), its notes printed. Raises UsageError."""
+    first parameters (`models.check_model`), its notes printed (and added to `notes`).
+    Raises UsageError."""
     from dataclasses import replace
 
     from .space import check_input_shape
@@ -192,35 +285,40 @@ def _check_model(space, data):
         from .models import check_model
 
         try:
-            notes = check_model(space.model, space.first_params(), data.input_shape, data.n_outputs)
+            model_notes = check_model(space.model, space.first_params(), data.input_shape, data.n_outputs)
         except UsageError as exc:
             raise UsageError(f"{space.source}: {exc}") from None
-        for note in notes:
+        for note in model_notes:
             print(f"note: {note}", file=sys.stderr, flush=True)
+        if notes is not None:
+            notes += model_notes
     return space
 
 
 # --------------------------------------------------------------------------- the command
 
 
-def run_search(request: SearchRequest, console=None) -> SearchOutcome:
-    """Run (or resume) a whole search and log it; print the Pareto set on `console`."""
-    from rich.console import Console
+def run_search(request: SearchRequest, console=None, progress: str | None = "lines", show_front: bool = True) -> SearchOutcome:
+    """Run (or resume) a whole search and log it.
 
+    Args:
+        request: the search's options.
+        console: a rich Console for the Pareto table (default: stdout, wide when not a terminal).
+        progress: "lines" (the settings, then a line per trial on stderr: `ConsoleProgress`),
+            "bar" (the settings, then a live bar: `BarProgress`), or None (silent).
+        show_front: print the Pareto set (a table, the members' configs, the MLflow location).
+    """
     from .constraints import feasible
     from .events import with_harvest
     from .pareto import pareto_front
-    from .progress import ConsoleProgress
     from .raytune import RunSettings, can_resume, run_trials
     from .report import config_summary, front_table
     from .tracking import SearchTracker, connect
 
-    # a file or a pipe gets a wide table rather than rich's 80 columns
-    console = console or (Console() if sys.stdout.isatty() else Console(width=160))
-    space, name, root, data, state = prepare(request)
+    space, name, root, data, state, data_fp, model_notes = prepare(request)
     seed = space.search.seed
     if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
-        raise UsageError("--cpus sets the CPUs of a local Ray; it cannot be combined with a cluster (--address or $RAY_ADDRESS)")
+        raise UsageError(f"{request.opt('cpus')} sets the CPUs of a local Ray; it cannot be combined with a cluster ({request.opt('address')} or $RAY_ADDRESS)")
     settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures, resume=state is not None)
     if state is not None:
         if not can_resume(settings.path):
@@ -234,7 +332,8 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
             "concurrency": space.search.concurrency,
             "sampler": space.search.sampler,
             "seed": seed,
-            "dataset": space.dataset.name,
+            "dataset": space.dataset.name if data_fp is None else "in-memory arrays",
+            "data_fingerprint": data_fp,
             "task": space.task.kind if not space.task.regression else f"regression ({space.task.loss})",
             "storage": settings.path,
             "early_stopping": space.early_stopping.scheduler if space.early_stopping else None,
@@ -252,13 +351,16 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
             "tracking_uri": client.tracking_uri,
             "experiment_id": tracker.experiment_id,
             "parent_run_id": tracker.parent_run_id,
+            **({"python_model": True} if _python_model(space.model) else {}),
+            **({"data_fingerprint": data_fp} if data_fp else {}),
         })
-    again = resume_command(name, root, request.address)
+    again = resume_command(name, root, request.address, api=request.api)
     sizes = data.sizes()
-    print(
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
+    say(
         f"search {name}{' (resumed)' if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
         f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}\n"
-        f"  data: {space.dataset.name}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
+        f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
         f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
         + "".join(f"  note: {note}\n" for note in data.notes)
         + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
@@ -267,12 +369,23 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
         + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
         + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
-        + f"\n  MLflow: {client.tracking_uri}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {settings.path}",
-        file=sys.stderr,
-        flush=True,
+        + f"\n  MLflow: {client.tracking_uri}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {settings.path}"
     )
+    listeners: list = [tracker]
+    if progress == "lines":
+        from .progress import ConsoleProgress
+
+        listeners.insert(0, ConsoleProgress(space))
+    elif progress == "bar":
+        from .progress import BarProgress
+
+        listeners.insert(0, BarProgress(space))
     try:
-        records, unfinished = run_trials(space, data, settings, [ConsoleProgress(space), tracker])
+        try:
+            records, unfinished = run_trials(space, data, settings, listeners)
+        finally:
+            for listener in listeners:
+                getattr(listener, "close", lambda: None)()
         completed = [r for r in records if r.ok]
         front = pareto_front(with_harvest(completed), space.objectives, lambda r: r.metrics, space.constraints)
         tracker.finish(records, front, unfinished)
@@ -284,6 +397,17 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         raise
 
     failed = [r for r in records if r.status == "failed"]
+    outcome = SearchOutcome(
+        name, records, front, unfinished, tracker.parent_run_id, tracker.experiment_id, client.tracking_uri, again, failed,
+        run_ids=dict(tracker.run_ids), space=space, data=data, data_fingerprint=data_fp, storage_path=settings.path,
+        notes=(*data.notes, *model_notes),
+    )
+    if not show_front:
+        return outcome
+    from rich.console import Console
+
+    # a file or a pipe gets a wide table rather than rich's 80 columns
+    console = console or (Console() if sys.stdout.isatty() else Console(width=160))
     stopped = [r for r in records if r.status == "stopped"]
     infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
     harvested = sum(len(r.harvested) for r in completed)
@@ -309,4 +433,4 @@ def run_search(request: SearchRequest, console=None) -> SearchOutcome:
         f"Browse: mlflow ui --backend-store-uri {client.tracking_uri} --host 127.0.0.1",
         soft_wrap=True,
     )
-    return SearchOutcome(name, records, front, unfinished, tracker.parent_run_id, tracker.experiment_id, client.tracking_uri, again, failed)
+    return outcome
