@@ -162,17 +162,7 @@ def _memory_pair(pair, where: str, notes: list[str]) -> tuple[np.ndarray, np.nda
         x, y = np.asarray(pair[0]), np.asarray(pair[1])
     except Exception as exc:  # noqa: BLE001 - ragged lists and the like
         raise UsageError(f"{where}: cannot be read as arrays ({type(exc).__name__}: {_first_line(exc)})") from None
-    if x.ndim == 0 or len(x) == 0:
-        raise UsageError(f"{where}: holds no samples (features of shape {x.shape})")
-    if y.ndim == 0 or len(y) != len(x):
-        raise UsageError(f"{where}: {len(x)} samples of features but {len(y) if y.ndim else 0} labels")
-    if x.dtype.kind not in "biuf":
-        raise UsageError(f"{where}: features must be numbers; got {_dtype_name(x)}")
-    _check_finite(x, where, "features")
-    if x.ndim == 1:
-        x = x[:, None]
-        notes.append(f"dataset: {where} holds one feature per sample (shape ({len(x)},)): read as {len(x)} x 1")
-    return x, y
+    return _checked_xy(x, y, where, where, notes)
 
 
 def fingerprint(data: Splits) -> str:
@@ -351,18 +341,24 @@ def _read_source(src: DataSource, notes: list[str]) -> tuple[np.ndarray, np.ndar
     else:
         x_path, y_path = Path(src.x).expanduser(), Path(src.y).expanduser()
         x, y, x_where, y_where = _npy(x_path), _npy(y_path), str(x_path), str(y_path)
+    x, y = _checked_xy(x, y, x_where, y_where, notes)
+    return x, y, y_where
+
+
+def _checked_xy(x: np.ndarray, y: np.ndarray, x_where: str, y_where: str, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels that can be used: samples, a label per sample (the labels'
+    file named), numeric finite features; a 1-D x becomes N x 1 (noted)."""
     if x.ndim == 0 or len(x) == 0:
         raise UsageError(f"{x_where}: holds no samples (features of shape {x.shape})")
     if y.ndim == 0 or len(y) != len(x):
-        where = y_where if y_where != x_where else x_where
-        raise UsageError(f"{where}: {len(x)} samples of features but {len(y) if y.ndim else 0} labels")
+        raise UsageError(f"{y_where}: {len(x)} samples of features but {len(y) if y.ndim else 0} labels")
     if x.dtype.kind not in "biuf":
         raise UsageError(f"{x_where}: features must be numbers; got {_dtype_name(x)}")
     _check_finite(x, x_where, "features")
     if x.ndim == 1:
         x = x[:, None]
         notes.append(f"dataset: {x_where} holds one feature per sample (shape ({len(x)},)): read as {len(x)} x 1")
-    return x, y, y_where if y_where != x_where else x_where
+    return x, y
 
 
 def _npy(path: Path) -> np.ndarray:
