@@ -169,9 +169,3 @@ def produced_by(metric: str, synthesis: str, task: str = "classification") -> bo
     m = FINAL_METRICS[metric]
     return (not m.needs or synthesis in m.needs) and (not m.tasks or task in m.tasks)
 
-
-def quality_metrics(task: str) -> list[str]:
-    """The final metrics that measure a model's quality on `task` (val_ first), the
-    columns a Pareto table shows before the costs."""
-    names = ["val_accuracy", "test_accuracy", "val_auc"] if task == "classification" else ["val_mse", "test_mse", "val_mae"]
-    return names
