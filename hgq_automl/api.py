@@ -170,18 +170,26 @@ def run_request(request: SearchRequest, progress: str | None = "lines", console=
     return SearchResult.from_outcome(outcome)
 
 
-def open_search(name: str, tracking_uri: str | None = None) -> SearchResult:
+def open_search(name: str | list[str] | None = None, tracking_uri: str | None = None, *, objectives=None) -> SearchResult:
     """A search read back from MLflow (what `python -m hgq_automl report` reads).
 
     Args:
-        name: the search's name (its MLflow experiment).
+        name: the search's name (its MLflow experiment); None for the latest search in the
+            store; a list of names for one result over all their points (trial ids
+            prefixed `NAME/`, the front computed over them; no `.space` or `.data`).
         tracking_uri: MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else ./mlflow.db).
+        objectives: ((metric, "max" | "min"), ...) to compute the front with instead of
+            the search's own.
 
     Returns:
         Its `SearchResult`: the points and front as logged (the front recomputed with the
-        search's objectives and constraints).
+        objectives and the search's constraints).
 
     Raises:
         UsageError: no such experiment, or it holds no hgq_automl search.
     """
-    return open_result(name, tracking_uri)
+    if objectives is not None:
+        from .browse import parse_objectives
+
+        objectives = parse_objectives([o if isinstance(o, str) else ":".join(o) for o in objectives], label="objectives")
+    return open_result(name, tracking_uri, objectives)

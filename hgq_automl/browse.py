@@ -15,38 +15,34 @@ from .errors import UsageError
 from .metrics import FINAL_METRICS
 
 
-def parse_objectives(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    """`val_accuracy:max luts` -> ((val_accuracy, max), (luts, min)); a bare name takes its usual direction."""
+def parse_objectives(items: Sequence[str], label: str = "--objectives") -> tuple[tuple[str, str], ...]:
+    """`val_accuracy:max luts` -> ((val_accuracy, max), (luts, min)); a bare name takes its
+    usual direction. `label` names the option in an error."""
     out = []
     for item in items:
         name, _, mode = item.partition(":")
         if name not in FINAL_METRICS:
-            raise UsageError(f"--objectives: unknown metric {name!r}; known metrics are {', '.join(FINAL_METRICS)}")
+            raise UsageError(f"{label}: unknown metric {name!r}; known metrics are {', '.join(FINAL_METRICS)}")
         mode = mode or FINAL_METRICS[name].mode
         if mode not in ("max", "min"):
-            raise UsageError(f"--objectives: {item!r}: the direction must be max or min")
+            raise UsageError(f"{label}: {item!r}: the direction must be max or min")
         out.append((name, mode))
     return tuple(out)
 
 
 def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str = "table", objectives: Sequence[str] | None = None, console=None) -> int:
-    """Print the Pareto set of one search, or the combined set of several, read from MLflow."""
+    """Print the Pareto set of one search, or the combined set of several, read from MLflow
+    through the Python API (`open_search`)."""
     from rich.console import Console
 
-    from .pareto import pareto_front
+    from .api import open_search
     from .report import config_summary, front_rows, front_table, rows_to_csv
-    from .tracking import connect, latest_search_experiment, read_search
 
-    client = connect(tracking_uri)
-    names = list(experiments or [latest_search_experiment(client)])
-    searches = [read_search(client, name, prefix=f"{name}/" if len(names) > 1 else "") for name in names]
-    chosen = parse_objectives(objectives) if objectives else searches[0].objectives
-    records = [r for s in searches for r in s.records]
-    run_ids = {k: v for s in searches for k, v in s.run_ids.items()}
-    completed = [r for r in records if r.ok]
-    constraints = tuple({str(c): c for s in searches for c in s.constraints}.values())
-    front = pareto_front(completed, chosen, lambda r: r.metrics, constraints)
-    names_only = [m for m, _ in chosen]
+    chosen = parse_objectives(objectives) if objectives else None
+    result = open_search(list(experiments) if experiments else None, tracking_uri, objectives=chosen)
+    front = result.front_records
+    names_only = [m for m, _ in result.objectives]
+    run_ids = {p.trial_id: p.run_id for p in result.points + result.failed}
     rows = front_rows(front, names_only, run_ids)
     if fmt == "json":
         print(json.dumps(rows, indent=2, default=str))
@@ -55,21 +51,21 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
         print(rows_to_csv(rows), end="")
         return 0
     console = console or (Console() if sys.stdout.isatty() else Console(width=160))
-    failed = [r for r in records if r.status == "failed"]
-    stopped = sum(r.status == "stopped" for r in records)
-    harvested = sum(bool(r.harvested_from) for r in completed)
+    completed = result.points
+    harvested = sum(bool(p.harvested_from) for p in completed)
     candidates = (
         f"{len(completed)} points ({len(completed) - harvested} completed trials + {harvested} harvested epochs)" if harvested else f"{len(completed)} completed trials"
     )
+    stopped = f", {result.stopped} stopped early" if result.stopped else ""
     title = (
-        f"Pareto set of {', '.join(names)} ({', '.join(f'{m} {d}' for m, d in chosen)}): {len(front)} of {candidates} "
-        f"({len(failed)} failed{f', {stopped} stopped early' if stopped else ''})"
+        f"Pareto set of {result.name} ({', '.join(f'{m} {d}' for m, d in result.objectives)}): {len(front)} of {candidates} "
+        f"({len(result.failed)} failed{stopped})"
     )
     console.print(front_table(front, names_only, title=title, ascii_only=not console.is_terminal))
     for record in front:
         console.print(f"  trial {record.trial_id} (MLflow run {run_ids.get(record.trial_id)}): {config_summary(record.config)}", soft_wrap=True)
-    for record in failed:
-        console.print(f"  failed trial {record.trial_id}: {record.error}", soft_wrap=True)
+    for point in result.failed:
+        console.print(f"  failed trial {point.trial_id}: {point.error}", soft_wrap=True)
     return 0
 
 

@@ -96,8 +96,11 @@ class SearchResult:
         failed: the trials that failed (`Point` with `error`).
         objectives: ((metric, "max" | "min"), ...) of the search.
         unfinished: trials an interrupt left unfinished (0 for a complete search).
+        stopped: trials the scheduler stopped early (not points, not failures).
         resume_command: what continues an interrupted search.
-        tracking_uri, experiment_id, parent_run_id: where the search is in MLflow.
+        tracking_uri, experiment_id, parent_run_id: where the search is in MLflow (None for
+            a result over several searches).
+        records, front_records: the underlying `TrialRecord`s (every trial; the front's).
         notes: what loading the data and checking the model noted.
     """
 
@@ -110,12 +113,13 @@ class SearchResult:
         objectives: Sequence[tuple[str, str]],
         *,
         tracking_uri: str,
-        parent_run_id: str,
+        parent_run_id: str | None,
         experiment_id: str | None = None,
         space=None,
         data=None,
         data_fingerprint: str | None = None,
         unfinished: int = 0,
+        stopped: int = 0,
         resume_command: str | None = None,
         notes: Sequence[str] = (),
         params_of=None,
@@ -127,14 +131,17 @@ class SearchResult:
         self.parent_run_id = parent_run_id
         self.experiment_id = experiment_id
         self.unfinished = unfinished
+        self.stopped = stopped
         self.resume_command = resume_command
         self.notes = tuple(notes)
         self.data_fingerprint = data_fingerprint
         self._space = space
         self._data = data
         self._run_ids = dict(run_ids)
+        self.records = list(records)  # every trial's TrialRecord, as the report prints them
         self._records = [r for r in records if r.ok]  # completed, harvested checkpoints included
-        self._front = list(front)
+        self.front_records = list(front)
+        self._front = self.front_records
         self.points = [_point(r, run_ids, params_of(r)) for r in self._records]
         by_id = {p.trial_id: p for p in self.points}
         self.front = [by_id[r.trial_id] for r in self._front]
@@ -142,14 +149,14 @@ class SearchResult:
 
     @classmethod
     def from_outcome(cls, outcome) -> SearchResult:
-        """The result of `search.run_search`'s outcome (a search run in this process)."""
+        """The result of `driver.run_search`'s outcome (a search run in this process)."""
         space = outcome.space
         records = with_harvest(outcome.records)
         return cls(
             outcome.name, records, outcome.front, outcome.run_ids, space.objectives,
             tracking_uri=outcome.tracking_uri, parent_run_id=outcome.parent_run_id, experiment_id=outcome.experiment_id,
             space=space, data=outcome.data, data_fingerprint=outcome.data_fingerprint, unfinished=outcome.unfinished,
-            resume_command=outcome.resume_command if outcome.unfinished else None, notes=outcome.notes,
+            stopped=sum(r.status == "stopped" for r in records), resume_command=outcome.resume_command if outcome.unfinished else None, notes=outcome.notes,
             params_of=lambda r: space.resolve(r.config),
         )
 
@@ -163,6 +170,8 @@ class SearchResult:
     def space(self):
         """The search's space (`SearchSpace`), as it ran (read from MLflow for an opened search)."""
         if self._space is None:
+            if self.parent_run_id is None:
+                raise UsageError(f"{self.name!r} combines several searches; open one of them for its space and data")
             from .space import parse_space
             from .tracking import connect
 
@@ -316,19 +325,40 @@ class SearchResult:
         return front_figure(self._records, self._front, self.objectives)
 
 
-def open_result(name: str, tracking_uri: str | None = None) -> SearchResult:
-    """A search read back from MLflow (`hgq_automl.open_search`)."""
+def open_result(name: str | Sequence[str] | None = None, tracking_uri: str | None = None, objectives: Sequence[tuple[str, str]] | None = None) -> SearchResult:
+    """Searches read back from MLflow (`hgq_automl.open_search`, `python -m hgq_automl report`).
+
+    One name gives that search; None the latest search in the store; several names one
+    result over all their points (trial ids prefixed `NAME/`), its front computed over them
+    with the first search's objectives and every search's constraints. `objectives`
+    replaces the objectives the front is computed with.
+    """
     from .pareto import pareto_front
-    from .tracking import connect, read_search
+    from .tracking import connect, latest_search_experiment, read_search
 
     client = connect(tracking_uri)
-    logged = read_search(client, name)
-    completed = [r for r in logged.records if r.ok]
-    front = pareto_front(completed, logged.objectives, lambda r: r.metrics, logged.constraints)
-    parent = client.get_run(logged.parent_run_id)
-    unfinished = int(parent.data.metrics.get("trials_unfinished", 0))
+    if name is None:
+        names = [latest_search_experiment(client)]
+    elif isinstance(name, str):
+        names = [name]
+    else:
+        names = list(name)
+        if not names or not all(isinstance(n, str) for n in names):
+            raise UsageError(f"name: must be a search's name or a list of names; got {name!r}")
+    searches = [read_search(client, n, prefix=f"{n}/" if len(names) > 1 else "") for n in names]
+    chosen = tuple(tuple(o) for o in objectives) if objectives else searches[0].objectives
+    records = [r for s in searches for r in s.records]
+    run_ids = {k: v for s in searches for k, v in s.run_ids.items()}
+    constraints = tuple({str(c): c for s in searches for c in s.constraints}.values())
+    completed = [r for r in records if r.ok]
+    front = pareto_front(completed, chosen, lambda r: r.metrics, constraints)
+    parents = [client.get_run(s.parent_run_id) for s in searches]
+    single = len(names) == 1
     return SearchResult(
-        name, logged.records, front, logged.run_ids, logged.objectives,
-        tracking_uri=client.tracking_uri, parent_run_id=logged.parent_run_id, experiment_id=parent.info.experiment_id,
-        data_fingerprint=parent.data.params.get("data_fingerprint"), unfinished=unfinished,
+        ", ".join(names), records, front, run_ids, chosen,
+        tracking_uri=client.tracking_uri, parent_run_id=parents[0].info.run_id if single else None,
+        experiment_id=parents[0].info.experiment_id if single else None,
+        data_fingerprint=parents[0].data.params.get("data_fingerprint") if single else None,
+        unfinished=sum(int(p.data.metrics.get("trials_unfinished", 0)) for p in parents),
+        stopped=sum(r.status == "stopped" for r in records),
     )
