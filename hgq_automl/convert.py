@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ._compat import nodes_by_depth, producing_layer
 from .errors import UsageError
 
 #: plain Keras class -> HGQ2 class (names in hgq.layers)
@@ -69,7 +70,7 @@ def _unsupported(layer, why: str = "has no HGQ2 equivalent") -> UsageError:
 
 def final_layers(model) -> set[int]:
     """ids of the layers that produce the model's outputs."""
-    return {id(t._keras_history.operation) for t in model.outputs}
+    return {id(producing_layer(t)) for t in model.outputs}
 
 
 def as_functional(model):
@@ -179,15 +180,15 @@ def _graph(model) -> tuple[dict[int, Any], dict[int, int]]:
     """({id(layer): the layer feeding it, None if several}, {id(layer): how many inputs it feeds})."""
     consumers: dict[int, int] = {}
     producer: dict[int, Any] = {}
-    for nodes in model._nodes_by_depth.values():  # this model's graph only (a layer may be in others)
+    for nodes in nodes_by_depth(model).values():  # this model's graph only (a layer may be in others)
         for node in nodes:
             if node.operation is None or node.is_input:
                 continue
             for tensor in node.input_tensors:
-                op = tensor._keras_history.operation
+                op = producing_layer(tensor)
                 consumers[id(op)] = consumers.get(id(op), 0) + 1
             single = len(node.input_tensors) == 1
-            producer[id(node.operation)] = node.input_tensors[0]._keras_history.operation if single else None
+            producer[id(node.operation)] = producing_layer(node.input_tensors[0]) if single else None
     return producer, consumers
 
 

@@ -63,8 +63,8 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False
     reshuffled each epoch when `shuffle`, the last batch partial), built so that a trial
     keeps to its one core: no autotuned parallel map or prefetch, a private pool of one
     thread. Keras' adapter autotunes those: it costs more CPU per epoch, and the training
-    thread waits on its threads (with two trials side by side each kept ~0.8 of a core
-    busy; an epoch here is 1.4-1.7x faster, see the speed section of docs/benchmarks.md).
+    thread waits on its threads (with two trials side by side neither keeps its core busy;
+    the epoch times of both are in the speed section of docs/benchmarks.md).
     Each batch is gathered from the arrays by index, so a shuffle holds indices, not samples.
     """
     import tensorflow as tf

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .layout import STATE_FILE
 
 #: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
 DEFAULT_STORAGE = "hgq_automl_results"
-STATE_FILE = "hgq_automl.json"
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,8 @@ def resolve_space(space: Any, data: str | os.PathLike | None = None, data_in_mem
     """A search's `space` (built-in name, YAML path, dict or `SearchSpace`) as a validated
     `SearchSpace`; `data`, a path, replaces its dataset.path (the `--data` flag).
     `data_in_memory`: the data comes as arrays, the dataset section only sets the split."""
-    from .space import SearchSpace, _with_data_flag, load_space, parse_space, with_data_path
+    from .space import SearchSpace, load_space, parse_space, with_data_path
+    from .space.parse import _with_data_flag
 
     if isinstance(space, SearchSpace):
         return with_data_path(space, str(data)) if data is not None else space

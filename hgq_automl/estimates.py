@@ -52,8 +52,9 @@ def graph_calls(model) -> list[tuple[object, object]]:
     call `(model, None)`, which no rule covers."""
     import keras
 
-    graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
-    by_depth = getattr(graph, "_nodes_by_depth", None)
+    from ._compat import nodes_by_depth
+
+    by_depth = nodes_by_depth(model)
     if not by_depth:
         return [(model, None)]
     calls = []
@@ -279,7 +280,9 @@ def _own_variables(layer) -> list:
     """The layer's variables but HGQ's quantizer state (bit widths, traced ranges)."""
     from hgq.layers import Quantizer
 
-    quantizer_vars = {id(v) for sub in layer._flatten_layers() if isinstance(sub, Quantizer) for v in sub.variables}
+    from ._compat import flatten_layers
+
+    quantizer_vars = {id(v) for sub in flatten_layers(layer) if isinstance(sub, Quantizer) for v in sub.variables}
     return [v for v in layer.variables if id(v) not in quantizer_vars]
 
 
@@ -428,7 +431,7 @@ def da4ml_estimate(model, clock_period_ns: float = CLOCK_PERIOD_NS) -> DA4MLEsti
     """LUTs, FFs and latency of the model as da4ml's distributed-arithmetic design.
 
     - LUTs: `comb_trace(...).cost`, da4ml's LUT estimate of the combinational logic
-      (da4ml/trace; within ~10 % of yosys on the designs in FACTS.md and docs/benchmarks.md);
+      (da4ml/trace; how close it comes to yosys is in docs/benchmarks.md);
     - pipeline: `to_pipeline(comb, cutoff)` (da4ml/trace/pipeline.py) cuts the design
       every `cutoff` delay units; the cutoff is the clock period in ns, the pairing of
       da4ml's own examples (cutoff 5 for a 5 ns clock);

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .layout import HARVEST_DIR, METRICS_FILE
+
 
 @dataclass
 class TrialRecord:
@@ -33,8 +35,6 @@ class TrialRecord:
         return self.status == "completed"
 
 
-#: Where a trial's folder keeps its harvested checkpoints: HARVEST_DIR/epoch_NNNN/{model.keras,metrics.json}.
-HARVEST_DIR = "harvest"
 
 
 def harvested_records(trial: TrialRecord) -> list[TrialRecord]:
@@ -43,8 +43,8 @@ def harvested_records(trial: TrialRecord) -> list[TrialRecord]:
     if folder is None or not folder.is_dir():
         return []
     records = []
-    for point in sorted(p for p in folder.iterdir() if (p / "metrics.json").is_file()):
-        metrics = json.loads((point / "metrics.json").read_text())
+    for point in sorted(p for p in folder.iterdir() if (p / METRICS_FILE).is_file()):
+        metrics = json.loads((point / METRICS_FILE).read_text())
         epoch = int(metrics["harvest_epoch"])
         records.append(TrialRecord(f"{trial.trial_id}-e{epoch}", dict(trial.config), metrics, model_dir=point, harvested_from=trial.trial_id))
     return records

@@ -78,7 +78,7 @@ def _download(client, run_id: str, path: str, dst: str, what: str) -> Path:
 
 def check_request(request: ExportRequest) -> None:
     """What can be checked before MLflow is touched: target, part, output folder, tools."""
-    from .hardware.parts import UnknownPart, part_family
+    from .parts import UnknownPart, part_family
 
     if request.to not in TARGETS:
         raise UsageError(f"{request.opt('to')} must be one of {', '.join(TARGETS)}; got {request.to!r}")
@@ -118,7 +118,7 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     import yaml
 
     from .data import fingerprint, load_dataset
-    from .mlflow_model import KERAS_ARTIFACT
+    from .layout import KERAS_ARTIFACT, SPACE_ARTIFACT
     from .space import parse_space
 
     expected_fp = client.get_run(parent).data.params.get("data_fingerprint")
@@ -133,7 +133,7 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     with tempfile.TemporaryDirectory(prefix="hgq_automl_export_") as tmp:
         model_path = _download(client, request.run_id, KERAS_ARTIFACT, tmp, "model")
         if space is None:
-            space_path = _download(client, parent, "search_space.yaml", tmp, "search space")
+            space_path = _download(client, parent, SPACE_ARTIFACT, tmp, "search space")
             try:
                 space = parse_space(yaml.safe_load(space_path.read_text()), f"search_space.yaml of run {parent}", data_in_memory=bool(expected_fp))
             except SpaceError as exc:
@@ -161,29 +161,17 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     out = Path(request.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = dict(estimate(model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))
+    # the trial's own synthesis steps, with the project written to `out` itself
+    from .hardware.synthesis import hls_step, rtl_step, simulated_samples
+
     if request.to == "hls4ml":
-        from .hardware.hls import convert, csim_mismatches, vendor_build
-
         say(f"writing the hls4ml project ({hardware.hls_backend}, {params['strategy']}, reuse_factor {params['reuse_factor']}, part {hardware.part}) to {out}")
-        hls_model = convert(model, out, hardware.hls_backend, hardware.part, hardware.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"]))
         checked = len(data.x_test)
-        metrics["bit_mismatches"] = csim_mismatches(hls_model, model, data.x_test)
-        if request.synth:
-            metrics.update(vendor_build(hls_model, hardware.hls_backend.lower()))
+        metrics.update(hls_step(model, hardware, params, data.x_test, out, hardware.hls_backend.lower() if request.synth else None))
     else:
-        import numpy as np
-
-        from .estimates import da4ml_estimate
-        from .hardware.rtl import simulate, write_verilog, yosys_synth
-
         say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
-        design = write_verilog(da4ml_estimate(model, hardware.clock_period_ns).comb, out, hardware.part, hardware.clock_period_ns)
-        x = data.x_test[: hardware.sim_samples]
-        checked = len(x)
-        expected = np.asarray(model.predict(x, verbose=0))
-        metrics["bit_mismatches"] = int(np.count_nonzero(simulate(design, x).reshape(expected.shape) != expected))
-        if request.synth:
-            metrics.update(yosys_synth(design, hardware.family))
+        checked = simulated_samples(hardware, len(data.x_test))
+        metrics.update(rtl_step(model, hardware, data.x_test, out, synth=request.synth))
     return ExportOutcome(out, metrics, checked)
 
 

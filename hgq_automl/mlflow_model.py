@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: Where the `.keras` file lands inside a run's artifacts when the folder is logged as `model`.
-KERAS_ARTIFACT = "model/data/model.keras"
 
 #: What loading the model needs (the versions this project pins).
 REQUIREMENTS = ["tensorflow-cpu==2.21.0", "keras==3.15.1", "hgq2==0.2.0", "numpy"]

@@ -11,10 +11,49 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .space import ModelSpec
 from .task import TaskSpec
+
+if TYPE_CHECKING:
+    from .space import ModelSpec
+
+
+def conv_layer_names(spec: ModelSpec) -> list[str]:
+    """Names of the conv layers the built-in cnn builder creates, in order ([] otherwise)."""
+    return [f"conv{i}" for i in range(1, spec.conv_layers + 1)] if spec.family == "cnn" else []
+
+
+def quantized_layers(spec: ModelSpec) -> list[str]:
+    """Names of the HGQ layers the built-in builder creates, in order ([] for a user's model)."""
+    if spec.is_user:
+        return []
+    return conv_layer_names(spec) + [f"dense{i}" for i in range(1, spec.dense_layers + 1)] + ["output"]
+
+
+def conv_plan(spec: ModelSpec, input_shape: Sequence[int] | None = None) -> list[tuple[int, int, bool]]:
+    """(output height, output width, followed by a max-pool) of each conv layer; [] for an MLP.
+
+    `input_shape` defaults to the spec's. Raises ValueError naming the first conv layer
+    whose input is smaller than its kernel (or when no input shape is known).
+    A max-pool follows a conv layer when its output is at least pool_size wide.
+    """
+    if spec.family != "cnn":
+        return []
+    shape = input_shape if input_shape is not None else spec.input_shape
+    if shape is None:
+        raise ValueError("no input shape yet (it comes from the data)")
+    h, w = shape[0] // spec.input_pool, shape[1] // spec.input_pool
+    plan = []
+    for i in range(1, spec.conv_layers + 1):
+        h, w = h - spec.kernel_size + 1, w - spec.kernel_size + 1
+        if h < 1 or w < 1:
+            raise ValueError(f"conv{i} gets an input smaller than its {spec.kernel_size}x{spec.kernel_size} kernel")
+        pooled = spec.pool_size > 1 and h >= spec.pool_size and w >= spec.pool_size
+        plan.append((h, w, pooled))
+        if pooled:
+            h, w = h // spec.pool_size, w // spec.pool_size
+    return plan
 
 
 def effective_parallelization(requested: int, out_pixels: int) -> int:
@@ -62,9 +101,11 @@ def apply_layer_params(model, params: dict[str, Any]) -> None:
     `beta_scale_<layer>` names no such layer of the model."""
     from hgq.layers import QConv1D, QConv2D
 
-    layers = list(model._flatten_layers(include_self=False))
+    from ._compat import flatten_layers, layer_beta
+
+    layers = flatten_layers(model, include_self=False)
     convs = {layer.name: layer for layer in layers if isinstance(layer, (QConv1D, QConv2D))}
-    scaled = sorted(layer.name for layer in layers if getattr(layer, "_beta", None) is not None)
+    scaled = sorted(layer.name for layer in layers if layer_beta(layer) is not None)
     for name in params:
         if name.startswith("parallelization_factor_") and name[len("parallelization_factor_"):] not in convs:
             raise ValueError(f"parameters.{name}: the model has no conv layer {name[len('parallelization_factor_'):]!r}; its conv layers are {', '.join(convs) or 'none'}")
@@ -113,7 +154,7 @@ def _build_builtin(spec: ModelSpec, params: dict[str, Any], input_shape: tuple[i
                 h = keras.layers.Reshape((*input_shape, 1), name="reshape")(h)
             if spec.input_pool > 1:  # a quantized pool: the input must be fixed-point before it
                 h = QMaxPooling2D(spec.input_pool, name="input_pool")(h)
-            for i, (out_h, out_w, pooled) in enumerate(spec.conv_plan(input_shape), start=1):
+            for i, (out_h, out_w, pooled) in enumerate(conv_plan(spec, input_shape), start=1):
                 pf = effective_parallelization(requested_parallelization(params, f"conv{i}") or 1, out_h * out_w)
                 h = QConv2D(
                     int(params[f"filters_{i}"]),

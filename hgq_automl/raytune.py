@@ -2,8 +2,8 @@
 
 It translates; it holds no search logic. The space samples itself (define-by-run), the
 trial trains itself (`trial.run_trial`), and Tune's callbacks are forwarded to plain
-`TrialListener`s. Multi-objective settings follow what was measured for Ray 2.60 +
-Optuna 5 (FACTS.md): metric and mode go to `OptunaSearch` only, never to `TuneConfig`;
+`TrialListener`s. Multi-objective settings follow what works with the pinned Ray and
+Optuna: metric and mode go to `OptunaSearch` only, never to `TuneConfig`;
 trials stopped early by a scheduler are told to Optuna as PRUNED, not COMPLETE.
 """
 
@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._compat import optuna_trial, set_restored_callbacks
 from .data import Splits
-from .events import HARVEST_DIR, TrialListener, TrialRecord, harvested_records
+from .events import TrialListener, TrialRecord, harvested_records
+from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
 from .metrics import FINAL_KEY
 from .space import SearchSpace
 
@@ -40,21 +42,6 @@ class RunSettings:
     @property
     def path(self) -> str:
         return f"{self.storage.rstrip('/')}/{self.name}"
-
-
-def make_sampler(space: SearchSpace, seed: int | None):
-    import optuna
-
-    s = space.search
-    if s.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=s.nsga2_population(), seed=seed)
-    if s.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=s.concurrency > 1)
-    if s.sampler == "grid":  # every combination of the choice values, in a seeded order
-        from .samplers import GridSampler
-
-        return GridSampler(space.grid(), seed=seed)
-    return optuna.samplers.RandomSampler(seed=seed)
 
 
 #: A `time.time()` after which the running search starts no trial (its time budget).
@@ -105,9 +92,10 @@ def searcher_class():
         def on_trial_complete(self, trial_id, result=None, error=False):
             if not error and result is not None and FINAL_KEY not in result:
                 result = None  # stopped early -> PRUNED
-            if self._constraints and result and trial_id in self._ot_trials:
+            trial = optuna_trial(self, trial_id)
+            if self._constraints and result and trial is not None:
                 for constraint in self._constraints:
-                    self._ot_trials[trial_id].set_constraint(str(constraint), constraint.violation(result))
+                    trial.set_constraint(str(constraint), constraint.violation(result))
             super().on_trial_complete(trial_id, result=result, error=error)
 
     return HgqOptunaSearch
@@ -115,6 +103,8 @@ def searcher_class():
 
 def make_searcher(space: SearchSpace, seed: int | None):
     """OptunaSearch over the space: multi-objective, constrained, early-stopped trials PRUNED."""
+    from .samplers import make_sampler
+
     return searcher_class()(
         space=space.suggest,
         metric=space.objective_names(),
@@ -145,6 +135,7 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
     training ends early at the search's `deadline` (the trial is still measured and kept)."""
     from ray import tune
 
+    from .hardware.synthesis import run_synthesis
     from .trial import run_trial
 
     es = space.early_stopping
@@ -159,12 +150,13 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         # the harvested checkpoints (harvest/epoch_NNNN/)
         final, model = run_trial(
             space, config, data, report=report, seed=seed, threads=threads,
-            firmware_dir=Path(folder) / "firmware", harvest_dir=Path(folder) / HARVEST_DIR, deadline=deadline,
+            firmware_dir=Path(folder) / FIRMWARE_DIR, harvest_dir=Path(folder) / HARVEST_DIR, deadline=deadline,
+            synthesize=run_synthesis,
         )
         final["epoch"] = int(final["epochs_trained"])
         if es:  # the scheduler needs its metric in every report; the final values take precedence
             final["score"] = es.score_of({**last, **final})
-        model.save(os.path.join(folder, "model.keras"))
+        model.save(os.path.join(folder, MODEL_FILE))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
@@ -342,7 +334,7 @@ def run_trials(
         if settings.resume:
             tuner = tune.Tuner.restore(settings.path, trainable, resume_unfinished=True, resume_errored=False)
             # Tune keeps the pickled RunConfig; give it this run's listeners
-            tuner._local_tuner.get_run_config().callbacks = [bridge]
+            set_restored_callbacks(tuner, [bridge])
         else:
             tuner = tune.Tuner(
                 trainable,

@@ -172,6 +172,7 @@ class SearchResult:
         if self._space is None:
             if self.parent_run_id is None:
                 raise UsageError(f"{self.name!r} combines several searches; open one of them for its space and data")
+            from .layout import SPACE_ARTIFACT
             from .space import parse_space
             from .tracking import connect
 
@@ -179,7 +180,7 @@ class SearchResult:
 
             client = connect(self.tracking_uri)
             with tempfile.TemporaryDirectory(prefix="hgq_automl_space_") as tmp:
-                path = client.download_artifacts(self.parent_run_id, "search_space.yaml", tmp)
+                path = client.download_artifacts(self.parent_run_id, SPACE_ARTIFACT, tmp)
                 raw = yaml.safe_load(Path(path).read_text())
             self._space = parse_space(raw, f"search_space.yaml of run {self.parent_run_id}", data_in_memory=bool(self.data_fingerprint))
         return self._space
@@ -262,7 +263,7 @@ class SearchResult:
 
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         from .export import _download
-        from .mlflow_model import KERAS_ARTIFACT
+        from .layout import KERAS_ARTIFACT
         from .tracking import connect
 
         client = connect(self.tracking_uri)

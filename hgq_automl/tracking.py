@@ -22,8 +22,9 @@ from typing import Any
 
 from .errors import UsageError
 from .events import TrialRecord, with_harvest
+from .layout import FIRMWARE_DIR, MODEL_ARTIFACT, MODEL_FILE, PARAMETER_PLOTS, PARETO_CSV, PARETO_JSON, SPACE_ARTIFACT, VERSIONS_ARTIFACT
 from .metrics import FINAL_KEY, LOGGED_METRICS, NOTE_PREFIX
-from .report import front_rows, plot_front, plot_front_html, plot_parameters, rows_to_csv, software_versions
+from .report import front_rows, plot_front, plot_front_html, rows_to_csv, software_versions
 from .space import SearchSpace
 
 #: MLflow's own default when no tracking URI is set: a SQLite file in the working directory.
@@ -114,7 +115,7 @@ class SearchTracker:
         tracker = cls(client, experiment_id, run.info.run_id, space)
         params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
         tracker._log_params(run.info.run_id, params)
-        client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), "search_space.yaml")
+        client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), SPACE_ARTIFACT)
         return tracker
 
     @classmethod
@@ -196,12 +197,12 @@ class SearchTracker:
                 self.client.set_tag(run_id, f"hgq_automl.{key[len(NOTE_PREFIX):]}", value[:4000])
 
     def _log_model(self, run_id: str, record: TrialRecord) -> None:
-        model = record.model_dir / "model.keras" if record.model_dir else None
+        model = record.model_dir / MODEL_FILE if record.model_dir else None
         if model is not None and model.is_file():
             from .mlflow_model import save_pyfunc
 
             with tempfile.TemporaryDirectory() as tmp:
-                self.client.log_artifacts(run_id, str(save_pyfunc(model, Path(tmp) / "model")), "model")
+                self.client.log_artifacts(run_id, str(save_pyfunc(model, Path(tmp) / MODEL_ARTIFACT)), MODEL_ARTIFACT)
 
     def _log_harvested(self, trial_run_id: str, point: TrialRecord) -> None:
         """A harvested checkpoint: a FINISHED run nested under its trial's run, with the
@@ -260,21 +261,23 @@ class SearchTracker:
         names = [m for m, _ in objectives]
         rows = front_rows(front, names, self.run_ids)
         run = self.parent_run_id
-        self.client.log_text(run, json.dumps(rows, indent=2, default=str), "pareto.json")
-        self.client.log_text(run, rows_to_csv(rows), "pareto.csv")
-        self.client.log_text(run, json.dumps(software_versions(), indent=2), "versions.json")
+        self.client.log_text(run, json.dumps(rows, indent=2, default=str), PARETO_JSON)
+        self.client.log_text(run, rows_to_csv(rows), PARETO_CSV)
+        self.client.log_text(run, json.dumps(software_versions(), indent=2), VERSIONS_ARTIFACT)
+        from .samplers import plot_parameters  # Optuna's plots (Optuna loads only here)
+
         with tempfile.TemporaryDirectory() as tmp:
             points = with_harvest(records)
             self.client.log_artifact(run, str(plot_front(points, front, objectives, Path(tmp) / "pareto.png")))
             self.client.log_artifact(run, str(plot_front_html(points, front, objectives, Path(tmp) / "pareto.html")))
             for path in plot_parameters(records, self.space, objectives, Path(tmp)):
-                self.client.log_artifact(run, str(path), "parameters")
+                self.client.log_artifact(run, str(path), PARAMETER_PLOTS)
         for record in front:
             if record.trial_id in self.run_ids:
                 self.client.set_tag(self.run_ids[record.trial_id], "pareto", "true")
-                firmware = record.model_dir / "firmware" if record.model_dir else None
+                firmware = record.model_dir / FIRMWARE_DIR if record.model_dir else None
                 if firmware is not None and firmware.is_dir():
-                    self.client.log_artifacts(self.run_ids[record.trial_id], str(firmware), "firmware")
+                    self.client.log_artifacts(self.run_ids[record.trial_id], str(firmware), FIRMWARE_DIR)
         if not unfinished:
             self.register_front(front)
         now = int(time.time() * 1000)

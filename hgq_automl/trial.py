@@ -18,8 +18,14 @@ from typing import Any
 import numpy as np
 
 from .data import Splits, batches
+from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
 from .metrics import EPOCH_METRICS, NOTE_PREFIX
-from .space import SearchSpace
+from .space import HardwareSpec, SearchSpace
+
+
+#: The synthesis step: (traced model, hardware spec, resolved params, x_test, project folder)
+#: -> its metrics (`hgq_automl.hardware.synthesis.run_synthesis`; passed in, the core imports no adapter)
+Synthesize = Callable[[Any, HardwareSpec, dict[str, Any], np.ndarray, Path], dict[str, float]]
 
 
 class TrialFailed(RuntimeError):
@@ -110,15 +116,16 @@ def compiled_check(
     Eager, layer by layer, the two cost more than a digits epoch's training; compiled, a
     fraction of it. Same numbers as `trace_minmax` + `accuracy` (tests/test_harvest.py)."""
     import tensorflow as tf
-    from hgq.utils.minmax_trace import TrainingFlagWrapper, _reset_minmax
 
-    tracing = TrainingFlagWrapper("tracing")
+    from ._compat import reset_minmax, tracing_flag
+
+    tracing = tracing_flag()
     trace = tf.function(lambda x: model(x, training=tracing))
     infer = tf.function(lambda x: model(x, training=False))
     layers = [layer for layer in model.layers if getattr(layer, "enable_ebops", False)]
 
     def check(calibration: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        _reset_minmax(model)
+        reset_minmax(model)
         for i in range(0, len(calibration), batch):
             trace(calibration[i : i + batch])
         ebops = sum(int(layer.ebops) for layer in layers)
@@ -135,6 +142,8 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas:
     the time left: the epoch that the deadline will make the last gets beta_final."""
     import keras
     from hgq.utils.sugar import FreeEBOPs
+
+    from ._compat import flatten_layers, layer_beta, set_layer_beta
 
     class BetaSchedule(keras.callbacks.Callback):
         """Set each HGQ layer's beta: the global schedule times the layer's beta_scale_<layer>."""
@@ -155,10 +164,9 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas:
                 self.progress = max(self.progress, share)
             self.began = now
             beta = betas[epoch + 1] = beta_at(params, epoch, self.progress)
-            for layer in self.model._flatten_layers():
-                if getattr(layer, "_beta", None) is not None:
-                    scale = float(params.get(f"beta_scale_{layer.name}", 1.0))
-                    layer._beta.assign(beta * scale)
+            for layer in flatten_layers(self.model):
+                if layer_beta(layer) is not None:
+                    set_layer_beta(layer, beta * float(params.get(f"beta_scale_{layer.name}", 1.0)))
 
         def on_epoch_end(self, epoch, logs=None):
             logs["beta"] = betas[epoch + 1]
@@ -249,13 +257,16 @@ def run_trial(
     firmware_dir: Path | None = None,
     harvest_dir: Path | None = None,
     deadline: float | None = None,
+    synthesize: Synthesize | None = None,
 ):
     """Train one config; return (final metrics, trained model).
 
     The final metrics are measured on the model after `trace_minmax` on the training
     set, i.e. with the activation ranges the firmware will have. The synthesis step
-    leaves its project (hls4ml or Verilog) in `firmware_dir` (a temporary folder if None);
-    if it raises, the trial fails. When the space asks for
+    (`synthesize`, which the caller passes: `hgq_automl.hardware.synthesis.run_synthesis`
+    in a search; needed when the space's `hardware.synthesis` is not none) leaves its
+    project (hls4ml or Verilog) in `firmware_dir` (a temporary folder if None); if it
+    raises, the trial fails. When the space asks for
     pruning (`pruning_schedule` not none), the trained model is pruned in steps
     (`hgq_automl.pruning.prune`) and the final metrics are those of the kept pruned model,
     with the unpruned model's as `<metric>_unpruned` and `<metric>_reduction`.
@@ -272,6 +283,8 @@ def run_trial(
     still ends at beta_final. The model is then measured as usual and `epochs_trained` in
     the final metrics says how far it got.
     """
+    if space.hardware.synthesis != "none" and synthesize is None:
+        raise ValueError(f"hardware.synthesis is {space.hardware.synthesis}: pass synthesize= (hgq_automl.hardware.synthesis.run_synthesis)")
     begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
     if threads:
         limit_threads(threads)
@@ -357,13 +370,11 @@ def run_trial(
         timer["harvest_seconds"] += time.perf_counter() - start
     final.update(timer)
     if space.hardware.synthesis != "none":
-        from .hardware.synthesis import run_synthesis
-
         if firmware_dir is not None:
-            final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(firmware_dir)))
+            final.update(synthesize(model, space.hardware, params, data.x_test, Path(firmware_dir)))
         else:
             with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
-                final.update(run_synthesis(model, space.hardware, params, data.x_test, Path(folder)))
+                final.update(synthesize(model, space.hardware, params, data.x_test, Path(folder)))
     final["trial_seconds"] = time.perf_counter() - begin
     return final, model
 
@@ -382,7 +393,8 @@ def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping
 def harvest_needs_da4ml(space: SearchSpace) -> bool:
     """Whether harvested checkpoints need da4ml's estimates (`estimates.DA4ML_METRICS`): only
     when an objective or a constraint of the space names one. Otherwise they are left out of
-    the harvested points (seconds each on the MNIST CNN); `export` measures them."""
+    the harvested points (da4ml's trace is the costliest measurement of a checkpoint,
+    see docs/benchmarks.md); `export` measures them."""
     from .estimates import DA4ML_METRICS
 
     named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
@@ -402,10 +414,10 @@ def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measu
         for point in points:
             model.set_weights(point.payload)
             metrics = {**measure(), **_sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": betas[point.epoch]}
-            where = Path(folder) / f"epoch_{point.epoch:04d}"
+            where = harvest_point_dir(folder, point.epoch)
             where.mkdir(parents=True, exist_ok=True)
-            model.save(where / "model.keras")
-            (where / "metrics.json").write_text(json.dumps(metrics, indent=1))
+            model.save(where / MODEL_FILE)
+            (where / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
     finally:
         model.set_weights(final_weights)
     return len(points)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 
-if TYPE_CHECKING:  # space.py imports this module lazily
+if TYPE_CHECKING:  # space.parse imports this module lazily
     from .space import ModelSpec
 
 

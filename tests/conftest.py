@@ -27,7 +27,7 @@ def can_unshare() -> bool:
 
 def run_cli(args: list[str], cwd: Path, isolated: bool = False, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run `python -m hgq_automl ARGS` in `cwd`; with isolated=True inside `unshare -n`,
-    so that the Ray it starts has only a loopback network (see FACTS.md)."""
+    so that the Ray it starts has only a loopback network."""
     cmd = [sys.executable, "-m", "hgq_automl", *args]
     # each test names its MLflow store: none may leak in from the environment
     inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -86,7 +86,7 @@ def find_seed(space_path, n: int, wanted) -> int:
     """
     import optuna
 
-    from hgq_automl.raytune import make_sampler
+    from hgq_automl.samplers import make_sampler
     from hgq_automl.space import load_space
 
     space = load_space(space_path)

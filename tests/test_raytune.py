@@ -4,7 +4,8 @@ import math
 
 import optuna
 
-from hgq_automl.raytune import searcher_class, make_sampler
+from hgq_automl.raytune import searcher_class
+from hgq_automl.samplers import make_sampler
 from hgq_automl.space import parse_space
 
 

@@ -4,7 +4,8 @@ import optuna
 import pytest
 
 from hgq_automl.errors import SpaceError
-from hgq_automl.raytune import make_sampler
+from hgq_automl.models import quantized_layers
+from hgq_automl.samplers import make_sampler
 from hgq_automl.space import builtin_spaces, load_space, parse_space
 
 from .conftest import SHARED_MNIST, write
@@ -16,7 +17,7 @@ def test_builtin_spaces_load():
     assert space.name == "digits_cnn"
     assert space.search.trials >= 12 and space.search.concurrency == 2 and space.search.sampler == "nsga2"
     assert space.objectives == (("val_accuracy", "max"), ("ebops", "min"))
-    assert space.model.quantized_layers() == ["conv1", "output"]
+    assert quantized_layers(space.model) == ["conv1", "output"]
     assert space.parameters["beta"].kind == "log_uniform"
 
 

@@ -40,31 +40,44 @@ def run_synthesis(model, hw: HardwareSpec, params: dict[str, Any], x_test: np.nd
         return {}
     if hw.synthesis == "rtl":
         return rtl_step(model, hw, x_test, folder / "verilog")
+    build = hw.synthesis if hw.synthesis in ("vivado", "vitis") else None
+    return hls_step(model, hw, params, x_test, folder / "hls4ml", build)
+
+
+def hls_step(model, hw: HardwareSpec, params: dict[str, Any], x_test: np.ndarray, folder: Path, build: str | None = None) -> dict[str, float]:
+    """hls4ml project of the model in `folder` (the params' strategy and reuse_factor), its C
+    simulation on every sample of `x_test` -> bit_mismatches, then the vendor tool's build
+    (`build`: vivado | vitis) when given."""
     from .hls import convert, csim_mismatches, vendor_build
 
     hls_model = convert(
-        model, folder / "hls4ml", hw.hls_backend, hw.part, hw.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"])
+        model, Path(folder), hw.hls_backend, hw.part, hw.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"])
     )
     metrics: dict[str, float] = {"bit_mismatches": csim_mismatches(hls_model, model, x_test)}
-    if hw.synthesis in ("vivado", "vitis"):
-        metrics.update(vendor_build(hls_model, hw.synthesis))
+    if build is not None:
+        metrics.update(vendor_build(hls_model, build))
     return metrics
 
 
-def rtl_step(model, hw: HardwareSpec, x_test: np.ndarray, folder: Path, simulate_samples: int | None = None) -> dict[str, float]:
-    """da4ml Verilog of the model, yosys synthesis, and an iverilog check of bit-exactness."""
+def rtl_step(model, hw: HardwareSpec, x_test: np.ndarray, folder: Path, simulate_samples: int | None = None, synth: bool = True) -> dict[str, float]:
+    """da4ml Verilog of the model in `folder`, yosys synthesis (unless `synth` is false), and an
+    iverilog check of bit-exactness on the first `simulate_samples` samples (default: `hw.sim_samples`)."""
     from ..estimates import da4ml_estimate
     from .rtl import simulate, write_verilog, yosys_synth
 
     comb = da4ml_estimate(model, hw.clock_period_ns).comb
-    design = write_verilog(comb, folder, hw.part, hw.clock_period_ns)
-    metrics: dict[str, float] = dict(yosys_synth(design, hw.family))
-    n = hw.sim_samples if simulate_samples is None else simulate_samples
-    x = x_test[:n]
+    design = write_verilog(comb, Path(folder), hw.part, hw.clock_period_ns)
+    metrics: dict[str, float] = dict(yosys_synth(design, hw.family)) if synth else {}
+    x = x_test[: simulated_samples(hw, len(x_test), simulate_samples)]
     expected = np.asarray(model.predict(x, batch_size=1024, verbose=0))
     got = simulate(design, x).reshape(expected.shape)
     metrics["bit_mismatches"] = int(np.count_nonzero(got != expected))
     return metrics
 
 
-__all__ = ["ToolMissing", "check_tools", "run_synthesis", "rtl_step"]
+def simulated_samples(hw: HardwareSpec, available: int, requested: int | None = None) -> int:
+    """How many samples `rtl_step` simulates: `requested`, else `hw.sim_samples`, at most those available."""
+    return min(available, hw.sim_samples if requested is None else requested)
+
+
+__all__ = ["ToolMissing", "check_tools", "hls_step", "rtl_step", "run_synthesis", "simulated_samples"]

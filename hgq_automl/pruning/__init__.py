@@ -7,8 +7,9 @@ groups within the step's budget; masks keep pruned weights exactly zero (value a
 HGQ bit-width) through training, saving and conversion. No Ray, no MLflow.
 """
 
+from ..space.vocabulary import PRUNING_IMPORTANCES as IMPORTANCES
 from .knapsack import PrunableLayer, select_masks, solve_knapsack
-from .loop import IMPORTANCES, PruningConfig, PruningResult, compute_masks, prune
+from .loop import PruningConfig, PruningResult, compute_masks, prune
 from .masks import apply_masks, clear_masks, current_masks, layer_sparsity, masks_from_zeros, total_sparsity
 from .objectives import OBJECTIVES, pattern_dsps, weight_costs
 from .schedulers import SCHEDULES, BinaryScheduler, ConstantScheduler, PolynomialScheduler, Scheduler, make_scheduler

@@ -15,18 +15,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._compat import float_kernel
+from ..space.rules import COMMON_PARAMS, PRUNING_PARAMS
+from ..space.vocabulary import PRUNING_SCHEDULERS
 from .knapsack import PrunableLayer, select_masks
 from .masks import apply_masks, clear_masks, masked_layers, weight_ebops
-from .objectives import OBJECTIVES, weight_costs
-from .schedulers import SCHEDULES, make_scheduler
-from .structures import STRUCTURES, group_ids
+from .objectives import weight_costs
+from .schedulers import make_scheduler
+from .structures import group_ids
 
-IMPORTANCES = ("magnitude", "saliency")
+#: each field's rule: the search space's parameter of the same meaning (one range for both)
+_FIELD_RULES = {
+    "final_sparsity": PRUNING_PARAMS["final_sparsity"],
+    "steps": PRUNING_PARAMS["pruning_steps"],
+    "structure": PRUNING_PARAMS["pruning_structure"],
+    "objective": PRUNING_PARAMS["pruning_objective"],
+    "importance": PRUNING_PARAMS["pruning_importance"],
+    "epochs": PRUNING_PARAMS["pruning_epochs"],
+    "rtol": PRUNING_PARAMS["pruning_rtol"],
+    "reuse_factor": COMMON_PARAMS["reuse_factor"],
+}
 
 
 @dataclass(frozen=True)
 class PruningConfig:
-    """What a search space can set for pruning (see `space.PRUNING_PARAMS` for the names)."""
+    """What a search space can set for pruning (`space.PRUNING_PARAMS`: the names and ranges)."""
 
     schedule: str = "polynomial"  # constant | polynomial | binary
     final_sparsity: float = 0.5  # fraction of the objective's resources to remove, [0, 1)
@@ -41,16 +54,12 @@ class PruningConfig:
     cutoff_bad_steps: int = 1  # stop after more failed steps than this in a row
 
     def __post_init__(self):
-        for name, allowed in (("schedule", SCHEDULES), ("structure", STRUCTURES), ("objective", OBJECTIVES), ("importance", IMPORTANCES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"The '{name}' parameter must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
-        if not 0 <= self.final_sparsity < 1:
-            raise ValueError(f"The 'final_sparsity' parameter must be a float in [0, 1); got {self.final_sparsity!r}.")
-        for name in ("steps", "epochs", "reuse_factor"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"The '{name}' parameter must be an int >= 1; got {getattr(self, name)!r}.")
-        if not 0 < self.rtol <= 1:
-            raise ValueError(f"The 'rtol' parameter must be a float in (0, 1]; got {self.rtol!r}.")
+        if self.schedule not in PRUNING_SCHEDULERS:  # the space's pruning_schedule also takes none
+            raise ValueError(f"The 'schedule' parameter must be one of {', '.join(PRUNING_SCHEDULERS)}; got {self.schedule!r}.")
+        for name, rule in _FIELD_RULES.items():
+            problem = rule.check(getattr(self, name))
+            if problem:
+                raise ValueError(f"The '{name}' parameter {problem}.")
 
 
 @dataclass
@@ -73,7 +82,7 @@ def _gradients(model, x, y, n: int = 1024) -> dict[str, np.ndarray]:
 
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     layers = masked_layers(model)
-    kernels = [layer._kernel if hasattr(layer, "_kernel") else layer.kernel for layer in layers]
+    kernels = [float_kernel(layer) for layer in layers]
     with tf.GradientTape() as tape:
         loss = loss_fn(y[:n], model(x[:n], training=False))
     grads = tape.gradient(loss, kernels)
@@ -126,7 +135,7 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
     each step's record. The model ends with the weights and masks of the last step that
     met `rtol` (or its unpruned weights, if none did). Masks enforced before are replaced.
     """
-    from ..data import batches  # here: space.py imports this module, and data.py / models.py space.py
+    from ..data import batches
     from ..models import compile_model
 
     clear_masks(model)  # a new run chooses its own masks (earlier zeros rank lowest anyway)

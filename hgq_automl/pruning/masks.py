@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._compat import float_kernel
+
 
 def masked_layers(model) -> list:
     """The QDense / QConv2D layers of a model, in order."""
@@ -24,15 +26,11 @@ def masked_layers(model) -> list:
     return [layer for layer in model.layers if isinstance(layer, (QDense, QConv2D))]
 
 
-def _kernel_var(layer):
-    return layer._kernel if hasattr(layer, "_kernel") else layer.kernel
-
-
 def _bits_var(layer):
     """The per-weight bit-width variable of a kbi kernel quantizer, or None (other types)."""
     quantizer = getattr(getattr(layer, "kq", None), "quantizer", None)
     b = getattr(quantizer, "_b", None)
-    kernel = _kernel_var(layer)
+    kernel = float_kernel(layer)
     if b is None or tuple(b.shape) != tuple(kernel.shape):
         return None
     return b
@@ -68,7 +66,7 @@ def apply_masks(model, masks: Mapping[str, np.ndarray]) -> None:
         if layer.name not in masks:
             continue
         mask = np.asarray(masks[layer.name], dtype=np.float32)
-        kernel = _kernel_var(layer)
+        kernel = float_kernel(layer)
         if mask.shape != tuple(kernel.shape):
             raise ValueError(f"mask for {layer.name} has shape {mask.shape}, its kernel {tuple(kernel.shape)}")
         _attach(kernel, mask)
@@ -80,7 +78,7 @@ def apply_masks(model, masks: Mapping[str, np.ndarray]) -> None:
 def clear_masks(model) -> None:
     """Stop enforcing masks (the pruned weights stay zero until training moves them)."""
     for layer in masked_layers(model):
-        for variable in (_kernel_var(layer), _bits_var(layer)):
+        for variable in (float_kernel(layer), _bits_var(layer)):
             if variable is not None and isinstance(variable.constraint, MaskConstraint):
                 variable.constraint = variable.constraint.inner
 
@@ -89,7 +87,7 @@ def current_masks(model) -> dict[str, np.ndarray]:
     """The masks being enforced (1 = kept), by layer; layers without one are left out."""
     out = {}
     for layer in masked_layers(model):
-        constraint = _kernel_var(layer).constraint
+        constraint = float_kernel(layer).constraint
         if isinstance(constraint, MaskConstraint):
             out[layer.name] = constraint.mask.copy()
     return out
@@ -127,7 +125,7 @@ def weight_ebops(layer) -> np.ndarray:
     in_shape = (1, *tuple(layer.input.shape[1:]))
     bw_in = np.asarray(ops.convert_to_numpy(layer.iq.bits_(in_shape)), dtype=float)
     bw_in = bw_in.reshape(-1, in_shape[-1]).mean(axis=0)  # per input feature / channel
-    kernel_shape = tuple(_kernel_var(layer).shape)
+    kernel_shape = tuple(float_kernel(layer).shape)
     bw_ker = np.asarray(ops.convert_to_numpy(layer.kq.bits_(kernel_shape)), dtype=float)
     pf = float(getattr(layer, "parallelization_factor", 1) or 1)
     if len(kernel_shape) == 2:  # dense: (inputs, outputs)

@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..estimates import BRAM_WIDTH_BITS, DSP_MIN_WEIGHT_BITS, WeightLayer, weight_width
-
-OBJECTIVES = ("params", "flops", "dsps", "bram", "ebops")
+from ..space.vocabulary import PRUNING_OBJECTIVES as OBJECTIVES
 
 
 def weight_costs(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from ..space.vocabulary import PRUNING_SCHEDULERS
+
 
 def _check_fraction(name: str, value: float, *, closed_top: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -120,7 +122,7 @@ class BinaryScheduler(Scheduler):
         return False, self.sparsity
 
 
-SCHEDULES = ("constant", "polynomial", "binary")
+SCHEDULES = PRUNING_SCHEDULERS
 
 
 def make_scheduler(kind: str, final_sparsity: float, steps: int) -> Scheduler:

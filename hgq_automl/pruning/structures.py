@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STRUCTURES = ("unstructured", "structured", "pattern")
+from ..space.vocabulary import PRUNING_STRUCTURES as STRUCTURES
 
 
 def group_ids(shape: tuple[int, ...], structure: str, reuse_factor: int = 1, consecutive_patterns: int = 1) -> np.ndarray:

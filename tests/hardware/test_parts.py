@@ -1,6 +1,6 @@
 import pytest
 
-from hgq_automl.hardware.parts import UnknownPart, part_family
+from hgq_automl.parts import UnknownPart, part_family
 
 
 @pytest.mark.parametrize(

@@ -11,577 +11,48 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
-from .constraints import Constraint, parse_constraint
-from .errors import SpaceError
-from .hardware.parts import DEFAULT_PART, UnknownPart, part_family
-from .metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
-from .pruning.loop import IMPORTANCES
-from .pruning.objectives import OBJECTIVES as PRUNING_OBJECTIVES
-from .pruning.schedulers import SCHEDULES
-from .pruning.structures import STRUCTURES as PRUNING_STRUCTURES
-from .task import REGRESSION_LOSSES, TASKS, TaskSpec
-
-DATASETS = ("digits", "diabetes", "mnist", "tabular", "arrays")
-#: Datasets that ship with scikit-learn (offline) and read no file: digits (8x8 images, 10
-#: classes) and diabetes (10 features, one regression target).
-SHIPPED_DATASETS = ("digits", "diabetes")
-SPLITS = ("train", "val", "test")
-FAMILIES = ("cnn", "mlp")
-#: a model the user brings: `model.builder` (module:function) or `model.path` (a .keras/.h5 file)
-USER_FAMILIES = ("builder", "file")
-MODEL_INITS = ("pretrained", "random")
-SAMPLERS = ("nsga2", "tpe", "random", "grid")
-BETA_SCHEDULES = ("constant", "ramp")
-STRATEGIES = ("latency", "resource", "distributed_arithmetic")
-HLS_BACKENDS = ("Vitis", "Vivado")
-DIMENSION_TYPES = ("log_uniform", "uniform", "int", "choice")
-SCHEDULERS = ("asha", "hyperband")
-PRUNING_SCHEDULES = ("none", *SCHEDULES)
-
-
-class SuggestsParams(Protocol):
-    """The part of `optuna.Trial` that sampling needs."""
-
-    def suggest_float(self, name: str, low: float, high: float, *, log: bool = False) -> float: ...
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int: ...
-    def suggest_categorical(self, name: str, choices: list) -> Any: ...
-
-
-# --------------------------------------------------------------------------- parameters
-
-
-@dataclass(frozen=True)
-class ParamRule:
-    """What values a parameter takes: its type, a lower bound, or a fixed set."""
-
-    kind: type  # float, int or str
-    default: Any
-    minimum: float | None = None  # inclusive
-    positive: bool = False  # strictly > 0
-    below: float | None = None  # exclusive upper bound
-    maximum: float | None = None  # inclusive upper bound
-    allowed: tuple[str, ...] | None = None
-    doc: str = ""
-
-    def check(self, value: Any) -> str | None:
-        """Return what is wrong with `value`, or None."""
-        if self.kind is str:
-            if not isinstance(value, str) or (self.allowed and value not in self.allowed):
-                return f"must be one of {', '.join(self.allowed or ())}; got {value!r}"
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"must be a number; got {value!r}"
-        if self.kind is int and not float(value).is_integer():
-            return f"must be an integer; got {value!r}"
-        if not math.isfinite(value):
-            return f"must be finite; got {value!r}"
-        if self.positive and value <= 0:
-            return f"must be > 0; got {value!r}"
-        if self.minimum is not None and value < self.minimum:
-            return f"must be >= {self.minimum:g}; got {value!r}"
-        if self.below is not None and value >= self.below:
-            low = f"[{self.minimum:g}, " if self.minimum is not None else "(-inf, "
-            return f"must be in {low}{self.below:g}); got {value!r}"
-        if self.maximum is not None and value > self.maximum:
-            return f"must be <= {self.maximum:g}; got {value!r}"
-        return None
-
-
-#: Parameters every space may set, with their defaults.
-COMMON_PARAMS: dict[str, ParamRule] = {
-    "learning_rate": ParamRule(float, 3e-3, positive=True, doc="Adam learning rate"),
-    "batch_size": ParamRule(int, 64, minimum=1, doc="training batch size"),
-    "epochs": ParamRule(int, 20, minimum=1, doc="training epochs"),
-    "beta": ParamRule(float, 1e-5, minimum=0, doc="HGQ resource penalty (per EBOP); the ramp's start"),
-    "beta_final": ParamRule(float, 1e-4, minimum=0, doc="beta at the last epoch when beta_schedule is ramp"),
-    "beta_schedule": ParamRule(str, "constant", allowed=BETA_SCHEDULES, doc="constant, or a log-linear ramp beta -> beta_final"),
-    "reuse_factor": ParamRule(int, 1, minimum=1, doc="hls4ml reuse factor (multiplications sharing one multiplier)"),
-    "strategy": ParamRule(str, "latency", allowed=STRATEGIES, doc="hls4ml strategy: the DSP estimate's and the csim/vivado/vitis conversion's"),
-}
-#: Pruning after training (hgq_automl.pruning); the others apply when pruning_schedule is not none.
-PRUNING_PARAMS: dict[str, ParamRule] = {
-    "pruning_schedule": ParamRule(str, "none", allowed=PRUNING_SCHEDULES, doc="none, or the sparsity schedule of the pruning steps"),
-    "final_sparsity": ParamRule(float, 0.5, minimum=0, below=1, doc="fraction of the objective's resources to remove, in [0, 1)"),
-    "pruning_steps": ParamRule(int, 4, minimum=1, doc="pruning steps the schedule takes to reach final_sparsity"),
-    "pruning_structure": ParamRule(str, "unstructured", allowed=PRUNING_STRUCTURES, doc="weights, whole neurons/filters, or DSP patterns"),
-    "pruning_objective": ParamRule(str, "params", allowed=PRUNING_OBJECTIVES, doc="the resource final_sparsity is a fraction of"),
-    "pruning_importance": ParamRule(str, "magnitude", allowed=IMPORTANCES, doc="rank weights by |w| or by |w x dLoss/dw|"),
-    "pruning_epochs": ParamRule(int, 2, minimum=1, doc="fine-tuning epochs after each pruning step"),
-    "pruning_rtol": ParamRule(float, 0.98, positive=True, maximum=1, doc="keep pruning while val_accuracy >= rtol x the unpruned model's"),
-}
-#: Only for the cnn family.
-CNN_PARAMS: dict[str, ParamRule] = {
-    "parallelization_factor": ParamRule(int, 1, minimum=1, doc="output pixels a QConv2D computes in parallel"),
-}
-WIDTH_RULE = ParamRule(int, 8, minimum=1, doc="layer width")
-BETA_SCALE_RULE = ParamRule(float, 1.0, minimum=0, doc="multiplier of beta for one layer")
-#: parallelization_factor_<layer>: that conv layer's factor (overrides parallelization_factor); no default
-LAYER_PF_RULE = ParamRule(int, None, minimum=1, doc="output pixels one conv layer computes in parallel")
-#: parallelization_factor of a user's model: applied to its conv layers only when set
-USER_PF_RULE = ParamRule(int, None, minimum=1, doc="output pixels every conv layer computes in parallel (when set)")
-_WIDTH_NAME = re.compile(r"^(filters|units)_(\d+)$")
-_BETA_SCALE_NAME = re.compile(r"^beta_scale_(\w+)$")
-_LAYER_PF_NAME = re.compile(r"^parallelization_factor_(\w+)$")
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One searched parameter: a distribution, or a fixed value (`kind == "fixed"`)."""
-
-    name: str
-    kind: str  # fixed | log_uniform | uniform | int | choice
-    value: Any = None  # for fixed
-    low: float | None = None
-    high: float | None = None
-    step: int = 1
-    log: bool = False
-    values: tuple = ()
-
-    def suggest(self, trial: SuggestsParams) -> Any:
-        if self.kind == "fixed":
-            return self.value
-        if self.kind == "log_uniform":
-            return trial.suggest_float(self.name, self.low, self.high, log=True)
-        if self.kind == "uniform":
-            return trial.suggest_float(self.name, self.low, self.high)
-        if self.kind == "int":
-            return trial.suggest_int(self.name, int(self.low), int(self.high), step=self.step, log=self.log)
-        return trial.suggest_categorical(self.name, list(self.values))
-
-    def describe(self) -> Any:
-        """A plain-data form, as it would be written in YAML."""
-        if self.kind == "fixed":
-            return self.value
-        if self.kind == "choice":
-            return {"type": "choice", "values": list(self.values)}
-        out: dict[str, Any] = {"type": self.kind, "low": self.low, "high": self.high}
-        if self.kind == "int" and self.step != 1:
-            out["step"] = self.step
-        if self.kind == "int" and self.log:
-            out["log"] = True
-        return out
-
-
-# --------------------------------------------------------------------------- sections
-
-
-#: `arrays` files: one file holding x and y (`path`), or a pair of .npy files (`x`, `y`)
-BOTH_SUFFIXES = (".npz", ".h5", ".hdf5", ".csv", ".parquet", ".pq")
-PAIR_SUFFIXES = (".npy",)
-KEYED_SUFFIXES = (".npz", ".h5", ".hdf5")  # take x_key / y_key
-COLUMN_SUFFIXES = (".csv", ".parquet", ".pq")  # take label_column / label_columns
-SOURCE_KEYS = ("path", "x", "y", "x_key", "y_key", "label_column", "label_columns")
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where one split's (or the whole dataset's) samples are: a file holding features and
-    labels (`path`), or a pair of .npy files (`x`, `y`); with the keys that find them inside
-    (`x_key` / `y_key` of an .npz or HDF5 file, the label column(s) of a CSV or parquet file)."""
-
-    path: str | None = None
-    x: str | None = None
-    y: str | None = None
-    x_key: str | None = None
-    y_key: str | None = None
-    label_column: str | None = None
-    label_columns: tuple[str, ...] | None = None
-
-    @property
-    def suffix(self) -> str:
-        """The format: the suffix of `path` (lower case), or .npy for an x/y pair."""
-        return Path(self.path).suffix.lower() if self.path else ".npy"
-
-    def describe(self) -> str | dict[str, Any]:
-        """Plain data as written in YAML: the path alone, or a mapping of the keys given."""
-        given = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items() if v is not None}
-        return self.path if list(given) == ["path"] else given
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str = "digits"
-    path: str | None = None  # mnist: idx folder or .npz; tabular: .npz or .csv; arrays: .npz/.h5/.csv/.parquet
-    label_column: str = "label"  # tabular .csv; arrays .csv / .parquet
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    max_samples: int | None = None  # use only the first N samples (after shuffling)
-    seed: int = 0  # the split's seed, fixed so that every trial sees the same split
-    # arrays only
-    x: str | None = None  # a .npy of features (with y)
-    y: str | None = None  # a .npy of labels / targets (with x)
-    x_key: str | None = None  # the features' array in an .npz / HDF5 file (HDF5 default: x)
-    y_key: str | None = None  # the labels' array in an .npz / HDF5 file (HDF5 default: y)
-    label_columns: tuple[str, ...] | None = None  # CSV / parquet: several target columns (regression)
-    standardize: bool | None = None  # features to zero mean, unit variance (train statistics); None: tabular yes, others no
-    train: DataSource | None = None  # fixed splits: all three given, no random split
-    val: DataSource | None = None
-    test: DataSource | None = None
-
-    @property
-    def fixed_splits(self) -> bool:
-        return any(getattr(self, s) is not None for s in SPLITS)
-
-    def source(self) -> DataSource:
-        """The whole dataset's file(s), for a random split."""
-        labels = (None, self.label_columns) if self.label_columns else (self.label_column, None)
-        return DataSource(self.path, self.x, self.y, self.x_key, self.y_key, *labels)
-
-    def split_sources(self) -> dict[str, DataSource]:
-        """The fixed splits' files; keys a split does not set come from the dataset's."""
-        out = {}
-        for name in SPLITS:
-            s = getattr(self, name)
-            if s is None:
-                continue
-            if s.label_column is None and s.label_columns is None:
-                s = replace(s, label_column=None if self.label_columns else self.label_column, label_columns=self.label_columns)
-            out[name] = replace(s, x_key=s.x_key or self.x_key, y_key=s.y_key or self.y_key)
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        """Plain data that `parse_space` reads back into an equal spec (logged, and kept by a
-        resumable search). The built-in datasets list every set key, as always; arrays lists
-        the keys that differ from their defaults (a fixed split has no fractions or seed)."""
-        if self.name != "arrays":
-            return {k: v for k, v in vars(self).items() if v is not None}
-        out: dict[str, Any] = {"name": self.name}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name != "name" and value != f.default:
-                out[f.name] = value.describe() if isinstance(value, DataSource) else list(value) if isinstance(value, tuple) else value
-        return out
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """The model: a built-in family (cnn, mlp) or the user's own (builder, file).
-
-    `builder` and `path` hold what a YAML space names (text); the Python API may put the
-    builder function itself, or a `keras.Model`, there instead.
-    """
-
-    family: str = "cnn"  # cnn | mlp (built in) | builder (model.builder) | file (model.path)
-    input_shape: tuple[int, ...] | None = None  # None: the data's (search.prepare fills it in)
-    input_pool: int = 1  # cnn: max-pool the input by this factor first (the MNIST quick start uses 2)
-    conv_layers: int = 1
-    kernel_size: int = 3
-    pool_size: int = 2
-    dense_layers: int = 0  # hidden dense layers before the output layer
-    #: "module:function" (or "path/to/file.py:function") as written, or a callable
-    #: build(params, input_shape, n_outputs) -> keras.Model
-    builder: str | Callable | None = None
-    builder_file: str | None = None  # the builder module's absolute path, resolved at load time
-    builder_root: str | None = None  # the folder its module name was found in (on sys.path while importing it)
-    path: str | Any = None  # model file: absolute path (.keras, .h5), or a keras.Model
-    init: str = "pretrained"  # file: pretrained (its weights) | random (re-initialised)
-
-    @property
-    def is_user(self) -> bool:
-        """A model the user brings (builder or file): its layer names are known once built."""
-        return self.family in USER_FAMILIES
-
-    def quantized_layers(self) -> list[str]:
-        """Names of the HGQ layers the built-in builder creates, in order ([] for a user's model)."""
-        if self.is_user:
-            return []
-        convs = self.conv_layer_names()
-        return convs + [f"dense{i}" for i in range(1, self.dense_layers + 1)] + ["output"]
-
-    def conv_layer_names(self) -> list[str]:
-        return [f"conv{i}" for i in range(1, self.conv_layers + 1)] if self.family == "cnn" else []
-
-    def describe(self) -> dict[str, Any]:
-        """The model section as it would be written in YAML (a builder by its resolved file)."""
-        out: dict[str, Any] = {"family": self.family}
-        if self.input_shape is not None:
-            out["input_shape"] = list(self.input_shape)
-        if self.family == "cnn":
-            out.update(input_pool=self.input_pool, conv_layers=self.conv_layers, kernel_size=self.kernel_size, pool_size=self.pool_size)
-        if self.family in ("cnn", "mlp"):
-            out["dense_layers"] = self.dense_layers
-        if self.family == "builder":
-            if isinstance(self.builder, str):
-                out["builder"] = f"{self.builder_file}:{self.builder.rsplit(':', 1)[1]}" if self.builder_file else self.builder
-            else:
-                out["builder"] = f"{getattr(self.builder, '__module__', '?')}:{getattr(self.builder, '__qualname__', repr(self.builder))}"
-        if self.family == "file":
-            out.update(path=self.path if isinstance(self.path, str) else f"<in-memory model {getattr(self.path, 'name', '?')}>", init=self.init)
-        return out
-
-    def conv_plan(self, input_shape: Sequence[int] | None = None) -> list[tuple[int, int, bool]]:
-        """(output height, output width, followed by a max-pool) of each conv layer; [] for an MLP.
-
-        `input_shape` defaults to the spec's. Raises ValueError naming the first conv layer
-        whose input is smaller than its kernel (or when no input shape is known).
-        A max-pool follows a conv layer when its output is at least pool_size wide.
-        """
-        if self.family != "cnn":
-            return []
-        shape = input_shape if input_shape is not None else self.input_shape
-        if shape is None:
-            raise ValueError("no input shape yet (it comes from the data)")
-        h, w = shape[0] // self.input_pool, shape[1] // self.input_pool
-        plan = []
-        for i in range(1, self.conv_layers + 1):
-            h, w = h - self.kernel_size + 1, w - self.kernel_size + 1
-            if h < 1 or w < 1:
-                raise ValueError(f"conv{i} gets an input smaller than its {self.kernel_size}x{self.kernel_size} kernel")
-            pooled = self.pool_size > 1 and h >= self.pool_size and w >= self.pool_size
-            plan.append((h, w, pooled))
-            if pooled:
-                h, w = h // self.pool_size, w // self.pool_size
-        return plan
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    trials: int = 12
-    concurrency: int = 2
-    sampler: str = "nsga2"
-    population_size: int | None = None  # NSGA-II; default: trials // 3, between 4 and 50
-    seed: int | None = None
-    time_budget_s: float | None = None  # wall-clock budget: no trial starts after it, running ones end training at it (and are kept)
-    #: configs to run first, before the sampler's own: values for some searched parameters,
-    #: the rest sampled (e.g. HGQ's recipe: the largest model, one long beta ramp)
-    start_points: tuple[dict[str, Any], ...] = ()
-
-
-    def nsga2_population(self) -> int:
-        return self.population_size or max(4, min(50, self.trials // 3))
-
-
-@dataclass(frozen=True)
-class EarlyStopping:
-    """Stop unpromising trials early (ASHA or HyperBand) on a weighted sum of epoch metrics.
-
-    `score` = sum(weight x metric) over per-epoch metrics, maximised: e.g.
-    {val_accuracy: 1.0, ebops: -1.0e-6}. Stopped trials are kept off the Pareto set.
-    """
-
-    scheduler: str = "asha"
-    score: tuple[tuple[str, float], ...] = (("val_accuracy", 1.0),)
-    grace_period: int = 5  # epochs every trial runs before it can be stopped
-    reduction_factor: int = 3
-
-    def score_of(self, metrics: Mapping[str, Any]) -> float:
-        return float(sum(weight * float(metrics[name]) for name, weight in self.score))
-
-
-@dataclass(frozen=True)
-class HarvestSpec:
-    """Intra-trial Pareto harvesting (`harvest: true`, or a mapping of these keys).
-
-    The trial ramps beta log-linearly from `beta` to `beta_final` over its epochs (HGQ's
-    own recipe); every `every` epochs it traces the model's activation ranges on
-    `calibration_samples` training samples, measures val_accuracy and EBOPs, and keeps
-    the checkpoint if no other epoch of the trial dominates it (at most `max_points`,
-    dropping the one whose loss shrinks the trial's hypervolume least). The kept
-    checkpoints are measured like a trial's final model and become points of the search.
-    """
-
-    every: int = 1
-    max_points: int = 8
-    calibration_samples: int = 2048
-
-
-@dataclass(frozen=True)
-class HardwareSpec:
-    """The target and the per-trial synthesis step (`hardware:` section, `--synthesis`, `--part`)."""
-
-    synthesis: str = "none"  # none | csim | rtl | vivado | vitis
-    part: str = DEFAULT_PART
-    clock_period_ns: float = 5.0
-    backend: str = "Vitis"  # hls4ml backend of the csim step (vivado/vitis imply theirs)
-    sim_samples: int = 200  # rtl: held-out samples simulated with iverilog
-
-    @property
-    def family(self) -> str:
-        """The part's yosys `synth_xilinx` family (checked at load time)."""
-        return part_family(self.part)
-
-    @property
-    def hls_backend(self) -> str:
-        return {"vivado": "Vivado", "vitis": "Vitis"}.get(self.synthesis, self.backend)
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    name: str
-    source: str  # where it was loaded from, for messages
-    description: str = ""
-    dataset: DatasetSpec = field(default_factory=DatasetSpec)
-    model: ModelSpec = field(default_factory=ModelSpec)
-    objectives: tuple[tuple[str, str], ...] = (("val_accuracy", "max"), ("ebops", "min"))
-    search: SearchSettings = field(default_factory=SearchSettings)
-    parameters: Mapping[str, Dimension] = field(default_factory=dict)
-    hardware: HardwareSpec = field(default_factory=HardwareSpec)
-    constraints: tuple[Constraint, ...] = ()
-    early_stopping: EarlyStopping | None = None
-    harvest: HarvestSpec | None = None
-    task: TaskSpec = field(default_factory=TaskSpec)
-
-    def max_epochs(self) -> int:
-        """The most epochs any trial of this space can run."""
-        dim = self.parameters.get("epochs")
-        if dim is None:
-            return int(COMMON_PARAMS["epochs"].default)
-        if dim.kind == "fixed":
-            return int(dim.value)
-        return int(max(dim.values) if dim.kind == "choice" else dim.high)
-
-    def rules(self) -> dict[str, ParamRule]:
-        """Every parameter of this space's model that is known by name, with its rule.
-
-        A user's model (builder, file) also takes beta_scale_<layer> and
-        parallelization_factor_<layer> by its own layer names, and a builder its own
-        parameters: see `rule_for`."""
-        rules = dict(COMMON_PARAMS)
-        rules.update(PRUNING_PARAMS)
-        if self.model.is_user:
-            rules["parallelization_factor"] = USER_PF_RULE
-            return rules
-        if self.model.family == "cnn":
-            rules.update(CNN_PARAMS)
-            rules.update({f"filters_{i}": WIDTH_RULE for i in range(1, self.model.conv_layers + 1)})
-            rules.update({f"parallelization_factor_{n}": LAYER_PF_RULE for n in self.model.conv_layer_names()})
-        rules.update({f"units_{i}": WIDTH_RULE for i in range(1, self.model.dense_layers + 1)})
-        rules.update({f"beta_scale_{n}": BETA_SCALE_RULE for n in self.model.quantized_layers()})
-        return rules
-
-    def rule_for(self, name: str) -> ParamRule | None:
-        """The rule of parameter `name`, or None if this space's model takes no such parameter.
-
-        Beyond `rules()`: for a user's model, beta_scale_<layer> and parallelization_factor_<layer>
-        (the layer names are checked once the model is built, `models.check_model`); for a
-        builder, filters_N / units_N (widths) and any other name, the builder's own parameter
-        (its rule follows its dimension in `parameters`)."""
-        rule = self.rules().get(name)
-        if rule is not None or not self.model.is_user:
-            return rule
-        if _BETA_SCALE_NAME.match(name):
-            return BETA_SCALE_RULE
-        if _LAYER_PF_NAME.match(name):
-            return LAYER_PF_RULE
-        if self.model.family == "builder":
-            if _WIDTH_NAME.match(name):
-                return WIDTH_RULE
-            dim = self.parameters.get(name)
-            return _user_rule(dim) if dim is not None else None
-        return None
-
-    def user_parameters(self) -> list[str]:
-        """The builder's own parameters (outside the built-in vocabulary), in the space's order."""
-        if self.model.family != "builder":
-            return []
-        return [n for n in self.parameters if n not in self.rules() and not (_BETA_SCALE_NAME.match(n) or _LAYER_PF_NAME.match(n) or _WIDTH_NAME.match(n))]
-
-    def first_params(self) -> dict[str, Any]:
-        """The resolved params of a first trial: each searched parameter at its range's low
-        end or its first choice (what `models.check_model` builds the model with)."""
-        return self.resolve(self.suggest(_PointTrial({})))
-
-    def suggest(self, trial: SuggestsParams) -> dict[str, Any]:
-        """Sample one config (define-by-run): searched values plus fixed ones.
-
-        `beta_final` is sampled only for trials whose `beta_schedule` is `ramp` (every trial
-        when the space harvests), the other pruning parameters only for trials whose
-        `pruning_schedule` is not `none`.
-        """
-        config: dict[str, Any] = {}
-        for name, dim in self.parameters.items():
-            if name == "beta_final" or (name in PRUNING_PARAMS and name != "pruning_schedule"):
-                continue
-            config[name] = dim.suggest(trial)
-        if config.get("pruning_schedule", PRUNING_PARAMS["pruning_schedule"].default) != "none":
-            config.update({n: dim.suggest(trial) for n, dim in self.parameters.items() if n in PRUNING_PARAMS and n not in config})
-        ramps = self.harvest is not None or config.get("beta_schedule", COMMON_PARAMS["beta_schedule"].default) == "ramp"
-        if ramps and "beta_final" in self.parameters:
-            config["beta_final"] = self.parameters["beta_final"].suggest(trial)
-        return config
-
-    def resolve(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """A sampled config completed with the space's fixed values and the defaults."""
-        full = {name: rule.default for name, rule in self.rules().items() if rule.default is not None}
-        full.update({name: dim.value for name, dim in self.parameters.items() if dim.kind == "fixed"})
-        full.update(config)
-        if self.harvest is not None:
-            full["beta_schedule"] = "ramp"  # harvesting sweeps beta within the trial
-        if full["beta_schedule"] != "ramp":
-            del full["beta_final"]  # unused: keep it out of logged params
-        if full["pruning_schedule"] == "none":
-            for name in PRUNING_PARAMS:
-                if name != "pruning_schedule":
-                    del full[name]
-        return full
-
-    def grid(self) -> dict[str, list]:
-        """The values of each `choice` parameter (the grid sampler's search space)."""
-        return {name: list(dim.values) for name, dim in self.parameters.items() if dim.kind == "choice"}
-
-    def objective_names(self) -> list[str]:
-        return [m for m, _ in self.objectives]
-
-    def objective_modes(self) -> list[str]:
-        return [mode for _, mode in self.objectives]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved space as plain data (what gets logged with a search)."""
-        dataset = self.dataset.describe()
-        return {
-            "name": self.name,
-            "description": self.description,
-            "task": self.task.describe(),
-            "dataset": dataset,
-            "model": self.model.describe(),
-            "objectives": dict(self.objectives),
-            "search": {k: [dict(p) for p in v] if k == "start_points" else v for k, v in vars(self.search).items() if v not in (None, ())},
-            "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
-            "hardware": dict(vars(self.hardware)),
-            "constraints": [str(c) for c in self.constraints],
-            **({"early_stopping": _describe_early_stopping(self.early_stopping)} if self.early_stopping else {}),
-            **({"harvest": dict(vars(self.harvest))} if self.harvest else {}),
-        }
-
-    def with_overrides(
-        self, synthesis: str | None = None, part: str | None = None, harvest: bool | None = None, origin: str = "command line", **search: Any
-    ) -> SearchSpace:
-        """Apply command-line overrides of the `search:` settings (`--trials`, ...), of
-        `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`) and of `harvest`
-        (`--harvest` / `--no-harvest`), validated. `origin` names where they came from in
-        messages (the API's `search()` arguments)."""
-        space = self
-        source = f"{space.source} ({origin})"
-        if harvest is not None and harvest != (space.harvest is not None):
-            params, search_settings = dict(space.parameters), space.search
-            if harvest:  # harvesting ramps beta in every trial: it replaces a searched schedule
-                params.pop("beta_schedule", None)
-                search_settings = replace(search_settings, start_points=tuple(_ramped(p, i, source) for i, p in enumerate(search_settings.start_points)))
-            space = replace(space, parameters=params, search=search_settings, harvest=HarvestSpec() if harvest else None)
-            _check_harvest(space, source)
-        given = {k: v for k, v in search.items() if v is not None}
-        if given:
-            settings = {**vars(space.search), **given}
-            space = replace(space, search=_parse_search(settings, source))
-            _check_grid(space, source)
-        if space.search.start_points and (given or harvest is not None):
-            space = _check_start_points(space, source)
-        hw = {k: v for k, v in (("synthesis", synthesis), ("part", part)) if v is not None}
-        if hw:
-            space = replace(space, hardware=_parse_hardware({**vars(space.hardware), **hw}, source))
-            _check_metrics_produced(space, source)
-        return space
-
-
-# --------------------------------------------------------------------------- loading
+from ..constraints import Constraint, parse_constraint
+from ..errors import SpaceError
+from ..models import conv_plan
+from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
+from ..parts import UnknownPart, part_family
+from ..task import REGRESSION_LOSSES, TASKS, TaskSpec
+from .rules import _BETA_SCALE_NAME, _LAYER_PF_NAME, _WIDTH_NAME, Dimension, ParamRule, _PointTrial, _user_rule
+from .schema import (
+    BOTH_SUFFIXES,
+    COLUMN_SUFFIXES,
+    KEYED_SUFFIXES,
+    PAIR_SUFFIXES,
+    SOURCE_KEYS,
+    DataSource,
+    DatasetSpec,
+    EarlyStopping,
+    HardwareSpec,
+    HarvestSpec,
+    ModelSpec,
+    SearchSettings,
+    SearchSpace,
+)
+from .vocabulary import (
+    DATASETS,
+    DIMENSION_TYPES,
+    FAMILIES,
+    HLS_BACKENDS,
+    MODEL_INITS,
+    SAMPLERS,
+    SCHEDULERS,
+    SHIPPED_DATASETS,
+    SPLITS,
+    USER_FAMILIES,
+)
 
 
 def builtin_spaces() -> list[str]:
@@ -972,7 +443,7 @@ def _parse_builder(value: Any, spec: ModelSpec, source: str, base_dir: str | Pat
     """model.builder, resolved to its module's file now (trials import it by that path)."""
     if callable(value):  # the Python API
         return replace(spec, builder=value)
-    from .user_models import resolve_builder
+    from ..user_models import resolve_builder
 
     try:
         found = resolve_builder(value, base_dir)
@@ -1008,7 +479,7 @@ def check_input_shape(model: ModelSpec, source: str) -> None:
     if model.family == "mlp" and len(shape) != 1:
         raise SpaceError(source, "model.input_shape", f"an mlp takes [features]; got {shape}")
     try:
-        model.conv_plan()
+        conv_plan(model)
     except ValueError as exc:
         raise SpaceError(source, "model", f"{exc}; use fewer conv_layers, a smaller kernel_size or input_pool") from None
 
@@ -1076,27 +547,6 @@ def _check_grid(space: SearchSpace, source: str) -> None:
             raise SpaceError(source, f"parameters.{name}", f"search.sampler grid needs every searched parameter as type choice; got type {dim.kind}")
 
 
-class _PointTrial:
-    """Answers `SearchSpace.suggest` with a start point's values (a range's low end, a
-    choice's first value otherwise) and records which parameters were asked for."""
-
-    def __init__(self, point: Mapping[str, Any]):
-        self.point, self.asked = point, set()
-
-    def _answer(self, name: str, default: Any) -> Any:
-        self.asked.add(name)
-        return self.point.get(name, default)
-
-    def suggest_float(self, name, low, high, *, log=False):
-        return self._answer(name, low)
-
-    def suggest_int(self, name, low, high, *, step=1, log=False):
-        return self._answer(name, low)
-
-    def suggest_categorical(self, name, choices):
-        return self._answer(name, choices[0])
-
-
 def _check_start_points(space: SearchSpace, source: str) -> SearchSpace:
     """The space with its start points checked: each names searched parameters, with values
     their ranges hold, that the point's trial uses (beta_final only ramps; pruning_* only
@@ -1148,10 +598,6 @@ def _point_value(dim: Dimension, value: Any, rule: ParamRule, source: str, key: 
     if dim.kind == "int" and (value - dim.low) % dim.step:
         raise SpaceError(source, key, f"not on the range's step ({dim.low:g} + k x {dim.step}); got {value:g}")
     return value
-
-
-def _describe_early_stopping(es: EarlyStopping) -> dict[str, Any]:
-    return {"scheduler": es.scheduler, "score": dict(es.score), "grace_period": es.grace_period, "reduction_factor": es.reduction_factor}
 
 
 def _parse_objectives(value: Any, source: str, task: TaskSpec) -> tuple[tuple[str, str], ...]:
@@ -1273,21 +719,6 @@ def _unknown_parameter_hint(name: str, space: SearchSpace) -> str:
         return "unknown parameter: this model has no such layer (check model.conv_layers / model.dense_layers)"
     own = "; a model file takes no parameters of its own" if space.model.family == "file" else " (a parameter of your own needs model.builder)"
     return f"unknown parameter; known parameters are {', '.join(sorted(space.rules()))}{own}"
-
-
-def _user_rule(dim: Dimension) -> ParamRule:
-    """The rule of a builder's own parameter, from its dimension: int ranges are integers,
-    other ranges reals, choices of text one of those texts, other fixed values anything."""
-    if dim.kind == "int":
-        return ParamRule(int, None)
-    if dim.kind in ("uniform", "log_uniform"):
-        return ParamRule(float, None)
-    values = dim.values if dim.kind == "choice" else (dim.value,)
-    if all(isinstance(v, str) for v in values):
-        return ParamRule(str, None, allowed=tuple(values) if dim.kind == "choice" else None)
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return ParamRule(int if all(isinstance(v, int) for v in values) else float, None)
-    return ParamRule(object, None)
 
 
 def _parse_user_dimension(name: str, spec: Any, source: str, key: str) -> Dimension:

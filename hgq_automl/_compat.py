@@ -1,0 +1,82 @@
+"""Every private internal of a third-party library the package relies on, in one place.
+
+HGQ2, Keras and Ray Tune have no public API for these; each function names what it reaches
+into, and tests/test_compat.py pins the behaviour relied on, so that a version bump that
+changes one fails there first. Nothing is imported at module level (the core imports this
+module; none of these libraries may load with it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# --------------------------------------------------------------------------- HGQ2
+
+
+def reset_minmax(model) -> None:
+    """Forget the activation ranges HGQ's `kif` quantizers traced (`hgq.utils.minmax_trace._reset_minmax`),
+    so that the next tracing pass sets them from its samples alone (as `trace_minmax` does)."""
+    from hgq.utils.minmax_trace import _reset_minmax
+
+    _reset_minmax(model)
+
+
+def tracing_flag():
+    """The `training=` value that makes HGQ layers record activation ranges in a forward pass
+    (`hgq.utils.minmax_trace.TrainingFlagWrapper("tracing")`); usable inside a `tf.function`."""
+    from hgq.utils.minmax_trace import TrainingFlagWrapper
+
+    return TrainingFlagWrapper("tracing")
+
+
+def layer_beta(layer):
+    """An HGQ layer's resource-penalty variable (`layer._beta`), or None for a layer without one."""
+    return getattr(layer, "_beta", None)
+
+
+def set_layer_beta(layer, value: float) -> None:
+    """Set an HGQ layer's beta for the following training steps (`layer._beta.assign`)."""
+    layer._beta.assign(float(value))
+
+
+def float_kernel(layer):
+    """The trained (float) kernel variable of an HGQ layer (`layer._kernel`; `kernel` is the
+    quantized one there), or `layer.kernel` for a plain Keras layer."""
+    return layer._kernel if hasattr(layer, "_kernel") else layer.kernel
+
+
+def flatten_layers(layer, include_self: bool = True) -> list:
+    """The layer and every layer tracked inside it, nested models and HGQ's quantizers
+    included (Keras's `_flatten_layers`)."""
+    return list(layer._flatten_layers(include_self=include_self))
+
+
+# --------------------------------------------------------------------------- Keras
+
+
+def producing_layer(tensor):
+    """The layer (operation) whose call produced a symbolic tensor (`tensor._keras_history.operation`)."""
+    return tensor._keras_history.operation
+
+
+def nodes_by_depth(model) -> dict[int, list] | None:
+    """A functional model's graph as {depth: [nodes]} (`model._nodes_by_depth`), inputs at the
+    largest depth; for a Sequential model its inner functional model's; None without a graph."""
+    import keras
+
+    graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
+    return getattr(graph, "_nodes_by_depth", None)
+
+
+# --------------------------------------------------------------------------- Ray Tune
+
+
+def optuna_trial(searcher, trial_id: str) -> Any | None:
+    """The Optuna trial an `OptunaSearch` asked for a Tune trial (`searcher._ot_trials`), or None."""
+    return searcher._ot_trials.get(trial_id)
+
+
+def set_restored_callbacks(tuner, callbacks: list) -> None:
+    """Replace the callbacks of a restored `tune.Tuner`'s run config (Tune pickles the old
+    RunConfig with the experiment and offers no way to pass new ones: `tuner._local_tuner`)."""
+    tuner._local_tuner.get_run_config().callbacks = list(callbacks)

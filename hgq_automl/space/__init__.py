@@ -1,0 +1,64 @@
+"""Search spaces: loading a YAML file, validating it, and sampling one trial's config.
+
+`vocabulary` holds the closed sets of names a space takes, `rules` the parameters (rules,
+dimensions, sampling), `schema` the parsed sections and `SearchSpace`, `parse` loading and
+validation. Everything public is re-exported here: `from hgq_automl.space import X`.
+"""
+
+from .parse import builtin_spaces, check_input_shape, load_space, parse_space, with_data_path
+from .rules import (
+    BETA_SCALE_RULE,
+    CNN_PARAMS,
+    COMMON_PARAMS,
+    LAYER_PF_RULE,
+    PRUNING_PARAMS,
+    USER_PF_RULE,
+    WIDTH_RULE,
+    Dimension,
+    ParamRule,
+    SuggestsParams,
+)
+from .schema import (
+    BOTH_SUFFIXES,
+    COLUMN_SUFFIXES,
+    KEYED_SUFFIXES,
+    PAIR_SUFFIXES,
+    SOURCE_KEYS,
+    DataSource,
+    DatasetSpec,
+    EarlyStopping,
+    HardwareSpec,
+    HarvestSpec,
+    ModelSpec,
+    SearchSettings,
+    SearchSpace,
+)
+from .vocabulary import (
+    BETA_SCHEDULES,
+    DATASETS,
+    DIMENSION_TYPES,
+    FAMILIES,
+    HLS_BACKENDS,
+    MODEL_INITS,
+    PRUNING_IMPORTANCES,
+    PRUNING_OBJECTIVES,
+    PRUNING_SCHEDULERS,
+    PRUNING_SCHEDULES,
+    PRUNING_STRUCTURES,
+    SAMPLERS,
+    SCHEDULERS,
+    SHIPPED_DATASETS,
+    SPLITS,
+    STRATEGIES,
+    USER_FAMILIES,
+)
+
+__all__ = [
+    "BETA_SCALE_RULE", "BETA_SCHEDULES", "BOTH_SUFFIXES", "CNN_PARAMS", "COLUMN_SUFFIXES", "COMMON_PARAMS",
+    "DATASETS", "DIMENSION_TYPES", "DataSource", "DatasetSpec", "Dimension", "EarlyStopping", "FAMILIES",
+    "HLS_BACKENDS", "HardwareSpec", "HarvestSpec", "KEYED_SUFFIXES", "LAYER_PF_RULE", "MODEL_INITS", "ModelSpec",
+    "PAIR_SUFFIXES", "PRUNING_IMPORTANCES", "PRUNING_OBJECTIVES", "PRUNING_PARAMS", "PRUNING_SCHEDULERS",
+    "PRUNING_SCHEDULES", "PRUNING_STRUCTURES", "ParamRule", "SAMPLERS", "SCHEDULERS", "SHIPPED_DATASETS",
+    "SOURCE_KEYS", "SPLITS", "STRATEGIES", "SearchSettings", "SearchSpace", "SuggestsParams", "USER_FAMILIES",
+    "USER_PF_RULE", "WIDTH_RULE", "builtin_spaces", "check_input_shape", "load_space", "parse_space", "with_data_path",
+]
