@@ -40,9 +40,23 @@ def has_secret(uri: str | None) -> bool:
     return bool(uri) and redact(uri) != uri
 
 
+def secret_values(uri: str | None) -> list[str]:
+    """The credentials in `uri` themselves (a password or user token, secret query values)."""
+    if not has_secret(uri):
+        return []
+    parts = urlsplit(uri)
+    found = []
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        found.append(userinfo.split(":", 1)[1] if ":" in userinfo else userinfo)
+    found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if _SECRET_KEY.search(k) and v]
+    return sorted(set(found), key=len, reverse=True)
+
+
 def redact_text(text: str, *uris: str | None) -> str:
-    """`text` with every one of `uris` that holds a secret replaced by its redacted form."""
+    """`text` (e.g. an error message that quotes a URI, maybe changed) with the credentials
+    of every one of `uris` as ***."""
     for uri in uris:
-        if has_secret(uri):
-            text = text.replace(uri, redact(uri))
+        for value in secret_values(uri):
+            text = text.replace(value, MASK)
     return text

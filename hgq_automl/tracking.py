@@ -66,7 +66,7 @@ def check_tracking_uri(uri: str | None, flag: str = "--tracking-uri") -> str:
 
 def connect(uri: str | None):
     """An MlflowClient for `uri`, checked to answer; UsageError if it does not."""
-    from .redact import redact
+    from .redact import redact, redact_text
 
     uri = check_tracking_uri(uri)
     if uri.startswith(("http://", "https://")):
@@ -86,7 +86,7 @@ def connect(uri: str | None):
         client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot track"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        first = first.replace(uri, redact(uri))
+        first = redact_text(first, uri)
         raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {first[:300]}") from None
     return client
 
