@@ -27,7 +27,7 @@ def failed_search(tmp_path_factory):
     folder = tmp_path_factory.mktemp("allfail")
     write(folder / "allfail.yaml", ALL_FAIL)
     uri = f"sqlite:///{folder / 'mlflow.db'}?timeout=30&auth_token={SECRET}"
-    result = run_cli(["search", "--space", "allfail.yaml", "--name", "allfail", "--tracking-uri", uri, "--cpus", "2"], cwd=folder, isolated=True, timeout=300)
+    result = run_cli(["search", "--space", "allfail.yaml", "--name", "allfail", "--tracking-uri", uri, "--cpus", "2", "--concurrency", "3"], cwd=folder, isolated=True, timeout=300)
     return folder, result
 
 
@@ -38,6 +38,8 @@ def test_every_trial_failed_exits_1_with_the_reasons(failed_search):
     tail = [line for line in result.stderr.split("hgq_automl: every trial failed (2 of 2):")[1].splitlines() if line.strip()]
     assert len(tail) == 2 and all(line.startswith("  trial ") for line in tail), result.stderr[-2000:]
     assert all("NaN" in line or "nan" in line for line in tail), tail
+    # more trials at once than CPUs is said, not silently capped
+    assert "note: concurrency 3 is above the 2 CPUs Ray has; at most 2 trials run at once" in result.stderr
 
 
 def test_credentials_are_shown_as_stars_and_never_stored(failed_search):
