@@ -71,6 +71,7 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
 
 def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0) -> int:
     """Run the MLflow UI on 127.0.0.1 for the store, print its URL, stop it (and its workers) on Ctrl-C."""
+    from .redact import redact
     from .tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
@@ -91,7 +92,7 @@ def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0)
             if time.monotonic() > deadline:
                 raise UsageError(f"the MLflow UI did not answer on {url} within {ready_timeout:.0f} s")
             time.sleep(0.5)
-        print(f"MLflow UI for {uri}: {url}/#/experiments?workflowType=machine_learning  (Ctrl-C stops it)", flush=True)
+        print(f"MLflow UI for {redact(uri)}: {url}/#/experiments?workflowType=machine_learning  (Ctrl-C stops it)", flush=True)
         server.wait()
         return server.returncode or 0
     except KeyboardInterrupt:

@@ -14,8 +14,10 @@ from . import __version__
 from .errors import UsageError
 from .options import positive_int as _positive_int
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+ISSUES = "the hgq_automl issue tracker"
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -111,6 +113,22 @@ def _search(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    return _failures(outcome)
+
+
+def _failures(result) -> int:
+    """Exit 1 when every trial failed (their first lines on stderr), else 0; how many
+    failed is said either way."""
+    if not result.failed:
+        return 0
+    trials = len(result.failed) + sum(p.harvested_from is None for p in result.points)
+    if len(result.failed) == trials:
+        print(f"hgq_automl: every trial failed ({trials} of {trials}):", file=sys.stderr)
+        for point in result.failed:
+            first = (str(point.error or "").strip().splitlines() or ["(no message)"])[0]
+            print(f"  trial {point.trial_id}: {first[:300]}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"hgq_automl: {len(result.failed)} of {trials} trials failed (see above)", file=sys.stderr)
     return 0
 
 
@@ -160,3 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `report | head`: the reader left, nothing is wrong
         sys.stdout = open(os.devnull, "w")
         return 0
+    except Exception:  # noqa: BLE001 - a bug of ours, not the user's input: show it, ask for a report
+        import traceback
+
+        traceback.print_exc()
+        print(f"hgq_automl: internal error; please report it, with the traceback above, to {ISSUES}", file=sys.stderr)
+        return EXIT_FAILED

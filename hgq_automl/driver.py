@@ -22,6 +22,9 @@ from .layout import STATE_FILE
 
 #: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
 DEFAULT_STORAGE = "hgq_automl_results"
+#: The storage of a search when no --storage is given: how `submit` passes a storage URI
+#: holding credentials to a Ray Job without writing them into its command line.
+STORAGE_ENV = "HGQ_AUTOML_STORAGE"
 
 
 @dataclass(frozen=True)
@@ -133,17 +136,46 @@ def _write_state(root: str, name: str, state: dict[str, Any]) -> None:
         out.write(json.dumps(state, indent=2).encode())
 
 
+#: What a state file must hold (`run_search` writes them).
+_STATE_KEYS = ("space", "source", "tracking_uri", "parent_run_id")
+
+
 def _read_state(root: str, name: str) -> dict[str, Any]:
+    from .redact import redact
+
     fs, base = _fs(root)
+    where = f"{redact(root)}/{name}/{STATE_FILE}"
     try:
         with fs.open_input_stream(f"{base}/{name}/{STATE_FILE}") as f:
-            return json.loads(f.read().decode())
+            raw = f.read()
     except (FileNotFoundError, OSError):
-        raise UsageError(f"no search named {name!r} to resume in {root} (no {STATE_FILE} there)") from None
+        raise UsageError(f"no search named {name!r} to resume in {redact(root)} (no {STATE_FILE} there)") from None
+    try:
+        state = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{where}: corrupt state file, not JSON ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); the search cannot be resumed") from None
+    missing = [key for key in _STATE_KEYS if not isinstance(state, dict) or key not in state]
+    if missing or not isinstance(state["space"], dict):
+        raise UsageError(f"{where}: corrupt state file (no {', '.join(missing) or 'space mapping'}); the search cannot be resumed")
+    return state
+
+
+def _check_storage(root: str, flag: str) -> None:
+    """A local storage root must be a folder, or a path that can become one."""
+    if "://" in root:
+        return
+    path = Path(root)
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    if not path.is_dir():
+        raise UsageError(f"{flag} {root}: {path} is a file, not a folder")
 
 
 def resume_command(name: str, root: str, address: str | None = None, api: bool = False) -> str:
     """What continues the search: a command line, or (api) a call of `hgq_automl.search`."""
+    from .redact import redact
+
+    root = redact(root)
     if api:
         return f"hgq_automl.search(space, name={name!r}, storage={root!r}, resume=True{f', address={address!r}' if address else ''})"
     cmd = f"python -m hgq_automl search --resume {name} --storage {root}"
@@ -151,6 +183,21 @@ def resume_command(name: str, root: str, address: str | None = None, api: bool =
 
 
 # --------------------------------------------------------------------------- checks
+
+
+def _stored_tracking_uri(state: dict[str, Any], name: str, request: SearchRequest) -> str:
+    """The tracking URI a resumed search goes on logging to. The state file holds it with its
+    credentials as *** (they are never written down): then $MLFLOW_TRACKING_URI must be the
+    same store with its credentials, or the user gives it again."""
+    from .redact import has_secret, redact
+
+    stored = state["tracking_uri"]
+    if "***" not in stored:
+        return stored
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env and has_secret(env) and redact(env) == stored:
+        return env
+    raise UsageError(f"the search {name!r} logs to {stored}, whose credentials are not saved; give {request.opt('tracking_uri')} with them again")
 
 
 def resolve_space(space: Any, data: str | os.PathLike | None = None, data_in_memory: bool = False):
@@ -189,9 +236,14 @@ def prepare(request: SearchRequest):
     the search's name, the storage root, the `Splits`, the saved state of a resumed search
     (else None), the sha256 of in-memory data (else None), and what loading noted."""
     from .data import fingerprint, from_memory, is_in_memory, load_dataset
+    from .redact import redact
     from .space import parse_space
+    from .tracking import check_tracking_uri
 
-    root = storage_root(request.storage)
+    root = storage_root(request.storage or os.environ.get(STORAGE_ENV))
+    _check_storage(root, request.opt("storage"))
+    if request.tracking_uri or not request.resume:
+        check_tracking_uri(request.tracking_uri, request.opt("tracking_uri"))
     memory = is_in_memory(request.data)
     if request.resume:
         from .options import SEARCH_OPTIONS
@@ -223,6 +275,8 @@ def prepare(request: SearchRequest):
         if memory and not stored_fp:
             raise UsageError(f"the search {name!r} was started with the space's dataset, not in-memory data; drop {request.opt('data')}")
         space = parse_space(raw, state["source"], data_in_memory=memory)
+        if not request.tracking_uri:
+            check_tracking_uri(_stored_tracking_uri(state, name, request), request.opt("tracking_uri"))
     else:
         space = resolve_space(request.space, None if memory else request.data, data_in_memory=memory).with_overrides(
             trials=request.trials,
@@ -240,7 +294,7 @@ def prepare(request: SearchRequest):
             raise UsageError(f"{request.opt('name')} must be letters, digits, '_', '-' or '.'; got {name!r}")
         if _exists(root, name):
             raise UsageError(
-                f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
+                f"a search named {name!r} already exists in {redact(root)}; continue it with `{resume_command(name, root, api=request.api)}`, "
                 f"or choose another {request.opt('name')}"
             )
         state = None
@@ -314,6 +368,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     from .pareto import pareto_front
     from .raytune import RunSettings, can_resume, run_trials
     from .report import config_summary, front_table
+    from .redact import redact
     from .tracking import SearchTracker, connect
 
     space, name, root, data, state, data_fp, model_notes = prepare(request)
@@ -323,8 +378,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures, resume=state is not None)
     if state is not None:
         if not can_resume(settings.path):
-            raise UsageError(f"the search {name!r} in {root} has no Ray Tune state to resume (it was stopped before its first trial)")
-        client = connect(request.tracking_uri or state["tracking_uri"])
+            raise UsageError(f"the search {name!r} in {redact(root)} has no Ray Tune state to resume (it was stopped before its first trial)")
+        client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request))
         tracker = SearchTracker.attach(client, state["parent_run_id"], space)
     else:
         client = connect(request.tracking_uri)
@@ -336,7 +391,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "dataset": space.dataset.name if data_fp is None else "in-memory arrays",
             "data_fingerprint": data_fp,
             "task": space.task.kind if not space.task.regression else f"regression ({space.task.loss})",
-            "storage": settings.path,
+            "storage": redact(settings.path),
             "early_stopping": space.early_stopping.scheduler if space.early_stopping else None,
             "synthesis": space.hardware.synthesis,
             "part": space.hardware.part,
@@ -349,7 +404,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         _write_state(root, name, {
             "space": space.to_dict(),
             "source": space.source,
-            "tracking_uri": client.tracking_uri,
+            "tracking_uri": redact(client.tracking_uri),
             "experiment_id": tracker.experiment_id,
             "parent_run_id": tracker.parent_run_id,
             **({"python_model": True} if _python_model(space.model) else {}),
@@ -370,7 +425,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
         + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
         + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
-        + f"\n  MLflow: {client.tracking_uri}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {settings.path}"
+        + f"\n  MLflow: {redact(client.tracking_uri)}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {redact(settings.path)}"
     )
     listeners: list = [tracker]
     if progress == "lines":
@@ -429,9 +484,9 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     for record in failed:
         console.print(f"  failed trial {record.trial_id}: {record.error}", soft_wrap=True)
     console.print(
-        f"MLflow: {client.tracking_uri} (experiment {name!r}, id {tracker.experiment_id}; parent run {tracker.parent_run_id})\n"
-        f"Trial folders and checkpoints: {settings.path}\n"
-        f"Browse: mlflow ui --backend-store-uri {client.tracking_uri} --host 127.0.0.1",
+        f"MLflow: {redact(client.tracking_uri)} (experiment {name!r}, id {tracker.experiment_id}; parent run {tracker.parent_run_id})\n"
+        f"Trial folders and checkpoints: {redact(settings.path)}\n"
+        f"Browse: mlflow ui --backend-store-uri {redact(client.tracking_uri)} --host 127.0.0.1",
         soft_wrap=True,
     )
     return outcome

@@ -135,6 +135,44 @@ def weight_width(kernel: np.ndarray) -> int:
     return int(k + i + f)
 
 
+def valid_reuse_factors(n_in: int, n_out: int) -> list[int]:
+    """The reuse factors hls4ml 1.3 accepts for a dense/conv layer of `n_in` x `n_out`
+    multiplications under the `resource` strategy: hls4ml's own rule
+    (`FPGABackend.get_valid_reuse_factors` / `_validate_reuse_factor`,
+    hls4ml/backends/fpga/fpga_backend.py), over the divisors of n_in x n_out (the only
+    candidates its last condition leaves)."""
+    total = n_in * n_out
+    small = [d for d in range(1, math.isqrt(total) + 1) if total % d == 0]
+    out = []
+    for rf in sorted(set(small + [total // d for d in small])):
+        limit = math.ceil(total / min(n_in, rf))
+        if ((limit % n_out == 0) or rf >= n_in) and ((rf % n_in == 0) or rf < n_in):
+            out.append(rf)
+    return out
+
+
+def layer_reuse_factor(layer: WeightLayer, reuse_factor: int, strategy: str = "latency") -> int:
+    """The reuse factor hls4ml really uses for `layer` when asked for `reuse_factor`: under
+    the `resource` strategy an invalid one becomes the closest valid one, the smaller on a
+    tie (`FPGABackend.set_closest_reuse_factor`, called by the Vivado/Vitis backends'
+    `init_dense` / `init_conv1d` / `init_conv2d`); the other strategies use it as given."""
+    if strategy != "resource":
+        return reuse_factor
+    n_out = int(layer.kernel.shape[-1])
+    valid = valid_reuse_factors(int(layer.kernel.size) // n_out, n_out)
+    if reuse_factor in valid:
+        return reuse_factor
+    import bisect
+
+    pos = bisect.bisect_left(valid, reuse_factor)
+    if pos == 0:
+        return valid[0]
+    if pos == len(valid):
+        return valid[-1]
+    before, after = valid[pos - 1], valid[pos]
+    return after if after - reuse_factor < reuse_factor - before else before
+
+
 def layer_dsps(layer: WeightLayer, reuse_factor: int, strategy: str = "latency") -> int:
     """DSP slices of one dense/conv layer in hls4ml (io_parallel) at `reuse_factor`.
 
@@ -150,8 +188,8 @@ def layer_dsps(layer: WeightLayer, reuse_factor: int, strategy: str = "latency")
     - both times the output pixels a conv layer computes in parallel (its
       parallelization factor, each with its own multipliers);
     - `distributed_arithmetic`: adder trees in LUTs, 0 DSPs.
-    hls4ml may round an invalid reuse factor of the resource strategy to a valid one;
-    this rule uses the factor as given.
+    This rule takes the reuse factor as given; a model's estimate (`estimate`,
+    `LayerCost.dsps`) first turns an invalid one into the one hls4ml uses (`layer_reuse_factor`).
     """
     if strategy == "distributed_arithmetic" or weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
         return 0
@@ -257,14 +295,16 @@ class LayerCost:
     why: str = ""  # what is uncovered, when not the layer class itself
 
     def dsps(self, reuse_factor: int, strategy: str = "latency") -> int:
+        """At the reuse factor hls4ml gives this layer when asked for `reuse_factor`."""
         if self.weights is not None:
-            return layer_dsps(self.weights, reuse_factor, strategy)
+            return layer_dsps(self.weights, layer_reuse_factor(self.weights, reuse_factor, strategy), strategy)
         if self.scale is not None:
             return batchnorm_dsps(self.scale, self.elements, reuse_factor)
         return 0
 
     def bram(self, reuse_factor: int, strategy: str = "latency") -> int:
-        return layer_bram(self.weights, reuse_factor, strategy) if self.weights is not None else 0
+        """At the reuse factor hls4ml gives this layer when asked for `reuse_factor`."""
+        return layer_bram(self.weights, layer_reuse_factor(self.weights, reuse_factor, strategy), strategy) if self.weights is not None else 0
 
     @property
     def label(self) -> str:
@@ -403,6 +443,13 @@ def cost_totals(
         "dsps": sum(c.dsps(reuse_factor, strategy) for c in costs if "dsps" not in c.uncovered),
         "bram": sum(c.bram(reuse_factor, strategy) for c in costs if "bram" not in c.uncovered),
     }
+    weighted = [c.weights for c in costs if c.weights is not None]
+    if notes is not None and weighted:
+        # what hls4ml is given per layer, not only what was asked for (MLflow tags of the trial)
+        notes["reuse_factors"] = ", ".join(f"{w.name} {layer_reuse_factor(w, reuse_factor, strategy)}" for w in weighted) + f" (asked {reuse_factor}, {strategy})"
+        pixels = [w for w in weighted if w.outputs > int(w.kernel.shape[-1])]
+        if pixels:
+            notes["parallelization_factors"] = ", ".join(f"{w.name} {w.parallel_pixels} of {w.outputs // int(w.kernel.shape[-1])} output pixels" for w in pixels)
     uncovered: dict[str, tuple[str, ...]] = {}
     for cost in costs:
         if cost.uncovered:

@@ -149,10 +149,9 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
                 raise UsageError(f"{request.opt('synth')}: {exc}") from None
         params = _typed_params(space, run.data.params)
 
-        import hgq  # noqa: F401 - registers HGQ2's layers with Keras for loading
-        import keras
+        from .mlflow_model import load_keras
 
-        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+        model = load_keras(model_path, f"MLflow run {request.run_id}")
 
     from .estimates import estimate
 

@@ -83,14 +83,28 @@ def _absolute(value: str | None) -> str | None:
     return str(Path(value).expanduser().resolve())
 
 
-def search_arguments(args) -> list[str]:
-    """The `search` flags of a `submit` command line, with local paths made absolute."""
+def search_arguments(args, secrets: dict[str, str] | None = None) -> list[str]:
+    """The `search` flags of a `submit` command line, with local paths made absolute.
+
+    A tracking or storage URI holding credentials is not put on the command line (which
+    Ray shows in its dashboard, its job list and its logs): it goes into `secrets` as the
+    environment variable the search reads instead (MLFLOW_TRACKING_URI, HGQ_AUTOML_STORAGE),
+    for the job's runtime_env."""
+    from .driver import STORAGE_ENV
+    from .redact import has_secret
     from .tracking import resolve_tracking_uri
 
+    secrets = {} if secrets is None else secrets
     uri = resolve_tracking_uri(args.tracking_uri)
     if uri.startswith("sqlite:///"):
         uri = "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
-    argv = ["--tracking-uri", uri, "--storage", _absolute(args.storage or "hgq_automl_results")]
+    storage = _absolute(args.storage or "hgq_automl_results")
+    argv = []
+    for flag, value, env in (("--tracking-uri", uri, "MLFLOW_TRACKING_URI"), ("--storage", storage, STORAGE_ENV)):
+        if has_secret(value):
+            secrets[env] = value
+        else:
+            argv += [flag, value]
     from .options import SEARCH_OPTIONS
 
     for option in SEARCH_OPTIONS:  # the one table of search options: what `submit` passes on
@@ -108,6 +122,7 @@ def submit(args) -> int:
     """Submit `python -m hgq_automl search ...` as a Ray Job; unless --no-wait, stream its logs."""
     from ray.job_submission import JobStatus, JobSubmissionClient
 
+    from .redact import redact
     from .space import load_space
 
     if not args.resume:  # bad input fails here, at once, not later in the job
@@ -121,12 +136,15 @@ def submit(args) -> int:
             client = JobSubmissionClient(args.address)
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the cluster"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"Ray cluster at {args.address} is unreachable: {first[:300]}") from None
-        entrypoint = shlex.join(["python", "-m", "hgq_automl", "search", "--space", space, *search_arguments(args)])
-        job_id = client.submit_job(entrypoint=entrypoint, runtime_env={"working_dir": folder.name})
-    print(f"submitted Ray Job {job_id} to {args.address}: {entrypoint}", file=sys.stderr, flush=True)
+            raise UsageError(f"Ray cluster at {redact(args.address)} is unreachable: {first[:300]}") from None
+        secrets: dict[str, str] = {}
+        entrypoint = shlex.join(["python", "-m", "hgq_automl", "search", "--space", space, *search_arguments(args, secrets)])
+        runtime_env = {"working_dir": folder.name, **({"env_vars": secrets} if secrets else {})}
+        job_id = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+    shown = "".join(f" ({key}={redact(value)} in the job's environment)" for key, value in secrets.items())
+    print(f"submitted Ray Job {job_id} to {redact(args.address)}: {entrypoint}{shown}", file=sys.stderr, flush=True)
     if args.no_wait:
-        print(f"follow it with: ray job logs --follow --address {args.address} {job_id}", file=sys.stderr)
+        print(f"follow it with: ray job logs --follow --address {redact(args.address)} {job_id}", file=sys.stderr)
         print(job_id)
         return 0
 

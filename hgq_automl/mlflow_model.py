@@ -26,11 +26,25 @@ class KerasPredictor:
         return self.model.predict(np.asarray(model_input, dtype=np.float32), verbose=0)
 
 
-def _load_pyfunc(data_path: str) -> KerasPredictor:
+def load_keras(path, where: str):
+    """The Keras model saved at `path`, loaded with `safe_mode=True`: a model holding a
+    Lambda layer (arbitrary Python code, run when loaded) is refused with one UsageError
+    naming `where` (a run, a file), never loaded."""
     import hgq  # noqa: F401 - registers HGQ2's layers and quantizers with Keras
     import keras
 
-    return KerasPredictor(keras.models.load_model(data_path, compile=False))
+    from .errors import UsageError
+
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except ValueError as exc:
+        if "Lambda" in str(exc) or "safe_mode" in str(exc):
+            raise UsageError(f"{where}: the model holds a Lambda layer (arbitrary Python code), which is not loaded") from None
+        raise
+
+
+def _load_pyfunc(data_path: str) -> KerasPredictor:
+    return KerasPredictor(load_keras(data_path, data_path))
 
 
 def save_pyfunc(keras_file: Path, path: Path) -> Path:

@@ -33,6 +33,8 @@ def _number_type(kind: type, ok: Callable[[float], bool], what: str) -> Callable
 positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive number")
 non_negative = _number_type(int, lambda v: v >= 0, "a non-negative integer")
+#: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.MAX_SEED)
+seed_int = _number_type(int, lambda v: 0 <= v <= 2**32 - 1, f"an integer from 0 to {2**32 - 1}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
         "sampler", "Optuna sampler (default: the space's, else nsga2; grid: every combination of the choice parameters)",
         api_help="Optuna sampler: 'nsga2', 'tpe', 'random' or 'grid' (every combination of the choice parameters).", choices=SAMPLER_CHOICES,
     ),
-    Option("seed", "seed of the sampler and of training (reproducible configs)", metavar="S", type=non_negative),
+    Option("seed", "seed of the sampler and of training (reproducible configs)", metavar="S", type=seed_int),
     Option(
         "name", "search name = MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS)",
         api_help="the search's name = its MLflow experiment (default: SPACE-YYYYmmdd-HHMMSS); with resume=True, the search to continue.",

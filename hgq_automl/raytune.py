@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -323,6 +324,9 @@ def run_trials(
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
         threads = max(1, cpus // concurrency) if not settings.address else 1
+        if concurrency > cpus // threads:
+            # each trial takes at least one CPU: Ray runs no more trials at once than that
+            print(f"note: concurrency {concurrency} is above the {cpus} CPUs Ray has; at most {cpus // threads} trials run at once", file=sys.stderr, flush=True)
         budget = space.search.time_budget_s
         deadline = time.time() + budget if budget is not None else None
         _DEADLINE[0] = deadline

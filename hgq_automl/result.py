@@ -267,12 +267,11 @@ class SearchResult:
         from .tracking import connect
 
         client = connect(self.tracking_uri)
-        import hgq  # noqa: F401 - registers HGQ2's layers with Keras for loading
-        import keras
+        from .mlflow_model import load_keras
 
         with tempfile.TemporaryDirectory(prefix="hgq_automl_model_") as tmp:
             path = _download(client, run_id, KERAS_ARTIFACT, tmp, "model")
-            return keras.models.load_model(path, compile=False, safe_mode=True)
+            return load_keras(path, f"MLflow run {run_id}")
 
     def export(self, point: Point | str, to: str = "hls4ml", out: str | Path | None = None, synth: bool = False, part: str | None = None, data=None) -> ExportResult:
         """Write a point's model as firmware and re-check it bit-exact against Keras

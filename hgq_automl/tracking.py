@@ -46,9 +46,30 @@ def _local_artifact_root(uri: str) -> str | None:
     return None
 
 
+#: The schemes of MLflow's tracking stores (a database URI may add a driver: postgresql+psycopg2).
+TRACKING_SCHEMES = ("file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks", "databricks-uc", "uc")
+
+
+def check_tracking_uri(uri: str | None, flag: str = "--tracking-uri") -> str:
+    """The tracking URI to use (`resolve_tracking_uri`), its scheme checked without
+    importing MLflow, so that a typo fails before the data is even read. UsageError."""
+    from .redact import redact
+
+    uri = resolve_tracking_uri(uri)
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    if scheme and scheme not in TRACKING_SCHEMES:
+        raise UsageError(
+            f"{flag} {redact(uri)}: unknown scheme {scheme!r}; an MLflow store is sqlite:///FILE, http(s)://SERVER, "
+            "postgresql://..., mysql://..., mssql://..., databricks or file:///FOLDER"
+        )
+    return uri
+
+
 def connect(uri: str | None):
     """An MlflowClient for `uri`, checked to answer; UsageError if it does not."""
-    uri = resolve_tracking_uri(uri)
+    from .redact import redact, redact_text
+
+    uri = check_tracking_uri(uri)
     if uri.startswith(("http://", "https://")):
         # fail fast on an unreachable server instead of MLflow's minutes of retries
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -61,13 +82,21 @@ def connect(uri: str | None):
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    client = MlflowClient(tracking_uri=uri)
     try:
+        client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot track"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"MLflow tracking server {uri} is unreachable or unusable: {first[:300]}") from None
+        first = redact_text(first, uri)
+        raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {first[:300]}") from None
     return client
+
+
+def _shown(client) -> str:
+    """The client's tracking URI as it may be printed (credentials as ***)."""
+    from .redact import redact
+
+    return redact(client.tracking_uri)
 
 
 class SearchTracker:
@@ -123,7 +152,7 @@ class SearchTracker:
         try:
             parent = client.get_run(parent_run_id)
         except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {client.tracking_uri}: {str(exc).splitlines()[0][:200]}") from None
+            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {_shown(client)}: {str(exc).splitlines()[0][:200]}") from None
         children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000)
         children += client.search_runs([parent.info.experiment_id], filter_string=f"tags.`hgq_automl.search_run` = '{parent_run_id}'", max_results=50000)
         run_ids = {r.data.tags["hgq_automl.trial_id"]: r.info.run_id for r in children if "hgq_automl.trial_id" in r.data.tags}
@@ -391,7 +420,7 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
     if experiment is None:
         names = [e.name for e in client.search_experiments(max_results=50) if e.name != "Default"]
         known = f"; experiments there: {', '.join(names)}" if names else ""
-        raise UsageError(f"no MLflow experiment named {experiment_name!r} in {client.tracking_uri}{known}")
+        raise UsageError(f"no MLflow experiment named {experiment_name!r} in {_shown(client)}{known}")
     runs = client.search_runs([experiment.experiment_id], max_results=50000, order_by=["attributes.start_time DESC"])
     parents = [r for r in runs if r.data.tags.get("hgq_automl.role") == "search"]
     if not parents:
@@ -419,5 +448,5 @@ def latest_search_experiment(client) -> str:
         order_by=["attributes.start_time DESC"],
     )
     if not runs:
-        raise UsageError(f"no hgq_automl search in {client.tracking_uri}; run `python -m hgq_automl search` first")
+        raise UsageError(f"no hgq_automl search in {_shown(client)}; run `python -m hgq_automl search` first")
     return client.get_experiment(runs[0].info.experiment_id).name

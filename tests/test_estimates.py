@@ -101,7 +101,7 @@ def test_dsp_rule_follows_hls4ml():
     assert dsp_estimate([_layer(pruned)], reuse_factor=4) == 17
     # resource keeps the weights in a ROM: zeros still take their multiplier slot
     assert dsp_estimate([_layer(pruned)], reuse_factor=1, strategy="resource") == 128
-    assert dsp_estimate([_layer(wide)], reuse_factor=3, strategy="resource") == 43
+    assert dsp_estimate([_layer(wide)], reuse_factor=3, strategy="resource") == 43  # the rule at RF 3 as given
     assert dsp_estimate([_layer(wide, pixels=2)], reuse_factor=4, strategy="resource") == 64
     assert dsp_estimate([_layer(narrow)], reuse_factor=1, strategy="resource") == 0
 
@@ -185,3 +185,19 @@ def test_ebops_count_parallel_pixels_and_da4ml_the_fully_parallel_design(trained
     assert 6 * conv4 < conv36 < 9 * conv4
     assert float(wide.get_layer("output").ebops) == float(model.get_layer("output").ebops)
     assert da4ml_estimate(wide).luts == final["luts"]
+
+
+def test_the_effective_parallelization_factor_of_each_conv_layer_is_noted():
+    """Asked 5 for a conv with 36 output pixels, HGQ/hls4ml use 4 (the largest divisor not
+    above it): that is what the trial's notes (MLflow tags) say, not only the 5 asked."""
+    from hgq_automl.estimates import estimate
+    from hgq_automl.models import build_model
+    from hgq_automl.space import parse_space
+
+    space = parse_space({"parameters": {"filters_1": 2, "parallelization_factor": 5}})
+    params = space.resolve(space.first_params())
+    model = build_model(space.model, params, (8, 8), 10)
+    notes = {}
+    estimate(model, 1, "latency", da4ml=False, notes=notes)
+    assert notes["parallelization_factors"] == "conv1 4 of 36 output pixels"
+    assert notes["reuse_factors"] == "conv1 1, output 1 (asked 1, latency)"

@@ -124,7 +124,7 @@ def test_da4ml_traces_qconv1d_batchnorm_pooling_and_branches(branchy):
     model, x = branchy
     notes = {}
     est, caught = _collect(estimate, model, notes=notes)
-    assert notes == {} and caught == []
+    assert set(notes) <= {"reuse_factors", "parallelization_factors"} and caught == []
     assert est["luts"] > 0 and est["latency_cycles"] >= 1 and est["ffs"] > 0
     comb = da4ml_estimate(model).comb
     da_out = np.asarray(comb.predict(x.reshape(len(x), -1))).reshape(len(x), 3)
@@ -176,7 +176,7 @@ def test_uncovered_layers_make_their_metrics_nan_with_one_warning(uncovered):
     notes = {}
     est, caught = _collect(estimate, uncovered, da4ml=False, notes=notes)
     assert all(math.isnan(est[m]) for m in ("flops", "params", "dsps", "bram"))
-    assert notes == {"uncovered_layers": "ein (QEinsumDense), scale (_Scale), leaky (LeakyReLU)"}
+    assert notes["uncovered_layers"] == "ein (QEinsumDense), scale (_Scale), leaky (LeakyReLU)"
     assert len(caught) == 1
     message = str(caught[0].message)
     assert "ein (QEinsumDense): flops, params, dsps, bram" in message
@@ -235,7 +235,7 @@ def test_a_model_da4ml_cannot_trace_gets_nan_and_the_reason(build, reason, flops
     _traced(model, RNG.normal(size=shape).astype(np.float32))
     notes = {}
     est, caught = _collect(estimate, model, notes=notes)
-    assert notes == {"da4ml_error": reason}
+    assert notes["da4ml_error"] == reason and "uncovered_layers" not in notes
     assert all(math.isnan(est[m]) for m in DA4ML_METRICS)
     assert est["flops"] == flops and est["dsps"] == 0 and est["bram"] == 0  # the other rules still apply
     assert len(caught) == 1 and reason in str(caught[0].message)

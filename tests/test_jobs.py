@@ -41,7 +41,7 @@ for i in $(seq 1 90); do
   python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8265/api/version', timeout=2)" 2>/dev/null && break
   sleep 1
 done
-python -m hgq_automl submit --address http://127.0.0.1:8265 --space two.yaml --name job --seed 3
+python -m hgq_automl submit --address http://127.0.0.1:8265 --space two.yaml --name job --seed 3 --tracking-uri "sqlite:///$PWD/mlflow.db?auth_token=s3cr3t-T0KEN"
 echo "submit-exit-code=$?"
 python -m hgq_automl submit --address http://127.0.0.1:8265 --space bad.yaml
 echo "bad-submit-exit-code=$?"
@@ -67,6 +67,10 @@ def test_submit_runs_the_search_as_a_ray_job(tmp_path):
     assert "submitted Ray Job raysubmit_" in err
     assert "Ray Job raysubmit_" in err and ": SUCCEEDED" in err
     assert "Pareto set of job:" in out  # the job's own output, streamed back
+    # the tracking URI's credential reached the job in its environment, never in clear
+    assert "s3cr3t-T0KEN" not in out + err and "(MLFLOW_TRACKING_URI=sqlite:///" in err and "auth_token=***" in err
+    assert "--tracking-uri" not in err.split("submitted Ray Job")[1].splitlines()[0]
+    assert "s3cr3t" not in (tmp_path / "hgq_automl_results" / "job" / "hgq_automl.json").read_text()
     assert "bad-submit-exit-code=2" in out and "bad.yaml: parameters.gamma: unknown parameter" in err
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")

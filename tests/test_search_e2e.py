@@ -14,6 +14,7 @@ def test_search_exits_0_and_prints_the_front(finished_search):
     assert "loss became nan at epoch 1" in result.stdout
     # progress lines on stderr
     assert "3/3 done, 0 running, 1 failed" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "hgq_automl: 1 of 3 trials failed (see above)"
     assert "sqlite:///" in result.stdout and "mlflow.db" in result.stdout
 
 
@@ -76,8 +77,9 @@ def test_max_failures_retries_a_failing_trial(tmp_path):
         pytest.fail("the end-to-end test needs `unshare -n` (root) to keep Ray on loopback")
     write(tmp_path / "nan.yaml", tiny_space("nan", trials=1, params="  learning_rate: 1.0e+30\n"))
     result = run_cli(["search", "--space", "nan.yaml", "--name", "nan", "--max-failures", "1"], cwd=tmp_path, isolated=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 1, result.stderr[-3000:]  # every trial failed
     assert "0 of 0 completed trials (1 failed)" in result.stdout
+    assert "hgq_automl: every trial failed (1 of 1):" in result.stderr and "loss became nan" in result.stderr.splitlines()[-1]
     assert result.stderr.count(" started (") == 2  # the first attempt and one retry
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("nan").experiment_id])

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -66,6 +67,22 @@ def write_verilog(comb, folder: Path, part: str, clock_period_ns: float) -> Veri
 
 # --------------------------------------------------------------------------- yosys
 
+
+_SAFE_WORD = re.compile(r"[\w.+/-]+")
+
+
+def _script_word(text: str) -> str:
+    """`text` checked to be one plain word of a tool's script (yosys, a Verilog string)."""
+    if not _SAFE_WORD.fullmatch(text):
+        raise ValueError(f"{text!r} cannot be written into a synthesis script")
+    return text
+
+
+def _script_path(path: Path, cwd: Path) -> str:
+    """`path` relative to the tool's working folder `cwd` (a design's own file names,
+    fixed by da4ml and here), checked to be a plain word."""
+    return _script_word(os.path.relpath(path, cwd))
+
 #: yosys cell name -> metric. LUT1..LUT6 and the LUT-based shift registers count as LUTs.
 _CELL_METRIC = (
     (re.compile(r"^LUT[1-6](_2)?$"), "synth_luts"),
@@ -103,12 +120,15 @@ def yosys_synth(design: VerilogDesign, family: str, timeout: float = 3600) -> di
     The log goes to `yosys.log` in the design folder. Raises RuntimeError if yosys fails.
     """
     yosys = require_tool("yosys", "rtl synthesis")
-    reads = " ".join(f"read_verilog -sv {p}" + ";" for p in design.sources())
-    script = f"{reads} synth_xilinx -family {family} -top {TOP} -flatten; tee -o {design.folder / 'yosys_stat.txt'} stat"
+    cwd = design.folder / "src" / "memfiles"
+    # the script names files relative to yosys's working folder: the user's folder (an
+    # --out with spaces, quotes or ';') never enters yosys's command language
+    reads = " ".join(f"read_verilog -sv {_script_path(p, cwd)};" for p in design.sources())
+    script = f"{reads} synth_xilinx -family {_script_word(family)} -top {TOP} -flatten; tee -o {_script_path(design.folder / 'yosys_stat.txt', cwd)} stat"
     log = design.folder / "yosys.log"
     start = time.perf_counter()
     with open(log, "w") as f:
-        done = subprocess.run([yosys, "-q", "-p", script], cwd=design.folder / "src" / "memfiles", stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
+        done = subprocess.run([yosys, "-q", "-p", script], cwd=cwd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         tail = [ln for ln in log.read_text().splitlines() if ln.strip()][-1:] or ["(no output)"]
@@ -178,14 +198,20 @@ def simulate(design: VerilogDesign, x: np.ndarray, timeout: float = 1800) -> np.
             fh.write(f"{packed:x}\n")
     w_out, k, i, f = _io_format(pipe.out_qint)
     (sim / "tb.v").write_text(
-        _TESTBENCH.format(w_in=w * n_in, w_out=w_out * n_out, n=len(x), top=TOP, inputs=inputs, outputs=outputs, hold=design.latency_cycles + 2)
+        # file names relative to vvp's working folder: no user path inside a Verilog string
+        _TESTBENCH.format(
+            w_in=w * n_in, w_out=w_out * n_out, n=len(x), top=TOP, inputs=_script_path(inputs, design.folder / "src" / "memfiles"),
+            outputs=_script_path(outputs, design.folder / "src" / "memfiles"), hold=design.latency_cycles + 2,
+        )
     )
     binary = sim / "tb.vvp"
-    cmd = [iverilog, "-g2012", "-o", str(binary), "-s", "tb", str(sim / "tb.v"), *map(str, design.sources())]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    cwd = design.folder / "src" / "memfiles"
+    # relative names again: iverilog writes the source names into tb.vvp, which vvp parses
+    cmd = [iverilog, "-g2012", "-o", _script_path(binary, cwd), "-s", "tb", *(_script_path(p, cwd) for p in (sim / "tb.v", *design.sources()))]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"iverilog failed: {(done.stderr or done.stdout).strip().splitlines()[-1][:300]}")
-    done = subprocess.run([vvp, "-n", str(binary)], cwd=design.folder / "src" / "memfiles", capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run([vvp, "-n", _script_path(binary, cwd)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0 or not outputs.is_file():
         raise RuntimeError(f"vvp failed: {(done.stderr or done.stdout).strip()[-300:]}")
     try:

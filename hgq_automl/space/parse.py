@@ -116,7 +116,12 @@ def _read_space_text(name_or_path: str) -> tuple[str, str]:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise SpaceError(str(path), "", "no such search-space file")
-        return path.read_text(), str(path)
+        try:
+            return path.read_bytes().decode("utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise SpaceError(str(path), "", f"not a UTF-8 text file (byte {exc.start}); a search space is YAML text") from None
+        except OSError as exc:
+            raise SpaceError(str(path), "", f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     if name_or_path in builtin_spaces():
         res = resources.files("hgq_automl.search_spaces") / f"{name_or_path}.yaml"
         return res.read_text(), f"search_spaces/{name_or_path}.yaml"
@@ -239,6 +244,17 @@ def _int_at_least(value: Any, minimum: int, source: str, key: str) -> int:
     return n
 
 
+#: NumPy's and Optuna's seeds are unsigned 32-bit numbers.
+MAX_SEED = 2**32 - 1
+
+
+def _seed(value: Any, source: str, key: str) -> int:
+    n = _number(value, source, key, int)
+    if not 0 <= n <= MAX_SEED:
+        raise SpaceError(source, key, f"must be an integer from 0 to {MAX_SEED}; got {value!r}")
+    return n
+
+
 _FIXED_SPLIT_CONFLICTS = ("val_fraction", "test_fraction", "max_samples", "seed")
 _ARRAYS_ONLY = ("x", "y", "x_key", "y_key", "label_columns", *SPLITS)
 
@@ -281,7 +297,7 @@ def _parse_dataset(d: dict, source: str, check_files: bool = True) -> DatasetSpe
     if d.get("max_samples") is not None:
         spec = replace(spec, max_samples=_int_at_least(d["max_samples"], 10, source, "dataset.max_samples"))
     if "seed" in d:
-        spec = replace(spec, seed=_int_at_least(d["seed"], 0, source, "dataset.seed"))
+        spec = replace(spec, seed=_seed(d["seed"], source, "dataset.seed"))
     if check_files:
         _check_data_path(spec, source)
         if name == "arrays":
@@ -682,7 +698,7 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
     if d.get("population_size") is not None:
         s = replace(s, population_size=_int_at_least(d["population_size"], 2, source, "search.population_size"))
     if d.get("seed") is not None:
-        s = replace(s, seed=_int_at_least(d["seed"], 0, source, "search.seed"))
+        s = replace(s, seed=_seed(d["seed"], source, "search.seed"))
     if d.get("time_budget_s") is not None:
         budget = _number(d["time_budget_s"], source, "search.time_budget_s")
         if budget <= 0:

@@ -32,3 +32,24 @@ def test_installed_tools_pass_the_check():
     check_tools(HardwareSpec(synthesis="rtl"))
     check_tools(HardwareSpec(synthesis="csim"))
     check_tools(HardwareSpec(synthesis="none"))
+
+
+@pytest.mark.parametrize("strategy, asked", [("resource", 5), ("resource", 7), ("resource", 4), ("latency", 5)])
+def test_the_reuse_factor_estimated_is_the_one_hls4ml_uses(tiny_mlp, tmp_path, strategy, asked):
+    """hls4ml moves an invalid reuse factor of the resource strategy to the closest valid
+    one, per layer; the estimates use (and the trial's notes say) that same value."""
+    from hgq_automl.estimates import estimate, layer_bram, layer_dsps, layer_reuse_factor, weight_layers
+
+    _, _, _, model = tiny_mlp
+    hls_model = convert(model, tmp_path / "prj", "Vitis", "xcvu9p-flga2104-2L-e", 5.0, strategy, asked)
+    used = {layer.name: layer.get_attr("reuse_factor") for layer in hls_model.get_layers() if layer.class_name.endswith("Dense")}
+    ours = {w.name: layer_reuse_factor(w, asked, strategy) for w in weight_layers(model)}
+    assert used == ours and len(ours) == 2
+    if strategy == "resource" and asked == 5:
+        assert set(ours.values()) != {5}  # neither 8 x 4 nor 4 x 3 takes 5
+    notes = {}
+    est = estimate(model, asked, strategy, da4ml=False, notes=notes)
+    layers = weight_layers(model)
+    assert est["bram"] == sum(layer_bram(w, ours[w.name], strategy) for w in layers)
+    assert est["dsps"] == sum(layer_dsps(w, ours[w.name], strategy) for w in layers)
+    assert notes["reuse_factors"] == ", ".join(f"{n} {rf}" for n, rf in ours.items()) + f" (asked {asked}, {strategy})"

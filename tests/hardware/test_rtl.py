@@ -61,3 +61,15 @@ def test_rtl_step_reports_every_rtl_metric(tiny_mlp, tmp_path):
     assert set(metrics) == {"synth_luts", "synth_ffs", "synth_dsps", "synth_carry", "synth_seconds", "bit_mismatches"}
     assert metrics["bit_mismatches"] == 0
     assert (tmp_path / "verilog" / "sim" / "inputs.hex").read_text().count("\n") == 20
+
+
+def test_a_folder_with_spaces_quotes_and_semicolons_is_synthesized_and_simulated(tiny_mlp, tmp_path):
+    """The scripts yosys and iverilog read name the design's files relative to their working
+    folder, so a user's --out never enters a tool's command language: nothing is run
+    from it (the `!` / `shell` of yosys), and nothing is written beside it."""
+    _, data, _, model = tiny_mlp
+    out = tmp_path / "my out; !touch pwned; shell touch pwned2 \"q\""
+    metrics = rtl_step(model, HardwareSpec(synthesis="rtl", sim_samples=10), data.x_test, out / "verilog")
+    assert metrics["synth_luts"] > 0 and metrics["bit_mismatches"] == 0
+    assert (out / "verilog" / "yosys_stat.txt").is_file() and (out / "verilog" / "sim" / "outputs.hex").read_text().count("\n") == 10
+    assert not list(tmp_path.rglob("pwned*"))
