@@ -16,6 +16,28 @@ from .options import positive_int as _positive_int
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: 128 + SIGTERM: a search stopped by SIGTERM (Slurm, Kubernetes, `ray job stop`) ends as after Ctrl-C, with this code.
+EXIT_TERMINATED = 143
+
+
+def _sigterm_as_sigint() -> list[int]:
+    """Make SIGTERM do what Ctrl-C does: call the SIGINT handler in force (Ray Tune's, which
+    stops the trials and saves the state, or Python's KeyboardInterrupt). Returns a list
+    that gets the signal number once SIGTERM came."""
+    import signal
+
+    received: list[int] = []
+
+    def on_sigterm(signum, frame):
+        received.append(signum)
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return received
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -99,18 +121,24 @@ def _search(args: argparse.Namespace) -> int:
     from .options import request_fields
 
     request = SearchRequest(**request_fields(args))
+    terminated = _sigterm_as_sigint()
     try:
         outcome = run_request(request, progress="lines", show_front=True)
     except SearchInterrupted as exc:
-        print(f"hgq_automl: interrupted; resume with: {exc.resume_command}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(f"hgq_automl: {'terminated' if terminated else 'interrupted'}; resume with: {exc.resume_command}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        if terminated:
+            print("hgq_automl: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        raise
     if outcome.unfinished:
         print(
-            f"hgq_automl: interrupted: {outcome.unfinished} trial(s) did not finish; "
+            f"hgq_automl: {'terminated' if terminated else 'interrupted'}: {outcome.unfinished} trial(s) did not finish; "
             f"resume with: {outcome.resume_command}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     return 0
 
 

@@ -142,6 +142,56 @@ def _read_state(root: str, name: str) -> dict[str, Any]:
         raise UsageError(f"no search named {name!r} to resume in {root} (no {STATE_FILE} there)") from None
 
 
+LOCK_FILE = ".hgq_automl.lock"
+
+
+def _claim(root: str, name: str, request: SearchRequest) -> bool:
+    """Make the new search's folder STORAGE/NAME; the one of two searches started at once
+    with the same storage that makes it proceeds (mkdir is atomic), the other gets the
+    "already exists" error. True if the folder is local (and lockable)."""
+    if "://" in root:  # an object store: no atomic folder, the tracking store decides
+        return False
+    try:
+        Path(root).mkdir(parents=True, exist_ok=True)
+        (Path(root) / name).mkdir()
+    except FileExistsError:
+        raise UsageError(
+            f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
+            f"or choose another {request.opt('name')}"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{request.opt('storage')}: cannot create the search's folder in {root}: {exc.strerror or exc}") from None
+    return True
+
+
+class _FolderLock:
+    """An exclusive `fcntl` lock on STORAGE/NAME/.hgq_automl.lock, held while the search
+    runs: a second process on the same search (a resume, or a search started at the same
+    moment) is refused instead of writing the same state."""
+
+    def __init__(self, path: Path, name: str):
+        import fcntl
+
+        self.file = open(path / LOCK_FILE, "a")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise UsageError(f"the search {name!r} is running in another process ({path} is locked); wait for it or stop it first") from None
+
+    def release(self) -> None:
+        self.file.close()  # closing drops the lock
+
+
+def _lock(root: str, name: str) -> _FolderLock | None:
+    if "://" in root or not (Path(root) / name).is_dir():
+        return None
+    try:
+        return _FolderLock(Path(root) / name, name)
+    except PermissionError:  # a read-only copy of a search can still be read; it just is not locked
+        return None
+
+
 def resume_command(name: str, root: str, address: str | None = None, api: bool = False) -> str:
     """What continues the search: a command line, or (api) a call of `hgq_automl.search`."""
     if api:
@@ -298,6 +348,39 @@ def _check_model(space, data, notes: list[str] | None = None):
 # --------------------------------------------------------------------------- the command
 
 
+def _release(lock: _FolderLock | None) -> None:
+    if lock is not None:
+        lock.release()
+
+
+def _start_tracked(request: SearchRequest, root: str, name: str, client, space, params: dict[str, Any], state: dict[str, Any]):
+    """Set a new search up: claim STORAGE/NAME and lock it, create its MLflow experiment and
+    parent run, write its state file. All or nothing: after a failure (a name taken at the
+    same moment, storage not writable, disk full) no parent run stays RUNNING, the folder is
+    removed and the name can be used again. Returns (tracker, lock)."""
+    import shutil
+
+    from .tracking import SearchTracker
+
+    local = _claim(root, name, request)
+    lock = _lock(root, name) if local else None
+    tracker = None
+    try:
+        tracker = SearchTracker.start(client, name, name, space, params)
+        try:
+            _write_state(root, name, {**state, "experiment_id": tracker.experiment_id, "parent_run_id": tracker.parent_run_id})
+        except OSError as exc:
+            raise UsageError(f"cannot write the search's state to {root}/{name}/{STATE_FILE}: {exc.strerror or exc}") from None
+    except BaseException:
+        if tracker is not None:
+            tracker.discard()
+        _release(lock)
+        if local:
+            shutil.rmtree(Path(root) / name, ignore_errors=True)
+        raise
+    return tracker, lock
+
+
 def run_search(request: SearchRequest, console=None, progress: str | None = "lines", show_front: bool = True) -> SearchOutcome:
     """Run (or resume) a whole search and log it.
 
@@ -320,11 +403,18 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
         raise UsageError(f"{request.opt('cpus')} sets the CPUs of a local Ray; it cannot be combined with a cluster ({request.opt('address')} or $RAY_ADDRESS)")
     settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures, resume=state is not None)
+    lock = None
     if state is not None:
+        lock = _lock(root, name)
         if not can_resume(settings.path):
+            _release(lock)
             raise UsageError(f"the search {name!r} in {root} has no Ray Tune state to resume (it was stopped before its first trial)")
-        client = connect(request.tracking_uri or state["tracking_uri"])
-        tracker = SearchTracker.attach(client, state["parent_run_id"], space)
+        try:
+            client = connect(request.tracking_uri or state["tracking_uri"])
+            tracker = SearchTracker.attach(client, state["parent_run_id"], space)
+        except BaseException:
+            _release(lock)
+            raise
     else:
         client = connect(request.tracking_uri)
         params = {
@@ -344,13 +434,10 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "harvest": bool(space.harvest),
             "time_budget_s": space.search.time_budget_s,
         }
-        tracker = SearchTracker.start(client, name, name, space, params)
-        _write_state(root, name, {
+        tracker, lock = _start_tracked(request, root, name, client, space, params, {
             "space": space.to_dict(),
             "source": space.source,
             "tracking_uri": client.tracking_uri,
-            "experiment_id": tracker.experiment_id,
-            "parent_run_id": tracker.parent_run_id,
             **({"python_model": True} if _python_model(space.model) else {}),
             **({"data_fingerprint": data_fp} if data_fp else {}),
         })
@@ -395,6 +482,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     except BaseException:
         tracker.abort()
         raise
+    finally:
+        _release(lock)
 
     failed = [r for r in records if r.status == "failed"]
     outcome = SearchOutcome(

@@ -69,6 +69,10 @@ def connect(uri: str | None):
     return client
 
 
+class NameTaken(UsageError):
+    """The search's name is already an experiment in the tracking store."""
+
+
 class SearchTracker:
     """Records one search in MLflow. Implements `events.TrialListener`.
 
@@ -99,23 +103,50 @@ class SearchTracker:
     def start(cls, client, experiment_name: str, search_name: str, space: SearchSpace, settings: dict[str, Any]) -> SearchTracker:
         import yaml
 
-        experiment = client.get_experiment_by_name(experiment_name)
-        if experiment is None:
-            root = _local_artifact_root(client.tracking_uri)
+        # creating the experiment is the search's claim on its name in the tracking store:
+        # MLflow refuses a second experiment of that name, so of two searches started at
+        # once (whatever their storage) exactly one gets it
+        root = _local_artifact_root(client.tracking_uri)
+        try:
             experiment_id = client.create_experiment(
                 experiment_name,
                 artifact_location=f"{root}/{experiment_name}" if root else None,
                 # the MLflow UI then opens it as a model-training experiment (runs), not GenAI
                 tags={"mlflow.experimentKind": "custom_model_development"},
             )
-        else:
-            experiment_id = experiment.experiment_id
-        run = client.create_run(experiment_id, run_name=search_name, tags={"hgq_automl.role": "search", "hgq_automl.space": space.name})
-        tracker = cls(client, experiment_id, run.info.run_id, space)
-        params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
-        tracker._log_params(run.info.run_id, params)
-        client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), "search_space.yaml")
+        except Exception:  # noqa: BLE001 - RESOURCE_ALREADY_EXISTS from SQL and REST stores alike
+            existing = client.get_experiment_by_name(experiment_name)
+            if existing is None:
+                raise
+            deleted = " (deleted; restore it, or purge it with `mlflow gc`)" if existing.lifecycle_stage == "deleted" else ""
+            raise NameTaken(
+                f"a search named {experiment_name!r} already exists in the MLflow store {client.tracking_uri} "
+                f"(experiment {existing.experiment_id}{deleted}); choose another name"
+            ) from None
+        tracker = cls(client, experiment_id, "", space)
+        try:
+            run = client.create_run(experiment_id, run_name=search_name, tags={"hgq_automl.role": "search", "hgq_automl.space": space.name})
+            tracker.parent_run_id = run.info.run_id
+            params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
+            tracker._log_params(run.info.run_id, params)
+            client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), "search_space.yaml")
+        except BaseException:
+            tracker.discard()
+            raise
         return tracker
+
+    def discard(self) -> None:
+        """Undo `start` after a set-up failure: the parent run is deleted and the experiment
+        renamed and deleted, so that no run stays RUNNING and the name can be used again."""
+        try:
+            if self.parent_run_id:
+                self.client.set_terminated(self.parent_run_id, "FAILED")
+                self.client.delete_run(self.parent_run_id)
+            name = self.client.get_experiment(self.experiment_id).name
+            self.client.rename_experiment(self.experiment_id, f"{name}.setup-failed-{time.strftime('%Y%m%d-%H%M%S')}-{self.experiment_id}")
+            self.client.delete_experiment(self.experiment_id)
+        except Exception:  # noqa: BLE001 - the store failing too must not hide the first error
+            pass
 
     @classmethod
     def attach(cls, client, parent_run_id: str, space: SearchSpace) -> SearchTracker:
@@ -269,6 +300,7 @@ class SearchTracker:
             self.client.log_artifact(run, str(plot_front_html(points, front, objectives, Path(tmp) / "pareto.html")))
             for path in plot_parameters(records, self.space, objectives, Path(tmp)):
                 self.client.log_artifact(run, str(path), "parameters")
+        self._untag_stale(front)
         for record in front:
             if record.trial_id in self.run_ids:
                 self.client.set_tag(self.run_ids[record.trial_id], "pareto", "true")
@@ -290,6 +322,18 @@ class SearchTracker:
         }
         self.client.log_batch(run, metrics=[Metric(k, float(v), now, 0) for k, v in counts.items()])
         self.client.set_terminated(run, "KILLED" if unfinished else "FINISHED")
+
+    def _front_runs(self, front: Sequence[TrialRecord]) -> set[str]:
+        return {self.run_ids[r.trial_id] for r in front if r.trial_id in self.run_ids}
+
+    def _untag_stale(self, front: Sequence[TrialRecord]) -> None:
+        """Remove `pareto=true` from runs no longer on the front (a front logged at an
+        interrupt, then changed by the resumed trials)."""
+        members = self._front_runs(front)
+        tagged = self.client.search_runs([self.experiment_id], filter_string="tags.pareto = 'true'", max_results=50000)
+        for run in tagged:
+            if run.info.run_id not in members:
+                self.client.delete_tag(run.info.run_id, "pareto")
 
     def _log_timings(self, records: Sequence[TrialRecord]) -> None:
         """The driver's view of each trial's time (known only after Tune ends it)."""
@@ -316,7 +360,14 @@ class SearchTracker:
             self.client.get_registered_model(name)
         except Exception:  # noqa: BLE001 - MLflow raises RestException / MlflowException for "not found"
             self.client.create_registered_model(name, description=f"Pareto set of the hgq_automl search {name}")
-        registered = {v.run_id for v in self.client.search_model_versions(f"name = '{name}'")}
+        members = self._front_runs(front)
+        ours = set(self.run_ids.values())
+        registered = set()
+        for version in self.client.search_model_versions(f"name = '{name}'"):
+            if version.run_id in ours and version.run_id not in members:
+                self.client.delete_model_version(name, version.version)  # a stale member of this search
+            else:
+                registered.add(version.run_id)
         for record in front:
             run_id = self.run_ids.get(record.trial_id)
             if run_id is None or run_id in registered or not record.model_dir:
