@@ -102,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
     report.add_argument("--objectives", nargs="+", metavar="METRIC[:max|min]", help="objectives of the front (default: the search's own)")
 
+    sync = commands.add_parser(
+        "sync",
+        help="write the tracking a search queued while its MLflow store did not answer",
+        description="Replay, in order, the MLflow writes a search kept in STORAGE/NAME/tracking_queue while its tracking store was down (`search --resume` does it too).",
+    )
+    sync.add_argument("name", metavar="NAME", help="the search's name")
+    sync.add_argument("--storage", metavar="DIR", help="the search's storage (default: ./hgq_automl_results)")
+    sync.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: the search's own)")
+
     ui = commands.add_parser("ui", help="run the MLflow UI on 127.0.0.1 for the tracking store", description="Start `mlflow ui` bound to 127.0.0.1 with the right store, print its URL; Ctrl-C stops it and its workers.")
     ui.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
     ui.add_argument("--port", type=_positive_int, default=5000, metavar="P", help="port on 127.0.0.1 (default: 5000)")
@@ -154,6 +163,14 @@ def _report(args: argparse.Namespace) -> int:
     return report(args.experiment, args.tracking_uri, args.format, args.objectives)
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from .driver import sync
+
+    count = sync(args.name, args.storage, args.tracking_uri)
+    print(f"hgq_automl: {count} queued tracking writes of {args.name} written" if count else f"hgq_automl: nothing queued for {args.name}")
+    return 0
+
+
 def _ui(args: argparse.Namespace) -> int:
     from .browse import ui
 
@@ -178,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui}[args.command](args)
+        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

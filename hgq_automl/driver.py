@@ -192,6 +192,49 @@ def _lock(root: str, name: str) -> _FolderLock | None:
         return None
 
 
+def queue_dir(root: str, name: str) -> Path:
+    """Where a search queues its tracking while the store does not answer (`outbox`):
+    in its folder, or for an object store in a local temporary folder."""
+    from .outbox import QUEUE_DIR
+
+    if "://" in root:
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "hgq_automl" / QUEUE_DIR / name
+    return Path(root) / name / QUEUE_DIR
+
+
+def sync_command(name: str, root: str) -> str:
+    """What writes a search's queued tracking to its store."""
+    return f"python -m hgq_automl sync {name} --storage {root}"
+
+
+def _replay(client, root: str, name: str) -> int:
+    """Write the tracking a search queued while its store did not answer; UsageError if
+    the store still does not take it. Returns how many writes were replayed."""
+    from .outbox import Outbox
+
+    outbox = Outbox(client, queue_dir(root, name))
+    left = outbox.pending()
+    if left and not outbox.replay():
+        raise UsageError(f"the MLflow store {client.tracking_uri} does not take the {outbox.pending()} tracking writes queued in {outbox.folder}; try again when it answers")
+    return left
+
+
+def sync(name: str, storage: str | None = None, tracking_uri: str | None = None) -> int:
+    """Write the tracking the search `name` queued on disk while its MLflow store did not
+    answer (`python -m hgq_automl sync NAME`). Returns how many writes were replayed."""
+    from .tracking import connect
+
+    root = storage_root(storage)
+    state = _read_state(root, name)
+    lock = _lock(root, name)
+    try:
+        return _replay(connect(tracking_uri or state["tracking_uri"]), root, name)
+    finally:
+        _release(lock)
+
+
 def resume_command(name: str, root: str, address: str | None = None, api: bool = False) -> str:
     """What continues the search: a command line, or (api) a call of `hgq_automl.search`."""
     if api:
@@ -411,7 +454,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             raise UsageError(f"the search {name!r} in {root} has no Ray Tune state to resume (it was stopped before its first trial)")
         try:
             client = connect(request.tracking_uri or state["tracking_uri"])
-            tracker = SearchTracker.attach(client, state["parent_run_id"], space)
+            _replay(client, root, name)
+            tracker = SearchTracker.attach(client, state["parent_run_id"], space, queue_dir=queue_dir(root, name))
         except BaseException:
             _release(lock)
             raise
@@ -441,6 +485,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             **({"python_model": True} if _python_model(space.model) else {}),
             **({"data_fingerprint": data_fp} if data_fp else {}),
         })
+        tracker.use_queue(queue_dir(root, name))
     again = resume_command(name, root, request.address, api=request.api)
     sizes = data.sizes()
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
@@ -484,11 +529,14 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         raise
     finally:
         _release(lock)
+        hint = tracker.replay_hint(sync_command(name, root))
+        if hint:
+            print(hint, file=sys.stderr, flush=True)
 
     failed = [r for r in records if r.status == "failed"]
     outcome = SearchOutcome(
         name, records, front, unfinished, tracker.parent_run_id, tracker.experiment_id, client.tracking_uri, again, failed,
-        run_ids=dict(tracker.run_ids), space=space, data=data, data_fingerprint=data_fp, storage_path=settings.path,
+        run_ids={t: tracker.out.real_id(r) for t, r in tracker.run_ids.items()}, space=space, data=data, data_fingerprint=data_fp, storage_path=settings.path,
         notes=(*data.notes, *model_notes),
     )
     if not show_front:
