@@ -99,6 +99,8 @@ class Outbox:
                 self.replay(attempts=1)
             if self.pending():
                 return self._enqueue(op, args)
+        if self.ids:  # runs made while the store was down, replayed since
+            args = tuple(_resolve(list(args), self.ids))
         delay = self.backoff
         for attempt in range(self.attempts):
             try:

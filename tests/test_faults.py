@@ -139,12 +139,6 @@ def test_one_name_twice_at_once_then_sigterm_then_resume(folder):
     assert len(parents) == 1 and parents[0].info.status == "KILLED"
     assert not [r for r in _runs(client, "dup") if r.info.status == "RUNNING"]
 
-    # the front logged at the interrupt: make a run that will not be on the final front look
-    # like a member, as a front that changed across the resume leaves it
-    runs = _runs(client, "dup")
-    stale = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "trial" and r.data.tags.get("pareto") != "true")
-    client.set_tag(stale.info.run_id, "pareto", "true")
-
     resume = expected.split("resume with: python -m hgq_automl ")[1].split()
     first = _start(folder, resume, "r1")
     _wait_for(folder / "r1.err", "search dup (resumed)", proc=first)
@@ -191,3 +185,104 @@ def test_stale_pareto_tags_and_versions_follow_the_front(tmp_path):
     tagged = {r.info.run_id for r in client.search_runs([tracker.experiment_id], filter_string="tags.pareto = 'true'")}
     assert tagged == {tracker.run_ids["b"], tracker.run_ids["c"]}
     assert {v.run_id for v in client.search_model_versions("name = 'tags'")} == {tracker.run_ids["b"], tracker.run_ids["c"]}
+
+
+# --------------------------------------------------------------------------- item 1: the tracking store goes away
+
+
+OUTAGE = """\
+set -u
+ip link set lo up
+export PATH={bin}:$PATH
+serve() {{
+  python -m mlflow server --host 127.0.0.1 --port 5097 --backend-store-uri sqlite:///$PWD/server.db --artifacts-destination $PWD/server-artifacts >> server.log 2>&1 &
+  SERVER=$!
+  for i in $(seq 1 120); do
+    python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5097/health', timeout=2)" 2>/dev/null && return
+    sleep 1
+  done
+}}
+waitfor() {{ for i in $(seq 1 600); do grep -q "$1" search.err && return; sleep 0.5; done; }}
+serve
+python -m hgq_automl search --space two.yaml --name out --seed 4 --tracking-uri http://127.0.0.1:5097 > search.out 2> search.err &
+SEARCH=$!
+waitfor "started (0/2 done"
+kill $SERVER; wait $SERVER
+echo server-stopped
+wait $SEARCH
+echo "search-exit-code=$?"
+serve
+python -m hgq_automl sync out > sync.out 2>&1
+echo "sync-exit-code=$?"
+kill $SERVER; wait $SERVER
+"""
+
+
+def test_tracking_server_stopped_during_a_search_loses_nothing(folder):
+    """A real `mlflow server` stops while the first trial runs and stays down to the end:
+    the search ends normally, its tracking kept on disk with one line saying how to write
+    it; once the server is back, `sync` writes it all: every run FINISHED with its model,
+    one value per metric step, `pareto=true` and the registry equal to the front."""
+    write(folder / "run.sh", OUTAGE.format(bin=Path(sys.executable).parent))
+    result = subprocess.run(["unshare", "-n", "bash", "run.sh"], cwd=folder, capture_output=True, text=True, timeout=900)
+    err = (folder / "search.err").read_text()
+    assert "search-exit-code=0" in result.stdout and "sync-exit-code=0" in result.stdout, result.stdout + err[-3000:]
+    assert "Traceback" not in err and "failed" not in err.split("Pareto set")[0].replace("0 failed", ""), err[-3000:]
+    assert "does not answer" in err
+    assert f"write them with: python -m hgq_automl sync out --storage {folder / 'hgq_automl_results'}" in err
+    assert "queued tracking writes of out written" in (folder / "sync.out").read_text()
+    assert not (folder / "hgq_automl_results" / "out" / "tracking_queue").exists()
+
+    client = MlflowClient(f"sqlite:///{folder / 'server.db'}")
+    runs = _runs(client, "out")
+    assert sorted(r.data.tags.get("hgq_automl.role") for r in runs) == ["search", "trial", "trial"]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    trials = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial"]
+    for run in trials:
+        assert "test_accuracy" in run.data.metrics
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy")]
+        assert sorted(steps) == sorted(set(steps)) and len(steps) >= 2  # each epoch once
+    parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
+    front = json.loads(Path(client.download_artifacts(parent.info.run_id, "pareto.json", str(folder))).read_text())
+    members = {row["run_id"] for row in front}
+    assert members <= {r.info.run_id for r in trials}
+    assert {r.info.run_id for r in trials if r.data.tags.get("pareto") == "true"} == members
+    assert {v.run_id for v in client.search_model_versions("name = 'out'")} == members
+    # server-artifacts/<experiment>/<run>/artifacts/model/MLmodel: each trial holds its model
+    models = {p.parent.parent.parent.name for p in (folder / "server-artifacts").rglob("model/MLmodel")}
+    assert {r.info.run_id for r in trials} <= models
+
+
+def test_a_locked_sqlite_store_queues_the_writes_and_replays_them_in_order(tmp_path):
+    """A SQLite store locked past its busy timeout (another process holds an exclusive
+    transaction): the writes are queued on disk, a run gets a placeholder id; once the lock
+    is gone the next write replays the queue first, in order, and goes on directly."""
+    import sqlite3
+
+    from hgq_automl.events import TrialRecord
+    from hgq_automl.space import load_space
+    from hgq_automl.tracking import SearchTracker
+
+    db = tmp_path / "m.db"
+    client = MlflowClient(f"sqlite:///{db}")
+    tracker = SearchTracker.start(client, "locked", "locked", load_space("digits_cnn"), {})
+    tracker.use_queue(tmp_path / "queue")
+    tracker.flush_seconds = 0
+    tracker.out.attempts, tracker.out.backoff, tracker.out.probe_seconds = 1, 0.1, 3600
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    tracker.trial_started("t1", {})
+    tracker.trial_reported("t1", {"epoch": 1, "val_accuracy": 0.1})
+    assert tracker.run_ids["t1"].startswith("queued-") and tracker.out.pending() >= 3
+    holder.rollback()
+    holder.close()
+    tracker.out.probe_seconds = 0
+    tracker.trial_reported("t1", {"epoch": 2, "val_accuracy": 0.2})
+    assert tracker.out.pending() == 0 and not (tmp_path / "queue").exists()
+    tracker.trial_finished(TrialRecord("t1", {}, {"epoch": 2}, status="stopped"))
+    run_id = tracker.out.real_id(tracker.run_ids["t1"])
+    assert not run_id.startswith("queued-")
+    history = client.get_metric_history(run_id, "val_accuracy")
+    assert sorted((m.step, m.value) for m in history) == [(1, 0.1), (2, 0.2)]
+    assert client.get_run(run_id).info.status == "KILLED"
+    assert client.get_run(run_id).data.tags["mlflow.parentRunId"] == tracker.parent_run_id
