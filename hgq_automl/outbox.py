@@ -23,6 +23,8 @@ from typing import Any
 
 QUEUE_DIR = "tracking_queue"
 PLACEHOLDER = "queued-"
+#: Crash-safety tests only (see `Outbox._kill_point`).
+_KILL_AT = os.environ.get("HGQ_AUTOML_KILL_AT", "")
 
 #: What an unavailable store looks like in the exceptions of MLflow's REST and SQL stores.
 _TRANSIENT = (
@@ -64,6 +66,7 @@ class Outbox:
         self._probed = 0.0
         self.ids: dict[str, str] = {}  # placeholder -> real run id, once replayed
         self.warned = False
+        self._roles: dict[str, str] = {}  # run id -> its role, for `_KILL_AT` only
 
     # -- state of the queue
 
@@ -93,6 +96,29 @@ class Outbox:
     def write(self, op: str, *args: Any) -> Any:
         """Do one write (`op` names a method of `_Ops`), or queue it if the store is down.
         Returns what the write returns (a run id for create_run; a placeholder when queued)."""
+        if _KILL_AT:
+            self._kill_point(op, args)
+        result = self._write(op, args)
+        if op == "create_run" and _KILL_AT:
+            self._roles[result] = args[2].get("hgq_automl.role", "")
+        return result
+
+    def _kill_point(self, op: str, args: tuple) -> None:
+        """Tests of crash safety: `HGQ_AUTOML_KILL_AT=op:role:n` SIGKILLs this process just
+        before its n-th write `op` on a run of `role` (trial, harvest, search)."""
+        want_op, role, n = _KILL_AT.split(":")
+        if op != want_op:
+            return
+        run_role = args[2].get("hgq_automl.role", "") if op == "create_run" else self._roles.get(args[0], "")
+        if run_role != role:
+            return
+        self._kills = getattr(self, "_kills", 0) + 1
+        if self._kills == int(n):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _write(self, op: str, args: tuple) -> Any:
         if self.pending():
             if time.monotonic() - self._probed >= self.probe_seconds:
                 self._probed = time.monotonic()

@@ -139,7 +139,6 @@ class SearchTracker:
         self._pending: dict[str, list] = {}  # run id -> epoch metrics not written yet
         self._flushed: dict[str, float] = {}  # run id -> time.monotonic() of its last write
         self._status: dict[str, str] = dict(statuses or {})  # run id -> its status as last written
-        self._logged: dict[str, int] = {}  # run id -> the last epoch step written (a restarted trial skips them)
 
     def use_queue(self, folder: Path | None) -> None:
         """Queue the writes in `folder` while the store does not answer."""
@@ -227,34 +226,27 @@ class SearchTracker:
     # -- TrialListener
 
     def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
-        if trial_id in self.run_ids:  # a trial restarted after an interrupt: same run, once
-            run_id = self.run_ids[trial_id]
-            self._set_status(run_id, "RUNNING")
-            self._write("set_tag", run_id, "restarted", "true")
-            self._logged.setdefault(run_id, self._last_step(run_id))
-            return
-        run_id = self._write(
-            "create_run", self.experiment_id, f"trial_{trial_id}",
-            {PARENT_RUN: self.parent_run_id, ROLE: "trial", TRIAL_ID: trial_id},
-        )
+        restarted = trial_id in self.run_ids
+        if restarted:
+            # a trial started again (after an interrupt, or a retry): it trains from scratch,
+            # so its earlier run (and any harvested point logged under it) is replaced, and
+            # each metric keeps one value per epoch
+            old = self.run_ids.pop(trial_id)
+            self._pending.pop(old, None)
+            self._write("delete_run", old)
+            for point_id in [t for t in self.run_ids if t.startswith(f"{trial_id}-e")]:
+                self._write("delete_run", self.run_ids.pop(point_id))
+        tags = {PARENT_RUN: self.parent_run_id, ROLE: "trial", TRIAL_ID: trial_id, **({"restarted": "true"} if restarted else {})}
+        run_id = self._write("create_run", self.experiment_id, f"trial_{trial_id}", tags)
         self.run_ids[trial_id] = run_id
         self._status[run_id] = "RUNNING"
         self._log_params(run_id, self.space.resolve(config))
-
-    def _last_step(self, run_id: str) -> int:
-        """The last epoch a restarted trial's run already holds (its re-run logs only later ones)."""
-        try:
-            return max((m.step for m in self.client.get_metric_history(run_id, "epoch")), default=-1)
-        except Exception:  # noqa: BLE001 - a store that does not answer: log them again
-            return -1
 
     def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
         run_id = self.run_ids.get(trial_id)
         if run_id is None:
             return
         step = int(metrics.get("epoch", metrics.get("training_iteration", 0)))
-        if FINAL_KEY not in metrics and step <= self._logged.get(run_id, -1):
-            return  # an epoch the run holds from before an interrupt
         now = int(time.time() * 1000)
         batch = [
             (k, float(v), now, step)
