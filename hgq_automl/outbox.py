@@ -21,6 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from .tags import PARETO, ROLE
+
 QUEUE_DIR = "tracking_queue"
 PLACEHOLDER = "queued-"
 #: Crash-safety tests only (see `Outbox._kill_point`).
@@ -100,7 +102,7 @@ class Outbox:
             self._kill_point(op, args)
         result = self._write(op, args)
         if op == "create_run" and _KILL_AT:
-            self._roles[result] = args[2].get("hgq_automl.role", "")
+            self._roles[result] = args[2].get(ROLE, "")
         return result
 
     def _kill_point(self, op: str, args: tuple) -> None:
@@ -109,7 +111,7 @@ class Outbox:
         want_op, role, n = _KILL_AT.split(":")
         if op != want_op:
             return
-        run_role = args[2].get("hgq_automl.role", "") if op == "create_run" else self._roles.get(args[0], "")
+        run_role = args[2].get(ROLE, "") if op == "create_run" else self._roles.get(args[0], "")
         if run_role != role:
             return
         self._kills = getattr(self, "_kills", 0) + 1
@@ -291,9 +293,9 @@ class _Ops:
     @staticmethod
     def untag_stale(client, experiment_id: str, members: list[str]) -> None:
         """Remove `pareto=true` from every run of the experiment not in `members`."""
-        for run in client.search_runs([experiment_id], filter_string="tags.pareto = 'true'", max_results=50000):
+        for run in client.search_runs([experiment_id], filter_string=f"tags.{PARETO} = 'true'", max_results=50000):
             if run.info.run_id not in members:
-                client.delete_tag(run.info.run_id, "pareto")
+                client.delete_tag(run.info.run_id, PARETO)
 
     @staticmethod
     def register(client, experiment_id: str, versions: list, ours: list[str]) -> None:

@@ -26,6 +26,7 @@ from .events import TrialRecord, with_harvest
 from .metrics import FINAL_KEY, LOGGED_METRICS, NOTE_PREFIX
 from .report import front_rows, plot_front, plot_front_html, plot_parameters, rows_to_csv, software_versions
 from .space import SearchSpace
+from .tags import EARLY_STOPPED, ERROR, HARVESTED_FROM, PARENT_RUN, PARETO, RESTARTED, ROLE, SEARCH_RUN, SPACE, TRIAL_ID
 
 #: MLflow's own default when no tracking URI is set: a SQLite file in the working directory.
 DEFAULT_DB = "mlflow.db"
@@ -92,14 +93,6 @@ def connect(uri: str | None):
     return client
 
 
-#: Tags this package and MLflow put on runs (MLflow's own from `mlflow.utils.mlflow_tags`).
-PARENT_RUN = "mlflow.parentRunId"  # = mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID
-ROLE = "hgq_automl.role"  # search | trial | harvest
-TRIAL_ID = "hgq_automl.trial_id"
-SEARCH_RUN = "hgq_automl.search_run"  # a harvested point's search (its parent is its trial's run)
-HARVESTED_FROM = "hgq_automl.harvested_from"
-
-
 class NameTaken(UsageError):
     """The search's name is already an experiment in the tracking store."""
 
@@ -139,6 +132,8 @@ class SearchTracker:
         self._pending: dict[str, list] = {}  # run id -> epoch metrics not written yet
         self._flushed: dict[str, float] = {}  # run id -> time.monotonic() of its last write
         self._status: dict[str, str] = dict(statuses or {})  # run id -> its status as last written
+        self._epochs: dict[str, int] = {}  # run id -> the trial's planned epochs
+        self._written: dict[tuple[str, str, int], float] = {}  # (run id, metric, step) -> value written
 
     def use_queue(self, folder: Path | None) -> None:
         """Queue the writes in `folder` while the store does not answer."""
@@ -170,7 +165,7 @@ class SearchTracker:
             ) from None
         tracker = cls(client, experiment_id, "", space)
         try:
-            run = client.create_run(experiment_id, run_name=search_name, tags={ROLE: "search", "hgq_automl.space": space.name})
+            run = client.create_run(experiment_id, run_name=search_name, tags={ROLE: "search", SPACE: space.name})
             tracker.parent_run_id = run.info.run_id
             params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
             tracker._log_params(run.info.run_id, params)
@@ -236,11 +231,14 @@ class SearchTracker:
             self._write("delete_run", old)
             for point_id in [t for t in self.run_ids if t.startswith(f"{trial_id}-e")]:
                 self._write("delete_run", self.run_ids.pop(point_id))
-        tags = {PARENT_RUN: self.parent_run_id, ROLE: "trial", TRIAL_ID: trial_id, **({"restarted": "true"} if restarted else {})}
+        tags = {PARENT_RUN: self.parent_run_id, ROLE: "trial", TRIAL_ID: trial_id, **({RESTARTED: "true"} if restarted else {})}
         run_id = self._write("create_run", self.experiment_id, f"trial_{trial_id}", tags)
         self.run_ids[trial_id] = run_id
         self._status[run_id] = "RUNNING"
-        self._log_params(run_id, self.space.resolve(config))
+        resolved = self.space.resolve(config)
+        if isinstance(resolved.get("epochs"), (int, float)):
+            self._epochs[run_id] = int(resolved["epochs"])
+        self._log_params(run_id, resolved)
 
     def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
         run_id = self.run_ids.get(trial_id)
@@ -254,14 +252,24 @@ class SearchTracker:
             if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         ]
         pending = self._pending.setdefault(run_id, [])
+        final = FINAL_KEY in metrics
+        if final:
+            # the final report repeats the last epoch's step: one value per metric and step,
+            # the final one (the last epoch's report is held back for this, see below)
+            keys = {m[0] for m in batch}
+            pending[:] = [m for m in pending if not (m[3] == step and m[0] in keys)]
+            batch = [m for m in batch if self._written.get((run_id, m[0], step)) != m[1]]
         pending += batch
-        if time.monotonic() - self._flushed.get(run_id, -math.inf) >= self.flush_seconds or len(pending) >= self.MAX_BATCH:
+        last_epoch = not final and step >= self._epochs.get(run_id, math.inf)
+        if not last_epoch and (time.monotonic() - self._flushed.get(run_id, -math.inf) >= self.flush_seconds or len(pending) >= self.MAX_BATCH):
             self._flush(run_id)
 
     def _flush(self, run_id: str | None = None) -> None:
         """Write the pending epoch metrics of one run (None: of every run)."""
         for rid in [run_id] if run_id else list(self._pending):
             pending = self._pending.pop(rid, [])
+            for key, value, _, step in pending:
+                self._written[(rid, key, step)] = value
             for i in range(0, len(pending), self.MAX_BATCH):
                 self._log_metrics(rid, pending[i : i + self.MAX_BATCH])
             self._flushed[rid] = time.monotonic()
@@ -278,10 +286,10 @@ class SearchTracker:
                 self._log_harvested(run_id, point)
             self._set_status(run_id, "FINISHED")
         elif record.status == "stopped":
-            self._write("set_tag", run_id, "early_stopped", "true")
+            self._write("set_tag", run_id, EARLY_STOPPED, "true")
             self._set_status(run_id, "KILLED")
         else:
-            self._write("set_tag", run_id, "error", (record.error or "error")[:4000])
+            self._write("set_tag", run_id, ERROR, (record.error or "error")[:4000])
             self._set_status(run_id, "FAILED")
 
     def _log_notes(self, run_id: str, metrics: dict[str, Any]) -> None:
@@ -382,7 +390,7 @@ class SearchTracker:
         self._write("untag_stale", self.experiment_id, sorted(self._front_runs(front)))
         for record in front:
             if record.trial_id in self.run_ids:
-                self._write("set_tag", self.run_ids[record.trial_id], "pareto", "true")
+                self._write("set_tag", self.run_ids[record.trial_id], PARETO, "true")
                 firmware = record.model_dir / "firmware" if record.model_dir else None
                 if firmware is not None and firmware.is_dir():
                     self._write("log_artifacts", self.run_ids[record.trial_id], str(firmware), "firmware")
@@ -473,16 +481,16 @@ def _value(text: str) -> Any:
 def _record_from_run(run, prefix: str = "") -> TrialRecord:
     tags = run.data.tags
     status = {"FINISHED": "completed", "FAILED": "failed"}.get(run.info.status, "unfinished")
-    if tags.get("early_stopped") == "true":
+    if tags.get(EARLY_STOPPED) == "true":
         status = "stopped"
     # a trial's run holds its final report; a harvested checkpoint's run its harvest_epoch
     if status == "completed" and FINAL_KEY not in run.data.metrics and "harvest_epoch" not in run.data.metrics:
         status = "unfinished"
-    trial_id = prefix + tags.get("hgq_automl.trial_id", run.info.run_id[:8])
+    trial_id = prefix + tags.get(TRIAL_ID, run.info.run_id[:8])
     config = {k: _value(v) for k, v in run.data.params.items()}
     config.pop("harvest_epoch", None)  # a harvested checkpoint's epoch is in its metrics
-    source = tags.get("hgq_automl.harvested_from")
-    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get("error"), harvested_from=prefix + source if source else None)
+    source = tags.get(HARVESTED_FROM)
+    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get(ERROR), harvested_from=prefix + source if source else None)
 
 
 @dataclass
@@ -505,7 +513,7 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
         known = f"; experiments there: {', '.join(names)}" if names else ""
         raise UsageError(f"no MLflow experiment named {experiment_name!r} in {client.tracking_uri}{known}")
     runs = client.search_runs([experiment.experiment_id], max_results=50000, order_by=["attributes.start_time DESC"])
-    parents = [r for r in runs if r.data.tags.get("hgq_automl.role") == "search"]
+    parents = [r for r in runs if r.data.tags.get(ROLE) == "search"]
     if not parents:
         raise UsageError(f"MLflow experiment {experiment_name!r} holds no hgq_automl search")
     parent = parents[0]
@@ -515,7 +523,7 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
     constraints = tuple(parse_constraint(c) for c in parent.data.params.get("constraints", "").split(";") if c.strip())
     children = [
         r for r in runs
-        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id or r.data.tags.get("hgq_automl.search_run") == parent.info.run_id
+        if r.data.tags.get(PARENT_RUN) == parent.info.run_id or r.data.tags.get(SEARCH_RUN) == parent.info.run_id
     ]
     records = [_record_from_run(r, prefix) for r in children]
     run_ids = {rec.trial_id: r.info.run_id for rec, r in zip(records, children)}
@@ -526,7 +534,7 @@ def latest_search_experiment(client) -> str:
     """The experiment of the most recently started hgq_automl search."""
     runs = client.search_runs(
         [e.experiment_id for e in client.search_experiments(max_results=1000)],
-        filter_string="tags.`hgq_automl.role` = 'search'",
+        filter_string=f"tags.`{ROLE}` = 'search'",
         max_results=1,
         order_by=["attributes.start_time DESC"],
     )

@@ -331,3 +331,11 @@ def test_sigkill_while_logging_then_resume_leaves_every_run_finished_once(folder
             assert steps and len(steps) == len(set(steps)), (key, steps)
     trial_ids = [r.data.tags["hgq_automl.trial_id"] for r in runs if r.data.tags.get("hgq_automl.role") != "search"]
     assert len(trial_ids) == len(set(trial_ids))
+
+
+def test_tag_names_agree_with_mlflow():
+    from mlflow.utils import mlflow_tags
+
+    from hgq_automl import tags
+
+    assert tags.PARENT_RUN == mlflow_tags.MLFLOW_PARENT_RUN_ID
