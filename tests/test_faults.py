@@ -195,7 +195,7 @@ set -u
 ip link set lo up
 export PATH={bin}:$PATH
 serve() {{
-  python -m mlflow server --host 127.0.0.1 --port 5097 --backend-store-uri sqlite:///$PWD/server.db --artifacts-destination $PWD/server-artifacts >> server.log 2>&1 &
+  python -m mlflow server --workers 1 --host 127.0.0.1 --port 5097 --backend-store-uri sqlite:///$PWD/server.db --artifacts-destination $PWD/server-artifacts >> server.log 2>&1 &
   SERVER=$!
   for i in $(seq 1 120); do
     python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5097/health', timeout=2)" 2>/dev/null && return
@@ -243,9 +243,11 @@ def test_tracking_server_stopped_during_a_search_loses_nothing(folder):
         steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy")]
         assert sorted(steps) == sorted(set(steps)) and len(steps) >= 2  # each epoch once
     parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
-    front = json.loads(Path(client.download_artifacts(parent.info.run_id, "pareto.json", str(folder))).read_text())
+    # the server's artifacts: server-artifacts/<experiment>/<run>/artifacts/...
+    (pareto,) = (folder / "server-artifacts").glob(f"*/{parent.info.run_id}/artifacts/pareto.json")
+    front = json.loads(pareto.read_text())
     members = {row["run_id"] for row in front}
-    assert members <= {r.info.run_id for r in trials}
+    assert members and members <= {r.info.run_id for r in trials}
     assert {r.info.run_id for r in trials if r.data.tags.get("pareto") == "true"} == members
     assert {v.run_id for v in client.search_model_versions("name = 'out'")} == members
     # server-artifacts/<experiment>/<run>/artifacts/model/MLmodel: each trial holds its model
