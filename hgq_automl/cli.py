@@ -18,6 +18,28 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 ISSUES = "the hgq_automl issue tracker"
+#: 128 + SIGTERM: a search stopped by SIGTERM (Slurm, Kubernetes, `ray job stop`) ends as after Ctrl-C, with this code.
+EXIT_TERMINATED = 143
+
+
+def _sigterm_as_sigint() -> list[int]:
+    """Make SIGTERM do what Ctrl-C does: call the SIGINT handler in force (Ray Tune's, which
+    stops the trials and saves the state, or Python's KeyboardInterrupt). Returns a list
+    that gets the signal number once SIGTERM came."""
+    import signal
+
+    received: list[int] = []
+
+    def on_sigterm(signum, frame):
+        received.append(signum)
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return received
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -82,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
     report.add_argument("--objectives", nargs="+", metavar="METRIC[:max|min]", help="objectives of the front (default: the search's own)")
 
+    sync = commands.add_parser(
+        "sync",
+        help="write the tracking a search queued while its MLflow store did not answer",
+        description="Replay, in order, the MLflow writes a search kept in STORAGE/NAME/tracking_queue while its tracking store was down (`search --resume` does it too).",
+    )
+    sync.add_argument("name", metavar="NAME", help="the search's name")
+    sync.add_argument("--storage", metavar="DIR", help="the search's storage (default: ./hgq_automl_results)")
+    sync.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: the search's own)")
+
     ui = commands.add_parser("ui", help="run the MLflow UI on 127.0.0.1 for the tracking store", description="Start `mlflow ui` bound to 127.0.0.1 with the right store, print its URL; Ctrl-C stops it and its workers.")
     ui.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
     ui.add_argument("--port", type=_positive_int, default=5000, metavar="P", help="port on 127.0.0.1 (default: 5000)")
@@ -101,18 +132,24 @@ def _search(args: argparse.Namespace) -> int:
     from .options import request_fields
 
     request = SearchRequest(**request_fields(args))
+    terminated = _sigterm_as_sigint()
     try:
         outcome = run_request(request, progress="lines", show_front=True)
     except SearchInterrupted as exc:
-        print(f"hgq_automl: interrupted; resume with: {exc.resume_command}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(f"hgq_automl: {'terminated' if terminated else 'interrupted'}; resume with: {exc.resume_command}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        if terminated:
+            print("hgq_automl: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        raise
     if outcome.unfinished:
         print(
-            f"hgq_automl: interrupted: {outcome.unfinished} trial(s) did not finish; "
+            f"hgq_automl: {'terminated' if terminated else 'interrupted'}: {outcome.unfinished} trial(s) did not finish; "
             f"resume with: {outcome.resume_command}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     return _failures(outcome)
 
 
@@ -144,6 +181,14 @@ def _report(args: argparse.Namespace) -> int:
     return report(args.experiment, args.tracking_uri, args.format, args.objectives)
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from .driver import sync
+
+    count = sync(args.name, args.storage, args.tracking_uri)
+    print(f"hgq_automl: {count} queued tracking writes of {args.name} written" if count else f"hgq_automl: nothing queued for {args.name}")
+    return 0
+
+
 def _ui(args: argparse.Namespace) -> int:
     from .browse import ui
 
@@ -168,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui}[args.command](args)
+        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

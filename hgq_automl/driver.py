@@ -171,6 +171,99 @@ def _check_storage(root: str, flag: str) -> None:
         raise UsageError(f"{flag} {root}: {path} is a file, not a folder")
 
 
+LOCK_FILE = ".hgq_automl.lock"
+
+
+def _claim(root: str, name: str, request: SearchRequest) -> bool:
+    """Make the new search's folder STORAGE/NAME; the one of two searches started at once
+    with the same storage that makes it proceeds (mkdir is atomic), the other gets the
+    "already exists" error. True if the folder is local (and lockable)."""
+    if "://" in root:  # an object store: no atomic folder, the tracking store decides
+        return False
+    try:
+        Path(root).mkdir(parents=True, exist_ok=True)
+        (Path(root) / name).mkdir()
+    except FileExistsError:
+        raise UsageError(
+            f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
+            f"or choose another {request.opt('name')}"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{request.opt('storage')}: cannot create the search's folder in {root}: {exc.strerror or exc}") from None
+    return True
+
+
+class _FolderLock:
+    """An exclusive `fcntl` lock on STORAGE/NAME/.hgq_automl.lock, held while the search
+    runs: a second process on the same search (a resume, or a search started at the same
+    moment) is refused instead of writing the same state."""
+
+    def __init__(self, path: Path, name: str):
+        import fcntl
+
+        self.file = open(path / LOCK_FILE, "a")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise UsageError(f"the search {name!r} is running in another process ({path} is locked); wait for it or stop it first") from None
+
+    def release(self) -> None:
+        self.file.close()  # closing drops the lock
+
+
+def _lock(root: str, name: str) -> _FolderLock | None:
+    if "://" in root or not (Path(root) / name).is_dir():
+        return None
+    try:
+        return _FolderLock(Path(root) / name, name)
+    except PermissionError:  # a read-only copy of a search can still be read; it just is not locked
+        return None
+
+
+def queue_dir(root: str, name: str) -> Path:
+    """Where a search queues its tracking while the store does not answer (`outbox`):
+    in its folder, or for an object store in a local temporary folder."""
+    from .outbox import QUEUE_DIR
+
+    if "://" in root:
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "hgq_automl" / QUEUE_DIR / name
+    return Path(root) / name / QUEUE_DIR
+
+
+def sync_command(name: str, root: str) -> str:
+    """What writes a search's queued tracking to its store."""
+    return f"python -m hgq_automl sync {name} --storage {root}"
+
+
+def _replay(client, root: str, name: str) -> int:
+    """Write the tracking a search queued while its store did not answer; UsageError if
+    the store still does not take it. Returns how many writes were replayed."""
+    from .outbox import Outbox
+
+    outbox = Outbox(client, queue_dir(root, name))
+    left = outbox.pending()
+    if left and not outbox.replay():
+        raise UsageError(f"the MLflow store {_redacted(client.tracking_uri)} does not take the {outbox.pending()} tracking writes queued in {outbox.folder}; try again when it answers")
+    return left
+
+
+def sync(name: str, storage: str | None = None, tracking_uri: str | None = None) -> int:
+    """Write the tracking the search `name` queued on disk while its MLflow store did not
+    answer (`python -m hgq_automl sync NAME`). Returns how many writes were replayed."""
+    from .tracking import connect
+
+    root = storage_root(storage)
+    state = _read_state(root, name)
+    lock = _lock(root, name)
+    try:
+        return _replay(connect(tracking_uri or state["tracking_uri"]), root, name)
+    finally:
+        _release(lock)
+
+
 def resume_command(name: str, root: str, address: str | None = None, api: bool = False) -> str:
     """What continues the search: a command line, or (api) a call of `hgq_automl.search`."""
     from .redact import redact
@@ -353,6 +446,39 @@ def _check_model(space, data, notes: list[str] | None = None):
 # --------------------------------------------------------------------------- the command
 
 
+def _release(lock: _FolderLock | None) -> None:
+    if lock is not None:
+        lock.release()
+
+
+def _start_tracked(request: SearchRequest, root: str, name: str, client, space, params: dict[str, Any], state: dict[str, Any]):
+    """Set a new search up: claim STORAGE/NAME and lock it, create its MLflow experiment and
+    parent run, write its state file. All or nothing: after a failure (a name taken at the
+    same moment, storage not writable, disk full) no parent run stays RUNNING, the folder is
+    removed and the name can be used again. Returns (tracker, lock)."""
+    import shutil
+
+    from .tracking import SearchTracker
+
+    local = _claim(root, name, request)
+    lock = _lock(root, name) if local else None
+    tracker = None
+    try:
+        tracker = SearchTracker.start(client, name, name, space, params)
+        try:
+            _write_state(root, name, {**state, "experiment_id": tracker.experiment_id, "parent_run_id": tracker.parent_run_id})
+        except OSError as exc:
+            raise UsageError(f"cannot write the search's state to {root}/{name}/{STATE_FILE}: {exc.strerror or exc}") from None
+    except BaseException:
+        if tracker is not None:
+            tracker.discard()
+        _release(lock)
+        if local:
+            shutil.rmtree(Path(root) / name, ignore_errors=True)
+        raise
+    return tracker, lock
+
+
 def run_search(request: SearchRequest, console=None, progress: str | None = "lines", show_front: bool = True) -> SearchOutcome:
     """Run (or resume) a whole search and log it.
 
@@ -376,11 +502,19 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
         raise UsageError(f"{request.opt('cpus')} sets the CPUs of a local Ray; it cannot be combined with a cluster ({request.opt('address')} or $RAY_ADDRESS)")
     settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures, resume=state is not None)
+    lock = None
     if state is not None:
+        lock = _lock(root, name)
         if not can_resume(settings.path):
+            _release(lock)
             raise UsageError(f"the search {name!r} in {redact(root)} has no Ray Tune state to resume (it was stopped before its first trial)")
-        client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request))
-        tracker = SearchTracker.attach(client, state["parent_run_id"], space)
+        try:
+            client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request))
+            _replay(client, root, name)
+            tracker = SearchTracker.attach(client, state["parent_run_id"], space, queue_dir=queue_dir(root, name))
+        except BaseException:
+            _release(lock)
+            raise
     else:
         client = connect(request.tracking_uri)
         params = {
@@ -400,16 +534,14 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "harvest": bool(space.harvest),
             "time_budget_s": space.search.time_budget_s,
         }
-        tracker = SearchTracker.start(client, name, name, space, params)
-        _write_state(root, name, {
+        tracker, lock = _start_tracked(request, root, name, client, space, params, {
             "space": space.to_dict(),
             "source": space.source,
             "tracking_uri": redact(client.tracking_uri),
-            "experiment_id": tracker.experiment_id,
-            "parent_run_id": tracker.parent_run_id,
             **({"python_model": True} if _python_model(space.model) else {}),
             **({"data_fingerprint": data_fp} if data_fp else {}),
         })
+        tracker.use_queue(queue_dir(root, name))
     again = resume_command(name, root, request.address, api=request.api)
     sizes = data.sizes()
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
@@ -451,11 +583,16 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     except BaseException:
         tracker.abort()
         raise
+    finally:
+        _release(lock)
+        hint = tracker.replay_hint(sync_command(name, root))
+        if hint:
+            print(hint, file=sys.stderr, flush=True)
 
     failed = [r for r in records if r.status == "failed"]
     outcome = SearchOutcome(
         name, records, front, unfinished, tracker.parent_run_id, tracker.experiment_id, client.tracking_uri, again, failed,
-        run_ids=dict(tracker.run_ids), space=space, data=data, data_fingerprint=data_fp, storage_path=settings.path,
+        run_ids={t: tracker.out.real_id(r) for t, r in tracker.run_ids.items()}, space=space, data=data, data_fingerprint=data_fp, storage_path=settings.path,
         notes=(*data.notes, *model_notes),
     )
     if not show_front:

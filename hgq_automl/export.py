@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpaceError, UsageError
+from .tags import PARENT_RUN, ROLE, SEARCH_RUN
 
 TARGETS = ("hls4ml", "verilog")
 
@@ -107,11 +108,11 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
 
     client = connect(request.tracking_uri)
     run = _load_run(client, request.run_id)
-    role = run.data.tags.get("hgq_automl.role")
+    role = run.data.tags.get(ROLE)
     if role not in ("trial", "harvest"):
         raise UsageError(f"run {request.run_id} is not a trial run or harvested checkpoint of an hgq_automl search (tag hgq_automl.role is {role!r})")
     # a harvested checkpoint's run is nested under its trial's run; the space is on the search's
-    parent = run.data.tags.get("hgq_automl.search_run") or run.data.tags.get("mlflow.parentRunId")
+    parent = run.data.tags.get(SEARCH_RUN) or run.data.tags.get(PARENT_RUN)
     if not parent:
         raise UsageError(f"run {request.run_id} has no parent search run (tag mlflow.parentRunId)")
 

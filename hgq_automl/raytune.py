@@ -233,7 +233,11 @@ def _bridge(listeners: Sequence[TrialListener]):
         def _tell(self, trial_id: str, method: str, *args) -> None:
             start = time.perf_counter()
             for listener in self.listeners:
-                getattr(listener, method)(*args)
+                try:
+                    getattr(listener, method)(*args)
+                except Exception as exc:  # noqa: BLE001 - a listener's failure must not fail the trial
+                    first = (str(exc).strip().splitlines() or [""])[0][:300]
+                    print(f"hgq_automl: warning: {type(listener).__name__}.{method} for trial {trial_id} failed: {type(exc).__name__}: {first}", file=sys.stderr, flush=True)
             times = self.timings.setdefault(trial_id, {"tracking_seconds": 0.0})
             times["tracking_seconds"] += time.perf_counter() - start
 
@@ -265,10 +269,26 @@ def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
     On a cluster the workers get this package (`py_modules`); its dependencies must be
     installed on the nodes.
     """
+    import signal
+    import threading
+
     import ray
 
     if ray.is_initialized():
         return False
+    # ray.init replaces the driver's SIGTERM handler (it exits at once); keep ours, which
+    # stops the search like Ctrl-C (`cli`)
+    main_thread = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
+    try:
+        _init_ray(ray, address, cpus)
+    finally:
+        if callable(sigterm):
+            signal.signal(signal.SIGTERM, sigterm)
+    return True
+
+
+def _init_ray(ray, address: str | None, cpus: int | None) -> None:
     address = address or os.environ.get("RAY_ADDRESS") or None
     runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
     if address:
@@ -283,7 +303,6 @@ def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
             logging_level="ERROR",
             runtime_env=runtime_env,
         )
-    return True
 
 
 def can_resume(path: str) -> bool:

@@ -10,6 +10,7 @@ Everything is written from the driver, so a SQLite store is safe.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from .layout import FIRMWARE_DIR, MODEL_ARTIFACT, MODEL_FILE, PARAMETER_PLOTS, P
 from .metrics import FINAL_KEY, LOGGED_METRICS, NOTE_PREFIX
 from .report import front_rows, plot_front, plot_front_html, rows_to_csv, software_versions
 from .space import SearchSpace
+from .tags import EARLY_STOPPED, ERROR, HARVESTED_FROM, PARENT_RUN, PARETO, RESTARTED, ROLE, SEARCH_RUN, SPACE, TRIAL_ID
 
 #: MLflow's own default when no tracking URI is set: a SQLite file in the working directory.
 DEFAULT_DB = "mlflow.db"
@@ -65,6 +67,27 @@ def check_tracking_uri(uri: str | None, flag: str = "--tracking-uri") -> str:
     return uri
 
 
+@contextlib.contextmanager
+def _sqlite_init_lock(uri: str):
+    """For a SQLite store, an fcntl lock beside the database while MLflow first opens it:
+    MLflow creates and migrates a new database on first use, and two processes doing that
+    at once break it (alembic: "duplicate column name")."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(uri[len("sqlite:///") :])
+    try:
+        lock = open(db.parent / f".{db.name}.lock", "a")  # noqa: SIM115
+    except OSError:  # a folder we cannot write: MLflow will say so
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def connect(uri: str | None):
     """An MlflowClient for `uri`, checked to answer; UsageError if it does not."""
     from .redact import redact, redact_text
@@ -83,8 +106,9 @@ def connect(uri: str | None):
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     try:
-        client = MlflowClient(tracking_uri=uri)
-        client.search_experiments(max_results=1)
+        with _sqlite_init_lock(uri):  # MLflow creates (migrates) a new database here
+            client = MlflowClient(tracking_uri=uri)
+            client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot track"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = redact_text(first, uri)
@@ -99,11 +123,20 @@ def _shown(client) -> str:
     return redact(client.tracking_uri)
 
 
+class NameTaken(UsageError):
+    """The search's name is already an experiment in the tracking store."""
+
+
 class SearchTracker:
     """Records one search in MLflow. Implements `events.TrialListener`.
 
     `start` creates the search's parent run; `attach` continues it (a resumed search),
     finding the child runs already made so that no trial gets a second one.
+
+    Every write goes through an `outbox.Outbox`: retried with backoff, and queued on disk
+    (`queue_dir`) while the store does not answer, so that no trial is lost or failed
+    because of tracking. A tracking write that fails for another reason is reported as
+    one warning line and the search goes on.
 
     Epoch reports are written in batches, at most every `flush_seconds` per trial (one
     SQLite write per report would cost ~6 ms each in the driver, which shares the cores
@@ -114,9 +147,13 @@ class SearchTracker:
     MAX_BATCH = 1000
 
     def __init__(
-        self, client, experiment_id: str, parent_run_id: str, space: SearchSpace, run_ids: dict[str, str] | None = None, flush_seconds: float = 5.0
+        self, client, experiment_id: str, parent_run_id: str, space: SearchSpace, run_ids: dict[str, str] | None = None,
+        flush_seconds: float = 5.0, queue_dir: Path | None = None, statuses: dict[str, str] | None = None,
     ):
+        from .outbox import Outbox
+
         self.client = client
+        self.out = Outbox(client, queue_dir)
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.space = space
@@ -124,81 +161,147 @@ class SearchTracker:
         self.flush_seconds = flush_seconds
         self._pending: dict[str, list] = {}  # run id -> epoch metrics not written yet
         self._flushed: dict[str, float] = {}  # run id -> time.monotonic() of its last write
+        self._status: dict[str, str] = dict(statuses or {})  # run id -> its status as last written
+        self._epochs: dict[str, int] = {}  # run id -> the trial's planned epochs
+        self._written: dict[tuple[str, str, int], float] = {}  # (run id, metric, step) -> value written
+
+    def use_queue(self, folder: Path | None) -> None:
+        """Queue the writes in `folder` while the store does not answer."""
+        self.out.folder = Path(folder) if folder is not None else None
 
     @classmethod
     def start(cls, client, experiment_name: str, search_name: str, space: SearchSpace, settings: dict[str, Any]) -> SearchTracker:
         import yaml
 
-        experiment = client.get_experiment_by_name(experiment_name)
-        if experiment is None:
-            root = _local_artifact_root(client.tracking_uri)
+        # creating the experiment is the search's claim on its name in the tracking store:
+        # MLflow refuses a second experiment of that name, so of two searches started at
+        # once (whatever their storage) exactly one gets it
+        root = _local_artifact_root(client.tracking_uri)
+        try:
             experiment_id = client.create_experiment(
                 experiment_name,
                 artifact_location=f"{root}/{experiment_name}" if root else None,
                 # the MLflow UI then opens it as a model-training experiment (runs), not GenAI
                 tags={"mlflow.experimentKind": "custom_model_development"},
             )
-        else:
-            experiment_id = experiment.experiment_id
-        run = client.create_run(experiment_id, run_name=search_name, tags={"hgq_automl.role": "search", "hgq_automl.space": space.name})
-        tracker = cls(client, experiment_id, run.info.run_id, space)
-        params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
-        tracker._log_params(run.info.run_id, params)
-        client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), SPACE_ARTIFACT)
+        except Exception:  # noqa: BLE001 - RESOURCE_ALREADY_EXISTS from SQL and REST stores alike
+            existing = client.get_experiment_by_name(experiment_name)
+            if existing is None:
+                raise
+            deleted = " (deleted; restore it, or purge it with `mlflow gc`)" if existing.lifecycle_stage == "deleted" else ""
+            raise NameTaken(
+                f"a search named {experiment_name!r} already exists in the MLflow store {_shown(client)} "
+                f"(experiment {existing.experiment_id}{deleted}); choose another name"
+            ) from None
+        tracker = cls(client, experiment_id, "", space)
+        try:
+            run = client.create_run(experiment_id, run_name=search_name, tags={ROLE: "search", SPACE: space.name})
+            tracker.parent_run_id = run.info.run_id
+            params = {"space": space.name, "objectives": ",".join(f"{m}:{d}" for m, d in space.objectives), **settings}
+            tracker._log_params(run.info.run_id, params)
+            client.log_text(run.info.run_id, yaml.safe_dump(space.to_dict(), sort_keys=False), SPACE_ARTIFACT)
+        except BaseException:
+            tracker.discard()
+            raise
         return tracker
 
+    def discard(self) -> None:
+        """Undo `start` after a set-up failure: the parent run is deleted and the experiment
+        renamed and deleted, so that no run stays RUNNING and the name can be used again."""
+        try:
+            if self.parent_run_id:
+                self.client.set_terminated(self.parent_run_id, "FAILED")
+                self.client.delete_run(self.parent_run_id)
+            name = self.client.get_experiment(self.experiment_id).name
+            self.client.rename_experiment(self.experiment_id, f"{name}.setup-failed-{time.strftime('%Y%m%d-%H%M%S')}-{self.experiment_id}")
+            self.client.delete_experiment(self.experiment_id)
+        except Exception:  # noqa: BLE001 - the store failing too must not hide the first error
+            pass
+
     @classmethod
-    def attach(cls, client, parent_run_id: str, space: SearchSpace) -> SearchTracker:
+    def attach(cls, client, parent_run_id: str, space: SearchSpace, queue_dir: Path | None = None) -> SearchTracker:
         try:
             parent = client.get_run(parent_run_id)
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {_shown(client)}: {str(exc).splitlines()[0][:200]}") from None
-        children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=50000)
-        children += client.search_runs([parent.info.experiment_id], filter_string=f"tags.`hgq_automl.search_run` = '{parent_run_id}'", max_results=50000)
-        run_ids = {r.data.tags["hgq_automl.trial_id"]: r.info.run_id for r in children if "hgq_automl.trial_id" in r.data.tags}
-        client.update_run(parent_run_id, status="RUNNING")
-        return cls(client, parent.info.experiment_id, parent_run_id, space, run_ids)
+        children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.{PARENT_RUN} = '{parent_run_id}'", max_results=50000)
+        children += client.search_runs([parent.info.experiment_id], filter_string=f"tags.`{SEARCH_RUN}` = '{parent_run_id}'", max_results=50000)
+        run_ids = {r.data.tags[TRIAL_ID]: r.info.run_id for r in children if TRIAL_ID in r.data.tags}
+        statuses = {r.info.run_id: r.info.status for r in children}
+        tracker = cls(client, parent.info.experiment_id, parent_run_id, space, run_ids, queue_dir=queue_dir, statuses=statuses)
+        tracker._set_status(parent_run_id, "RUNNING")
+        return tracker
+
+    # -- writing, through the outbox
+
+    def _write(self, op: str, *args: Any) -> Any:
+        return self.out.write(op, *args)
+
+    def _set_status(self, run_id: str, status: str) -> None:
+        self._write("set_status", run_id, status)
+        self._status[run_id] = status
+
+    def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        self._write("log_batch", run_id, [], {k: str(v) for k, v in params.items() if v is not None})
+
+    def _log_metrics(self, run_id: str, metrics: list[tuple[str, float, int, int]]) -> None:
+        if metrics:
+            self._write("log_batch", run_id, [list(m) for m in metrics], {})
 
     # -- TrialListener
 
     def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
-        if trial_id in self.run_ids:  # a trial restarted after an interrupt: same run, once
-            run_id = self.run_ids[trial_id]
-            self.client.update_run(run_id, status="RUNNING")
-            self.client.set_tag(run_id, "restarted", "true")
-            return
-        run = self.client.create_run(
-            self.experiment_id,
-            run_name=f"trial_{trial_id}",
-            tags={"mlflow.parentRunId": self.parent_run_id, "hgq_automl.role": "trial", "hgq_automl.trial_id": trial_id},
-        )
-        self.run_ids[trial_id] = run.info.run_id
-        self._log_params(run.info.run_id, self.space.resolve(config))
+        restarted = trial_id in self.run_ids
+        if restarted:
+            # a trial started again (after an interrupt, or a retry): it trains from scratch,
+            # so its earlier run (and any harvested point logged under it) is replaced, and
+            # each metric keeps one value per epoch
+            old = self.run_ids.pop(trial_id)
+            self._pending.pop(old, None)
+            self._write("delete_run", old)
+            for point_id in [t for t in self.run_ids if t.startswith(f"{trial_id}-e")]:
+                self._write("delete_run", self.run_ids.pop(point_id))
+        tags = {PARENT_RUN: self.parent_run_id, ROLE: "trial", TRIAL_ID: trial_id, **({RESTARTED: "true"} if restarted else {})}
+        run_id = self._write("create_run", self.experiment_id, f"trial_{trial_id}", tags)
+        self.run_ids[trial_id] = run_id
+        self._status[run_id] = "RUNNING"
+        resolved = self.space.resolve(config)
+        if isinstance(resolved.get("epochs"), (int, float)):
+            self._epochs[run_id] = int(resolved["epochs"])
+        self._log_params(run_id, resolved)
 
     def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
-        from mlflow.entities import Metric
-
         run_id = self.run_ids.get(trial_id)
         if run_id is None:
             return
         step = int(metrics.get("epoch", metrics.get("training_iteration", 0)))
         now = int(time.time() * 1000)
         batch = [
-            Metric(k, float(v), now, step)
+            (k, float(v), now, step)
             for k, v in metrics.items()
             if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         ]
         pending = self._pending.setdefault(run_id, [])
+        final = FINAL_KEY in metrics
+        if final:
+            # the final report repeats the last epoch's step: one value per metric and step,
+            # the final one (the last epoch's report is held back for this, see below)
+            keys = {m[0] for m in batch}
+            pending[:] = [m for m in pending if not (m[3] == step and m[0] in keys)]
+            batch = [m for m in batch if self._written.get((run_id, m[0], step)) != m[1]]
         pending += batch
-        if time.monotonic() - self._flushed.get(run_id, -math.inf) >= self.flush_seconds or len(pending) >= self.MAX_BATCH:
+        last_epoch = not final and step >= self._epochs.get(run_id, math.inf)
+        if not last_epoch and (time.monotonic() - self._flushed.get(run_id, -math.inf) >= self.flush_seconds or len(pending) >= self.MAX_BATCH):
             self._flush(run_id)
 
     def _flush(self, run_id: str | None = None) -> None:
         """Write the pending epoch metrics of one run (None: of every run)."""
         for rid in [run_id] if run_id else list(self._pending):
             pending = self._pending.pop(rid, [])
+            for key, value, _, step in pending:
+                self._written[(rid, key, step)] = value
             for i in range(0, len(pending), self.MAX_BATCH):
-                self.client.log_batch(rid, metrics=pending[i : i + self.MAX_BATCH])
+                self._log_metrics(rid, pending[i : i + self.MAX_BATCH])
             self._flushed[rid] = time.monotonic()
 
     def trial_finished(self, record: TrialRecord) -> None:
@@ -211,19 +314,19 @@ class SearchTracker:
             self._log_model(run_id, record)
             for point in record.harvested:
                 self._log_harvested(run_id, point)
-            self.client.set_terminated(run_id, "FINISHED")
+            self._set_status(run_id, "FINISHED")
         elif record.status == "stopped":
-            self.client.set_tag(run_id, "early_stopped", "true")
-            self.client.set_terminated(run_id, "KILLED")
+            self._write("set_tag", run_id, EARLY_STOPPED, "true")
+            self._set_status(run_id, "KILLED")
         else:
-            self.client.set_tag(run_id, "error", (record.error or "error")[:4000])
-            self.client.set_terminated(run_id, "FAILED")
+            self._write("set_tag", run_id, ERROR, (record.error or "error")[:4000])
+            self._set_status(run_id, "FAILED")
 
     def _log_notes(self, run_id: str, metrics: dict[str, Any]) -> None:
         """A trial's text notes (`metrics.NOTE_PREFIX`) as tags `hgq_automl.<name>`."""
         for key, value in metrics.items():
             if key.startswith(NOTE_PREFIX) and isinstance(value, str):
-                self.client.set_tag(run_id, f"hgq_automl.{key[len(NOTE_PREFIX):]}", value[:4000])
+                self._write("set_tag", run_id, f"hgq_automl.{key[len(NOTE_PREFIX):]}", value[:4000])
 
     def _log_model(self, run_id: str, record: TrialRecord) -> None:
         model = record.model_dir / MODEL_FILE if record.model_dir else None
@@ -231,39 +334,41 @@ class SearchTracker:
             from .mlflow_model import save_pyfunc
 
             with tempfile.TemporaryDirectory() as tmp:
-                self.client.log_artifacts(run_id, str(save_pyfunc(model, Path(tmp) / MODEL_ARTIFACT)), MODEL_ARTIFACT)
+                self._write("log_artifacts", run_id, str(save_pyfunc(model, Path(tmp) / MODEL_ARTIFACT)), MODEL_ARTIFACT)
 
     def _log_harvested(self, trial_run_id: str, point: TrialRecord) -> None:
         """A harvested checkpoint: a FINISHED run nested under its trial's run, with the
-        trial's parameters plus `harvest_epoch`, its metrics and its MLflow model."""
-        from mlflow.entities import Metric
-
-        if point.trial_id in self.run_ids:  # logged before an interrupt
-            return
-        run = self.client.create_run(
-            self.experiment_id,
-            run_name=f"trial_{point.trial_id}",
-            tags={
-                "mlflow.parentRunId": trial_run_id,
-                "hgq_automl.role": "harvest",
-                "hgq_automl.trial_id": point.trial_id,
-                "hgq_automl.harvested_from": point.harvested_from or "",
-                "hgq_automl.search_run": self.parent_run_id,
+        trial's parameters plus `harvest_epoch`, its metrics and its MLflow model. One
+        left unfinished by a kill while it was logged is deleted and logged again."""
+        if point.trial_id in self.run_ids:
+            old = self.run_ids[point.trial_id]
+            if self._status.get(old) == "FINISHED":  # logged before an interrupt
+                return
+            self._write("delete_run", old)
+            del self.run_ids[point.trial_id]
+        run_id = self._write(
+            "create_run", self.experiment_id, f"trial_{point.trial_id}",
+            {
+                PARENT_RUN: trial_run_id,
+                ROLE: "harvest",
+                TRIAL_ID: point.trial_id,
+                HARVESTED_FROM: point.harvested_from or "",
+                SEARCH_RUN: self.parent_run_id,
             },
         )
-        self.run_ids[point.trial_id] = run.info.run_id
-        self._log_params(run.info.run_id, {**self.space.resolve(point.config), "harvest_epoch": int(point.metrics["harvest_epoch"])})
+        self.run_ids[point.trial_id] = run_id
+        self._status[run_id] = "RUNNING"
+        self._log_params(run_id, {**self.space.resolve(point.config), "harvest_epoch": int(point.metrics["harvest_epoch"])})
         now = int(time.time() * 1000)
         step = int(point.metrics["harvest_epoch"])
-        metrics = [
-            Metric(k, float(v), now, step)
+        self._log_metrics(run_id, [
+            (k, float(v), now, step)
             for k, v in point.metrics.items()
             if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        ]
-        self.client.log_batch(run.info.run_id, metrics=metrics)
-        self._log_notes(run.info.run_id, point.metrics)
-        self._log_model(run.info.run_id, point)
-        self.client.set_terminated(run.info.run_id, "FINISHED")
+        ])
+        self._log_notes(run_id, point.metrics)
+        self._log_model(run_id, point)
+        self._set_status(run_id, "FINISHED")
 
     # -- the end of a search
 
@@ -272,46 +377,58 @@ class SearchTracker:
 
         With unfinished trials (an interrupt) the parent and the open child runs end
         KILLED, to be continued by a resume. Child runs of trials Ray no longer knows
-        (made after its last saved state, before the driver died) are deleted.
+        (made after its last saved state, before the driver died) are deleted. A trial
+        that ended but whose logging a kill cut short (its run not FINISHED) is logged again.
         """
         self._flush()
+        for record in records:  # ended in an earlier session whose logging was cut short
+            run_id = self.run_ids.get(record.trial_id)
+            expected = "FINISHED" if record.ok else "KILLED" if record.status == "stopped" else "FAILED"
+            if run_id is None or self._status.get(run_id) != expected or (record.ok and any(
+                self._status.get(self.run_ids.get(p.trial_id, "")) != "FINISHED" for p in record.harvested
+            )):
+                if run_id is None:
+                    self.trial_started(record.trial_id, record.config)
+                    run_id = self.run_ids[record.trial_id]
+                if record.ok and not self._has_final(run_id):
+                    self.trial_reported(record.trial_id, record.metrics)
+                self.trial_finished(record)
         ended = {r.trial_id for r in with_harvest(records)}
         for trial_id, run_id in list(self.run_ids.items()):
             if trial_id in ended:
                 continue
             if unfinished:
-                if self.client.get_run(run_id).info.status == "RUNNING":
-                    self.client.set_terminated(run_id, "KILLED")
+                if self._status.get(run_id, "RUNNING") == "RUNNING":
+                    self._set_status(run_id, "KILLED")
             else:
-                self.client.delete_run(run_id)
+                self._write("delete_run", run_id)
                 del self.run_ids[trial_id]
         self._log_timings(records)
         objectives = self.space.objectives
         names = [m for m, _ in objectives]
         rows = front_rows(front, names, self.run_ids)
         run = self.parent_run_id
-        self.client.log_text(run, json.dumps(rows, indent=2, default=str), PARETO_JSON)
-        self.client.log_text(run, rows_to_csv(rows), PARETO_CSV)
-        self.client.log_text(run, json.dumps(software_versions(), indent=2), VERSIONS_ARTIFACT)
+        self._write("log_text", run, json.dumps(rows, indent=2, default=str), PARETO_JSON)
+        self._write("log_text", run, rows_to_csv(rows), PARETO_CSV)
+        self._write("log_text", run, json.dumps(software_versions(), indent=2), VERSIONS_ARTIFACT)
         from .samplers import plot_parameters  # Optuna's plots (Optuna loads only here)
 
         with tempfile.TemporaryDirectory() as tmp:
             points = with_harvest(records)
-            self.client.log_artifact(run, str(plot_front(points, front, objectives, Path(tmp) / "pareto.png")))
-            self.client.log_artifact(run, str(plot_front_html(points, front, objectives, Path(tmp) / "pareto.html")))
+            self._write("log_artifact", run, str(plot_front(points, front, objectives, Path(tmp) / "pareto.png")), None)
+            self._write("log_artifact", run, str(plot_front_html(points, front, objectives, Path(tmp) / "pareto.html")), None)
             for path in plot_parameters(records, self.space, objectives, Path(tmp)):
-                self.client.log_artifact(run, str(path), PARAMETER_PLOTS)
+                self._write("log_artifact", run, str(path), PARAMETER_PLOTS)
+        self._write("untag_stale", self.experiment_id, sorted(self._front_runs(front)))
         for record in front:
             if record.trial_id in self.run_ids:
-                self.client.set_tag(self.run_ids[record.trial_id], "pareto", "true")
+                self._write("set_tag", self.run_ids[record.trial_id], PARETO, "true")
                 firmware = record.model_dir / FIRMWARE_DIR if record.model_dir else None
                 if firmware is not None and firmware.is_dir():
-                    self.client.log_artifacts(self.run_ids[record.trial_id], str(firmware), FIRMWARE_DIR)
+                    self._write("log_artifacts", self.run_ids[record.trial_id], str(firmware), FIRMWARE_DIR)
         if not unfinished:
             self.register_front(front)
         now = int(time.time() * 1000)
-        from mlflow.entities import Metric
-
         counts = {
             "trials_completed": sum(r.ok for r in records),
             "trials_failed": sum(r.status == "failed" for r in records),
@@ -320,57 +437,63 @@ class SearchTracker:
             "harvested_points": sum(len(r.harvested) for r in records),
             "pareto_size": len(front),
         }
-        self.client.log_batch(run, metrics=[Metric(k, float(v), now, 0) for k, v in counts.items()])
-        self.client.set_terminated(run, "KILLED" if unfinished else "FINISHED")
+        self._log_metrics(run, [(k, float(v), now, 0) for k, v in counts.items()])
+        self._set_status(run, "KILLED" if unfinished else "FINISHED")
+        self.out.replay()
+
+    def _has_final(self, run_id: str) -> bool:
+        try:
+            return FINAL_KEY in self.client.get_run(self.out.real_id(run_id)).data.metrics
+        except Exception:  # noqa: BLE001 - a queued run, or a store that does not answer
+            return False
+
+    def _front_runs(self, front: Sequence[TrialRecord]) -> set[str]:
+        return {self.run_ids[r.trial_id] for r in front if r.trial_id in self.run_ids}
 
     def _log_timings(self, records: Sequence[TrialRecord]) -> None:
         """The driver's view of each trial's time (known only after Tune ends it)."""
-        from mlflow.entities import Metric
-
         now = int(time.time() * 1000)
         for record in records:
             run_id = self.run_ids.get(record.trial_id)
-            timings = [Metric(k, float(record.metrics[k]), now, 0) for k in ("wall_seconds", "tracking_seconds") if k in record.metrics]
+            timings = [(k, float(record.metrics[k]), now, 0) for k in ("wall_seconds", "tracking_seconds") if k in record.metrics]
             if run_id and timings:
-                self.client.log_batch(run_id, metrics=timings)
+                self._log_metrics(run_id, timings)
 
     def register_front(self, front: Sequence[TrialRecord]) -> None:
         """Register each Pareto member's model in the MLflow model registry.
 
         The registered model is named after the search (the experiment); each member is
         a version tagged with its trial id and hardware estimates, so it can be found
-        from the registry later (e.g. `tags.luts < 20000`).
+        from the registry later (e.g. `tags.luts < 20000`). Versions of this search's
+        runs that left the front (a front changed by a resume) are deleted.
         """
         from .metrics import FINAL_METRICS
 
-        name = self.client.get_experiment(self.experiment_id).name
-        try:
-            self.client.get_registered_model(name)
-        except Exception:  # noqa: BLE001 - MLflow raises RestException / MlflowException for "not found"
-            self.client.create_registered_model(name, description=f"Pareto set of the hgq_automl search {name}")
-        registered = {v.run_id for v in self.client.search_model_versions(f"name = '{name}'")}
-        for record in front:
-            run_id = self.run_ids.get(record.trial_id)
-            if run_id is None or run_id in registered or not record.model_dir:
-                continue
-            tags = {"trial_id": record.trial_id, **{m: str(record.metrics[m]) for m in FINAL_METRICS if m in record.metrics}}
-            self.client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id, tags=tags)
+        versions = [
+            [self.run_ids[r.trial_id], {"trial_id": r.trial_id, **{m: str(r.metrics[m]) for m in FINAL_METRICS if m in r.metrics}}]
+            for r in front
+            if r.trial_id in self.run_ids and r.model_dir
+        ]
+        self._write("register", self.experiment_id, versions, sorted(self.run_ids.values()))
 
     def abort(self, status: str = "FAILED") -> None:
         """End the parent run and any child still open: FAILED after an error, KILLED after an interrupt."""
         try:
             self._flush()  # the curves so far are kept
+            for run_id in self.run_ids.values():
+                if self._status.get(run_id, "RUNNING") == "RUNNING":
+                    self._set_status(run_id, status)
+            self._set_status(self.parent_run_id, status)
+            self.out.replay(attempts=1)
         except Exception:  # noqa: BLE001 - a store that fails here must not hide the first error
             pass
-        for run_id in self.run_ids.values():
-            if self.client.get_run(run_id).info.status == "RUNNING":
-                self.client.set_terminated(run_id, status)
-        self.client.set_terminated(self.parent_run_id, status)
 
-    def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None])
+    def replay_hint(self, command: str) -> str | None:
+        """One line saying where the unwritten tracking is and how to write it, if any is left."""
+        left = self.out.pending()
+        if not left:
+            return None
+        return f"hgq_automl: the MLflow store {_shown(self.client)} did not answer; {left} tracking writes are kept in {self.out.folder}; write them with: {command}"
 
 
 
@@ -390,16 +513,16 @@ def _value(text: str) -> Any:
 def _record_from_run(run, prefix: str = "") -> TrialRecord:
     tags = run.data.tags
     status = {"FINISHED": "completed", "FAILED": "failed"}.get(run.info.status, "unfinished")
-    if tags.get("early_stopped") == "true":
+    if tags.get(EARLY_STOPPED) == "true":
         status = "stopped"
     # a trial's run holds its final report; a harvested checkpoint's run its harvest_epoch
     if status == "completed" and FINAL_KEY not in run.data.metrics and "harvest_epoch" not in run.data.metrics:
         status = "unfinished"
-    trial_id = prefix + tags.get("hgq_automl.trial_id", run.info.run_id[:8])
+    trial_id = prefix + tags.get(TRIAL_ID, run.info.run_id[:8])
     config = {k: _value(v) for k, v in run.data.params.items()}
     config.pop("harvest_epoch", None)  # a harvested checkpoint's epoch is in its metrics
-    source = tags.get("hgq_automl.harvested_from")
-    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get("error"), harvested_from=prefix + source if source else None)
+    source = tags.get(HARVESTED_FROM)
+    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get(ERROR), harvested_from=prefix + source if source else None)
 
 
 @dataclass
@@ -422,7 +545,7 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
         known = f"; experiments there: {', '.join(names)}" if names else ""
         raise UsageError(f"no MLflow experiment named {experiment_name!r} in {_shown(client)}{known}")
     runs = client.search_runs([experiment.experiment_id], max_results=50000, order_by=["attributes.start_time DESC"])
-    parents = [r for r in runs if r.data.tags.get("hgq_automl.role") == "search"]
+    parents = [r for r in runs if r.data.tags.get(ROLE) == "search"]
     if not parents:
         raise UsageError(f"MLflow experiment {experiment_name!r} holds no hgq_automl search")
     parent = parents[0]
@@ -432,7 +555,7 @@ def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
     constraints = tuple(parse_constraint(c) for c in parent.data.params.get("constraints", "").split(";") if c.strip())
     children = [
         r for r in runs
-        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id or r.data.tags.get("hgq_automl.search_run") == parent.info.run_id
+        if r.data.tags.get(PARENT_RUN) == parent.info.run_id or r.data.tags.get(SEARCH_RUN) == parent.info.run_id
     ]
     records = [_record_from_run(r, prefix) for r in children]
     run_ids = {rec.trial_id: r.info.run_id for rec, r in zip(records, children)}
@@ -443,7 +566,7 @@ def latest_search_experiment(client) -> str:
     """The experiment of the most recently started hgq_automl search."""
     runs = client.search_runs(
         [e.experiment_id for e in client.search_experiments(max_results=1000)],
-        filter_string="tags.`hgq_automl.role` = 'search'",
+        filter_string=f"tags.`{ROLE}` = 'search'",
         max_results=1,
         order_by=["attributes.start_time DESC"],
     )

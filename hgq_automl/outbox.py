@@ -1,0 +1,322 @@
+"""Writes to MLflow that survive a tracking store that stops answering for a while.
+
+Every write the search makes goes through an `Outbox`. It tries the store a few times with
+backoff; when the store still does not answer (a server stopped, a SQLite file locked past
+its busy timeout) the write, and every one after it, is queued on disk in the search's
+folder (`STORAGE/NAME/tracking_queue/`), in order, files copied there. The queue is
+replayed when the store answers again (tried at most every `probe_seconds`), at the end of
+the search, by `--resume`, and by `python -m hgq_automl sync NAME`.
+
+A run created while the store is down gets a placeholder id (`queued-...`); the replay maps
+placeholders to the real ids, in arguments and in logged texts (e.g. `pareto.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .tags import PARETO, ROLE
+
+QUEUE_DIR = "tracking_queue"
+PLACEHOLDER = "queued-"
+#: Crash-safety tests only (see `Outbox._kill_point`).
+_KILL_AT = os.environ.get("HGQ_AUTOML_KILL_AT", "")
+
+#: What an unavailable store looks like in the exceptions of MLflow's REST and SQL stores.
+_TRANSIENT = (
+    "connection refused", "max retries exceeded", "failed with exception", "timed out", "timeout",
+    "database is locked", "temporarily unavailable", "bad gateway", "service unavailable",
+    "gateway timeout", "connection reset", "connection aborted", "remote end closed", "502", "503", "504",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True if `exc` says the store did not answer (retry later), not that the write is wrong."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    code = getattr(exc, "error_code", "")
+    if code in ("TEMPORARILY_UNAVAILABLE",):
+        return True
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(t in text for t in _TRANSIENT)
+
+
+class Outbox:
+    """The tracking store's writes, queued on disk while it is unavailable.
+
+    Args:
+        client: an MlflowClient.
+        folder: where the queue lives (`STORAGE/NAME/tracking_queue`); None: no queue,
+            writes only retry.
+        attempts: tries of a write before the store counts as down.
+        backoff: seconds before the second try, doubled each time.
+        probe_seconds: while down, how often a write first tries to replay the queue.
+    """
+
+    def __init__(self, client, folder: Path | None, attempts: int = 4, backoff: float = 0.5, probe_seconds: float = 10.0):
+        self.client = client
+        self.folder = Path(folder) if folder is not None else None
+        self.attempts = attempts
+        self.backoff = backoff
+        self.probe_seconds = probe_seconds
+        self._probed = 0.0
+        self.ids: dict[str, str] = {}  # placeholder -> real run id, once replayed
+        self.warned = False
+        self._roles: dict[str, str] = {}  # run id -> its role, for `_KILL_AT` only
+
+    # -- state of the queue
+
+    @property
+    def _queue(self) -> Path:
+        return self.folder / "queue.jsonl"
+
+    @property
+    def _progress(self) -> Path:
+        return self.folder / "replayed.json"
+
+    def pending(self) -> int:
+        """How many writes wait in the queue."""
+        if self.folder is None or not self._queue.is_file():
+            return 0
+        lines = self._queue.read_text().splitlines()
+        return len(lines) - self._replayed()[0]
+
+    def _replayed(self) -> tuple[int, dict[str, str]]:
+        if not self._progress.is_file():
+            return 0, {}
+        saved = json.loads(self._progress.read_text())
+        return saved["count"], saved["ids"]
+
+    # -- writing
+
+    def write(self, op: str, *args: Any) -> Any:
+        """Do one write (`op` names a method of `_Ops`), or queue it if the store is down.
+        Returns what the write returns (a run id for create_run; a placeholder when queued)."""
+        if _KILL_AT:
+            self._kill_point(op, args)
+        result = self._write(op, args)
+        if op == "create_run" and _KILL_AT:
+            self._roles[result] = args[2].get(ROLE, "")
+        return result
+
+    def _kill_point(self, op: str, args: tuple) -> None:
+        """Tests of crash safety: `HGQ_AUTOML_KILL_AT=op:role:n` SIGKILLs this process just
+        before its n-th write `op` on a run of `role` (trial, harvest, search)."""
+        want_op, role, n = _KILL_AT.split(":")
+        if op != want_op:
+            return
+        run_role = args[2].get(ROLE, "") if op == "create_run" else self._roles.get(args[0], "")
+        if run_role != role:
+            return
+        self._kills = getattr(self, "_kills", 0) + 1
+        if self._kills == int(n):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _write(self, op: str, args: tuple) -> Any:
+        if self.pending():
+            if time.monotonic() - self._probed >= self.probe_seconds:
+                self._probed = time.monotonic()
+                self.replay(attempts=1)
+            if self.pending():
+                return self._enqueue(op, args)
+        if self.ids:  # runs made while the store was down, replayed since
+            args = tuple(_resolve(list(args), self.ids))
+        delay = self.backoff
+        for attempt in range(self.attempts):
+            try:
+                return getattr(_Ops, op)(self.client, *args)
+            except Exception as exc:  # noqa: BLE001 - sorted below
+                if not is_transient(exc):
+                    raise
+                if attempt + 1 == self.attempts:
+                    if self.folder is None:
+                        raise
+                    self._warn(exc)
+                    self._probed = time.monotonic()
+                    return self._enqueue(op, args)
+                time.sleep(delay)
+                delay = min(2 * delay, 8.0)
+        raise AssertionError("unreachable")
+
+    def _warn(self, exc: BaseException) -> None:
+        if not self.warned:
+            import sys
+
+            from .redact import redact, redact_text
+
+            first = redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0][:200], self.client.tracking_uri)
+            print(f"hgq_automl: warning: the MLflow store {redact(self.client.tracking_uri)} does not answer ({first}); "
+                  f"queueing the tracking in {self.folder} until it does", file=sys.stderr, flush=True)
+            self.warned = True
+
+    def _enqueue(self, op: str, args: tuple) -> Any:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        entry: dict[str, Any] = {"op": op, "args": list(args)}
+        if op in ("log_artifact", "log_artifacts"):  # the local file or folder may be temporary
+            copy = self.folder / "files" / uuid.uuid4().hex
+            source = Path(args[1])
+            if source.is_dir():
+                shutil.copytree(source, copy)
+            else:
+                copy.mkdir(parents=True)
+                shutil.copy2(source, copy / source.name)
+                copy = copy / source.name
+            entry["args"][1] = str(copy)
+        result = None
+        if op == "create_run":
+            result = entry["result"] = f"{PLACEHOLDER}{uuid.uuid4().hex}"
+        with open(self._queue, "a") as out:
+            out.write(json.dumps(entry) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        return result
+
+    # -- replaying
+
+    def replay(self, attempts: int | None = None) -> bool:
+        """Replay the queued writes in order; True once none is left. Stops at the first
+        write the store does not take (it stays queued); progress is saved after each."""
+        if not self.pending():
+            return True
+        count, ids = self._replayed()
+        ids = {**ids, **self.ids}
+        entries = [json.loads(line) for line in self._queue.read_text().splitlines()]
+        for entry in entries[count:]:
+            args = _resolve(entry["args"], ids)
+            delay = self.backoff
+            for attempt in range(attempts or self.attempts):
+                try:
+                    result = getattr(_Ops, entry["op"])(self.client, *args)
+                    break
+                except Exception as exc:  # noqa: BLE001
+                    if not is_transient(exc):
+                        if _already_done(exc):  # replayed before a crash, progress not saved
+                            result = None
+                            break
+                        raise
+                    if attempt + 1 == (attempts or self.attempts):
+                        self.ids = ids
+                        return False
+                    time.sleep(delay)
+                    delay = min(2 * delay, 8.0)
+            if entry["op"] == "create_run":
+                ids[entry["result"]] = result
+            count += 1
+            tmp = self._progress.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"count": count, "ids": ids}))
+            tmp.replace(self._progress)
+        self.ids = ids
+        shutil.rmtree(self.folder, ignore_errors=True)  # all written
+        return True
+
+    def real_id(self, run_id: str) -> str:
+        """A run's id in the store (a placeholder's replayed id, else itself)."""
+        return self.ids.get(run_id, run_id)
+
+
+def _already_done(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "already exists" in text or "resource_already_exists" in text
+
+
+def _resolve(value: Any, ids: dict[str, str]) -> Any:
+    """`value` with every placeholder run id replaced by its real id."""
+    if isinstance(value, str):
+        if PLACEHOLDER in value:
+            for local, real in ids.items():
+                value = value.replace(local, real)
+        return value
+    if isinstance(value, list):
+        return [_resolve(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, ids) for k, v in value.items()}
+    return value
+
+
+class _Ops:
+    """The writes a search makes, with JSON arguments: what the queue can hold."""
+
+    @staticmethod
+    def create_run(client, experiment_id: str, run_name: str, tags: dict[str, str]) -> str:
+        return client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
+
+    @staticmethod
+    def log_batch(client, run_id: str, metrics: list, params: dict) -> None:
+        from mlflow.entities import Metric, Param
+
+        metric_list = [Metric(k, v, ts, step) for k, v, ts, step in metrics]
+        param_list = [Param(k, v) for k, v in params.items()]
+        for i in range(0, max(len(metric_list), 1), 1000):
+            client.log_batch(run_id, metrics=metric_list[i : i + 1000], params=param_list if i == 0 else [])
+
+    @staticmethod
+    def set_tag(client, run_id: str, key: str, value: str) -> None:
+        client.set_tag(run_id, key, value)
+
+    @staticmethod
+    def delete_tag(client, run_id: str, key: str) -> None:
+        try:
+            client.delete_tag(run_id, key)
+        except Exception as exc:  # noqa: BLE001 - already gone is what we wanted
+            if is_transient(exc):
+                raise
+
+    @staticmethod
+    def set_status(client, run_id: str, status: str) -> None:
+        if status == "RUNNING":
+            client.update_run(run_id, status="RUNNING")
+        else:
+            client.set_terminated(run_id, status)
+
+    @staticmethod
+    def delete_run(client, run_id: str) -> None:
+        client.delete_run(run_id)
+
+    @staticmethod
+    def log_text(client, run_id: str, text: str, path: str) -> None:
+        client.log_text(run_id, text, path)
+
+    @staticmethod
+    def log_artifact(client, run_id: str, local: str, artifact_path: str | None) -> None:
+        client.log_artifact(run_id, local, artifact_path)
+
+    @staticmethod
+    def log_artifacts(client, run_id: str, local: str, artifact_path: str | None) -> None:
+        client.log_artifacts(run_id, local, artifact_path)
+
+    @staticmethod
+    def untag_stale(client, experiment_id: str, members: list[str]) -> None:
+        """Remove `pareto=true` from every run of the experiment not in `members`."""
+        for run in client.search_runs([experiment_id], filter_string=f"tags.{PARETO} = 'true'", max_results=50000):
+            if run.info.run_id not in members:
+                client.delete_tag(run.info.run_id, PARETO)
+
+    @staticmethod
+    def register(client, experiment_id: str, versions: list, ours: list[str]) -> None:
+        """Register the front's models (`versions`: [run_id, tags]) under the experiment's
+        name; versions of this search's runs (`ours`) that left the front are deleted."""
+        name = client.get_experiment(experiment_id).name
+        try:
+            client.get_registered_model(name)
+        except Exception as exc:  # noqa: BLE001 - "not found" is RestException / MlflowException
+            if is_transient(exc):
+                raise
+            client.create_registered_model(name, description=f"Pareto set of the hgq_automl search {name}")
+        members = {run_id for run_id, _ in versions}
+        registered = set()
+        for version in client.search_model_versions(f"name = '{name}'"):
+            if version.run_id in ours and version.run_id not in members:
+                client.delete_model_version(name, version.version)
+            else:
+                registered.add(version.run_id)
+        for run_id, tags in versions:
+            if run_id not in registered:
+                client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id, tags=tags)

@@ -1,0 +1,182 @@
+"""Faults injected into real searches, and what each costs: trials lost, duplicated, wrongly tagged.
+
+Each scenario runs the CLI on a tiny space (digits, 2 epochs, TRIALS trials) with Ray in a
+private network namespace (`unshare -n`, as root) and an MLflow SQLite store, injects one
+fault for real, recovers the way the user is told to (`--resume`, `sync`), and counts from
+MLflow:
+
+- lost: trials of the search without a FINISHED run holding its model;
+- duplicated: trial ids with more than one active run, plus metric steps logged twice;
+- wrongly tagged: runs whose `pareto=true` disagrees with the logged front (pareto.json),
+  plus registry versions that are not front members (or members without a version).
+
+    python scripts/bench_faults.py [--out bench_faults.json] [--trials 3]
+
+Writes the JSON, a bar plot beside it (.png) and its section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine, write_section  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def space(trials: int) -> str:
+    return (
+        "name: fb\n"
+        "dataset: {name: digits, max_samples: 300}\n"
+        "model: {family: cnn, input_shape: [8, 8], conv_layers: 1}\n"
+        f"search: {{trials: {trials}, concurrency: 1, sampler: random}}\n"
+        "harvest: {max_points: 2}\n"
+        "parameters:\n"
+        "  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-5}\n"
+        "  beta_final: {type: log_uniform, low: 1.0e-3, high: 1.0e-2}\n"
+        "  filters_1: {type: int, low: 2, high: 4}\n"
+        "  epochs: 3\n"
+    )
+
+
+def _env(extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return {**env, "PYTHONUNBUFFERED": "1", **(extra or {})}
+
+
+def _start(folder: Path, args: list[str], extra_env: dict | None = None) -> subprocess.Popen:
+    cmd = f"ip link set lo up; exec {sys.executable} -m hgq_automl " + " ".join(args)
+    return subprocess.Popen(
+        ["unshare", "-n", "bash", "-c", cmd], cwd=folder, env=_env(extra_env), start_new_session=True,
+        stdout=open(folder / "out.txt", "a"), stderr=open(folder / "err.txt", "a"),
+    )
+
+
+def _wait_for(folder: Path, text: str, proc: subprocess.Popen, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if text in (folder / "err.txt").read_text():
+            return
+        time.sleep(0.3)
+
+
+def run_scenario(kind: str, trials: int) -> dict:
+    """Run one search with the fault `kind`, recover, and count what went wrong."""
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-faults-{kind}-"))
+    (folder / "fb.yaml").write_text(space(trials))
+    (folder / "err.txt").write_text("")
+    search = ["search", "--space", "fb.yaml", "--name", "fb", "--seed", "7"]
+    start = time.perf_counter()
+    if kind == "none":
+        _start(folder, search).wait()
+    elif kind in ("sigint", "sigterm"):
+        proc = _start(folder, search)
+        _wait_for(folder, f"1/{trials} done", proc)
+        proc.send_signal(signal.SIGINT if kind == "sigint" else signal.SIGTERM)
+        proc.wait()
+        _start(folder, ["search", "--resume", "fb"]).wait()
+    elif kind.startswith("sigkill"):
+        kill_at = {"sigkill-epoch": "log_batch:trial:3", "sigkill-harvest": "log_artifacts:harvest:1", "sigkill-driver": ""}[kind]
+        proc = _start(folder, search, {"HGQ_AUTOML_KILL_AT": kill_at} if kill_at else None)
+        if not kill_at:  # the whole process group, mid-search
+            _wait_for(folder, f"1/{trials} done", proc)
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _start(folder, ["search", "--resume", "fb"]).wait()
+    else:
+        raise ValueError(kind)
+    seconds = time.perf_counter() - start
+    return {"fault": kind, "seconds": round(seconds, 1), **count(folder, trials)}
+
+
+def count(folder: Path, trials: int) -> dict:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("fb")
+    runs = client.search_runs([experiment.experiment_id], max_results=5000)
+    trial_runs = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial"]
+    finished = {
+        r.data.tags["hgq_automl.trial_id"] for r in trial_runs
+        if r.info.status == "FINISHED" and client.list_artifacts(r.info.run_id, "model")
+    }
+    ids = [r.data.tags.get("hgq_automl.trial_id") for r in runs if r.data.tags.get("hgq_automl.role") in ("trial", "harvest")]
+    duplicated = len(ids) - len(set(ids))
+    for run in runs:
+        if run.data.tags.get("hgq_automl.role") in ("trial", "harvest"):
+            steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy")]
+            duplicated += len(steps) - len(set(steps))
+    parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
+    try:
+        rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "pareto.json", str(folder))).read_text())
+    except Exception:  # noqa: BLE001 - no front logged
+        rows = []
+    members = {row["run_id"] for row in rows}
+    tagged = {r.info.run_id for r in runs if r.data.tags.get("pareto") == "true"}
+    try:
+        versions = {v.run_id for v in client.search_model_versions("name = 'fb'")}
+    except Exception:  # noqa: BLE001
+        versions = set()
+    return {
+        "trials": trials,
+        "parent_status": parent.info.status,
+        "lost": trials - len(finished),
+        "duplicated": duplicated,
+        "wrongly_tagged": len(tagged ^ members) + len(versions ^ members),
+        "runs_not_finished": sum(r.info.status != "FINISHED" for r in runs),
+    }
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [r["fault"] for r in results]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    width = 0.25
+    for i, key in enumerate(("lost", "duplicated", "wrongly_tagged")):
+        ax.bar([x + i * width for x in range(len(kinds))], [r[key] for r in results], width, label=key.replace("_", " "))
+    ax.set_xticks([x + width for x in range(len(kinds))], kinds)
+    ax.set_ylabel("count after recovery")
+    ax.set_title("Faults injected into a search (tiny digits space)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench_faults.json")
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--faults", nargs="+", default=["none", "sigint", "sigterm", "sigkill-driver", "sigkill-epoch", "sigkill-harvest"])
+    parser.add_argument("--docs", action="store_true", help="also write the section of docs/benchmarks.md")
+    args = parser.parse_args()
+    results = []
+    for kind in args.faults:
+        results.append(run_scenario(kind, args.trials))
+        print(json.dumps(results[-1]), flush=True)
+    out = Path(args.out)
+    out.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    plot(results, out.with_suffix(".png"))
+    if args.docs:
+        lines = ["## Faults (scripts/bench_faults.py)", "", f"Machine: {machine()}.", "",
+                 "| fault | lost | duplicated | wrongly tagged | runs not FINISHED | seconds |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['fault']} | {r['lost']} | {r['duplicated']} | {r['wrongly_tagged']} | {r['runs_not_finished']} | {r['seconds']} |" for r in results]
+        write_section(REPO / "docs" / "benchmarks.md", "bench_faults", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
