@@ -604,6 +604,7 @@ def serve(root: str | None, http: int | None = None, max_searches: int = 1, ray_
     running when it ends are stopped (resumable)."""
     workspace = Workspace(root or os.getcwd(), max_searches=max_searches, ray_network=ray_network)
     os.chdir(workspace.root)  # a space's relative paths are the workspace's
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the resources download artifacts
     app = build_server(workspace)
     try:
         if http is None:

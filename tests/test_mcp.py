@@ -61,7 +61,7 @@ async def _scenario(root, outside) -> dict:
             deadline = time.monotonic() + 400
             while time.monotonic() < deadline:
                 status = await session.call_tool("search_status", {"name": "mcp"})
-                statuses.append(status.structured_content if not status.is_error else {"error": _text(status)})
+                statuses.append(status.structured_content if not status.is_error else {"tool_error": _text(status)})
                 if status.is_error or status.structured_content["finished"]:
                     break
                 await anyio.sleep(2)
@@ -134,7 +134,7 @@ def test_a_search_runs_in_the_background_to_the_end(mcp_session):
     assert is_error and "1 search(es) already running (mcp)" in text
     statuses = seen["statuses"]
     last = statuses[-1]
-    assert "error" not in last, last
+    assert "tool_error" not in last and last["error"] is None, last
     assert last["state"] == "finished" and last["finished"] and last["exit_code"] == 0
     assert (last["trials"], last["done"], last["running"], last["failed"]) == (2, 2, 0, 0)
     assert 1 <= len(last["front"]) <= 2 and all(r["run_id"] and r["val_accuracy"] is not None for r in last["front"])
