@@ -232,10 +232,11 @@ class Workspace:
                 self._unshare_ok = False
         return self._unshare_ok
 
-    def _launch(self, name: str, args: list[str]) -> Launched:
+    def _launch(self, name: str, args: list[str], fresh: bool = True) -> Launched:
         """Start `python -m hgq_automl ARGS` in the workspace, in its own process group (and
         network namespace), its output to the search's log; wait until it has passed its
-        checks (its state file exists), or raise its one-line error if it exits first."""
+        checks (it prints its settings line, `search NAME: ...`, after them), or raise its
+        one-line error if it exits first."""
         running = self._running()
         if len(running) >= self.max_searches:
             raise UsageError(
@@ -253,22 +254,31 @@ class Workspace:
         folder = self.root / FILES / name
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "search.log"
+        offset = log.stat().st_size if log.exists() else 0  # a resumed search appends to its log
         env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
         env["PYTHONUNBUFFERED"] = "1"
         with open(log, "ab") as out:
             process = subprocess.Popen(cmd, cwd=self.root, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         launched = Launched(name, process, log, time.time())
         self._launched[name] = launched
-        state = self.storage / name / "hgq_automl.json"
+        ready = (f"search {name}: ", f"search {name} (resumed): ")
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             code = process.poll()
             if code is not None:
                 if code != 0:
-                    raise UsageError(_last_error(log) or f"the search {name} exited with code {code}")
+                    message = _last_error(log) or f"the search {name} exited with code {code}"
+                    if fresh:  # it never started: its name stays free
+                        import shutil
+
+                        del self._launched[name]
+                        shutil.rmtree(folder, ignore_errors=True)
+                    raise UsageError(message)
                 break
-            if state.is_file() and state.stat().st_mtime >= launched.started - 1:
-                break
+            with open(log, "rb") as f:
+                f.seek(offset)
+                if any(line.startswith(ready) for line in f.read().decode(errors="replace").splitlines()):
+                    break
             time.sleep(0.25)
         return launched
 
@@ -312,7 +322,7 @@ class Workspace:
                 raise UsageError(f"the search {name!r} is running")
             if not (self.storage / name / "hgq_automl.json").is_file():
                 raise UsageError(f"no search named {name!r} to resume in {self.storage}")
-            launched = self._launch(name, ["search", "--resume", name, "--tracking-uri", self.tracking_uri, "--storage", str(self.storage)])
+            launched = self._launch(name, ["search", "--resume", name, "--tracking-uri", self.tracking_uri, "--storage", str(self.storage)], fresh=False)
         return {"name": name, "running": launched.process.poll() is None, "log": str(launched.log)}
 
     def _check_name(self, name: Any) -> None:

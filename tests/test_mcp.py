@@ -53,6 +53,12 @@ async def _scenario(root, outside) -> dict:
             refused = await session.call_tool("export_model", {"run_id": "0123456789abcdef", "to": "verilog", "out": "../fw"})
             seen["out_outside"] = (refused.is_error, _text(refused))
 
+            # bad data the CLI finds (the server checks only that the file is in the workspace)
+            (root / "broken.npz").write_bytes(b"not an npz file")
+            broken = SPACE.replace("dataset: {name: digits, max_samples: 300}", "dataset: {name: arrays, path: broken.npz}")
+            failed = await session.call_tool("start_search", {"space": broken, "name": "mcp"})
+            seen["broken"] = (failed.is_error, _text(failed))
+
             started = await session.call_tool("start_search", {"space": SPACE, "name": "mcp", "seed": 0})
             seen["started"] = (started.is_error, started.structured_content, _text(started))
             again = await session.call_tool("start_search", {"space": "digits_cnn", "name": "second"})
@@ -78,6 +84,18 @@ async def _scenario(root, outside) -> dict:
             seen["pareto_png"] = (png.contents[0].mime_type, base64.b64decode(png.contents[0].blob)[:8])
             stopped = await session.call_tool("stop_search", {"name": "mcp"})
             seen["stop_finished"] = (stopped.is_error, _text(stopped))
+
+            # a second search, stopped while its first trial runs
+            halt = await session.call_tool("start_search", {"space": SPACE, "name": "halt", "trials": 4, "concurrency": 1, "seed": 1})
+            seen["halt_started"] = (halt.is_error, _text(halt))
+            deadline = time.monotonic() + 300
+            while not halt.is_error and time.monotonic() < deadline:
+                status = await session.call_tool("search_status", {"name": "halt"})
+                if status.is_error or status.structured_content["running"] >= 1 or status.structured_content["finished"]:
+                    break
+                await anyio.sleep(1)
+            stopped = await session.call_tool("stop_search", {"name": "halt"})
+            seen["halt"] = (stopped.is_error, stopped.structured_content, _text(stopped))
     return seen
 
 
@@ -125,6 +143,15 @@ def test_paths_outside_the_workspace_are_refused(mcp_session):
     assert not (root.parent / "fw").exists()
 
 
+def test_bad_data_found_by_the_search_is_a_tool_error(mcp_session):
+    root, seen = mcp_session
+    is_error, text = seen["broken"]
+    assert is_error and "broken.npz" in text and "hgq_automl: error:" not in text, text
+    assert text.count("\n") == 0
+    # that search never started: its name was free for the next one
+    assert not seen["started"][0]
+
+
 def test_a_search_runs_in_the_background_to_the_end(mcp_session):
     root, seen = mcp_session
     is_error, started, text = seen["started"]
@@ -145,6 +172,24 @@ def test_a_search_runs_in_the_background_to_the_end(mcp_session):
     assert "Pareto set of mcp" in (root / "hgq_automl_mcp" / "mcp" / "search.log").read_text()
     is_error, text = seen["stop_finished"]
     assert is_error and "the search 'mcp' is not running (it exited with code 0)" in text
+
+
+def test_stop_search_leaves_it_resumable(mcp_session):
+    from mlflow.tracking import MlflowClient
+
+    from hgq_automl.raytune import can_resume
+
+    root, seen = mcp_session
+    assert not seen["halt_started"][0], seen["halt_started"][1]
+    is_error, status, text = seen["halt"]
+    assert not is_error, text
+    assert status["state"] == "stopped" and status["finished"] and status["resumable"] and status["exit_code"] == 130
+    assert status["done"] < 4 and status["running"] == 0 and status["unfinished"] >= 1
+    assert "resume with: python -m hgq_automl search --resume halt" in (root / "hgq_automl_mcp" / "halt" / "search.log").read_text()
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("halt").experiment_id])
+    assert [r.info.status for r in runs if r.data.tags.get("hgq_automl.role") == "search"] == ["KILLED"]
+    assert can_resume(str(root / "hgq_automl_results" / "halt"))
 
 
 def test_front_export_and_resources(mcp_session):
