@@ -104,9 +104,10 @@ class Workspace:
             raise UsageError(f"{what}: {path} is outside the workspace {self.root}")
         return resolved
 
-    def _check_builder_text(self, raw: Any, source: str) -> None:
-        """model.builder's module must be a file of the workspace; checked before the space
-        loader looks for it (a module name is never looked up on sys.path)."""
+    def _check_builder_text(self, raw: Any, source: str, base_dir: Path | None = None) -> None:
+        """model.builder's module must be a file of the workspace (next to the space file,
+        `base_dir`, or at its top); checked before the space loader looks for it, so a
+        module name is never looked up on sys.path."""
         model = raw.get("model") if isinstance(raw, dict) else None
         text = model.get("builder") if isinstance(model, dict) else None
         if not isinstance(text, str) or ":" not in text:
@@ -119,7 +120,8 @@ class Workspace:
                 raise SpaceError(source, "model.builder", f"{module} is outside the workspace {self.root} (builder modules are read only from there)") from exc
             return
         rel = Path(*[p for p in module.split(".") if p]) if all(p.isidentifier() for p in module.split(".")) else None
-        if rel is None or not any((self.root / c).is_file() for c in (rel.with_suffix(".py"), rel / "__init__.py")):
+        dirs = [d for d in (base_dir, self.root) if d is not None]
+        if rel is None or not any((d / c).is_file() for d in dirs for c in (rel.with_suffix(".py"), rel / "__init__.py")):
             raise SpaceError(source, "model.builder", f"no module {module!r} in the workspace {self.root} (builder modules are read only from there)")
 
     def _check_paths(self, space) -> None:
@@ -191,6 +193,8 @@ class Workspace:
         one_line = space.strip()
         if "\n" not in one_line and one_line in builtin_spaces():
             return load_space(one_line), one_line, None
+        if "\n" not in one_line and re.fullmatch(r"[\w.-]+", one_line) and not one_line.endswith((".yaml", ".yml")):
+            raise SpaceError(one_line, "", f"no such search space; built-in ones are {', '.join(builtin_spaces())}, or give YAML text or a .yaml file in the workspace")
         if "\n" not in one_line and one_line.endswith((".yaml", ".yml")):
             path = self.inside(one_line, "space")
             raw_text = path.read_text() if path.is_file() else None
@@ -199,7 +203,7 @@ class Workspace:
             import yaml
 
             try:
-                self._check_builder_text(yaml.safe_load(raw_text), one_line)
+                self._check_builder_text(yaml.safe_load(raw_text), one_line, path.parent)
             except yaml.YAMLError:
                 pass  # load_space gives the message
             loaded = load_space(path)

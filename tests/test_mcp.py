@@ -96,6 +96,8 @@ async def _scenario(root, outside) -> dict:
                 await anyio.sleep(1)
             stopped = await session.call_tool("stop_search", {"name": "halt"})
             seen["halt"] = (stopped.is_error, stopped.structured_content, _text(stopped))
+            unknown = await session.call_tool("resume_search", {"name": "nope"})
+            seen["resume_unknown"] = (unknown.is_error, _text(unknown))
     return seen
 
 
@@ -190,6 +192,8 @@ def test_stop_search_leaves_it_resumable(mcp_session):
     runs = client.search_runs([client.get_experiment_by_name("halt").experiment_id])
     assert [r.info.status for r in runs if r.data.tags.get("hgq_automl.role") == "search"] == ["KILLED"]
     assert can_resume(str(root / "hgq_automl_results" / "halt"))
+    is_error, text = seen["resume_unknown"]
+    assert is_error and f"no search named 'nope' to resume in {root / 'hgq_automl_results'}" in text
 
 
 def test_front_export_and_resources(mcp_session):
@@ -290,3 +294,10 @@ def test_confinement_of_builder_modules_model_files_and_symlinks(tmp_path):
             ws.export_model("0123456789abcdef", "vhdl", "fw")
     finally:
         os.chdir(cwd)
+
+
+def test_a_missing_root_is_a_one_line_error(tmp_path):
+    from .conftest import assert_one_line_error, run_cli
+
+    result = run_cli(["mcp", "--root", str(tmp_path / "nope")], cwd=tmp_path)
+    assert_one_line_error(result, f"--root {tmp_path / 'nope'}: no such folder")
