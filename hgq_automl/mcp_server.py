@@ -47,6 +47,12 @@ class Launched:
     process: subprocess.Popen
     log: Path
     started: float
+    offset: int = 0  # where this run's output starts in the log (a resumed search appends)
+
+    def output(self) -> str:
+        with open(self.log, "rb") as f:
+            f.seek(self.offset)
+            return f.read().decode(errors="replace")
 
 
 def _finite(value: Any) -> Any:
@@ -263,7 +269,7 @@ class Workspace:
         env["PYTHONUNBUFFERED"] = "1"
         with open(log, "ab") as out:
             process = subprocess.Popen(cmd, cwd=self.root, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-        launched = Launched(name, process, log, time.time())
+        launched = Launched(name, process, log, time.time(), offset)
         self._launched[name] = launched
         ready = (f"search {name}: ", f"search {name} (resumed): ")
         deadline = time.monotonic() + self.start_timeout
@@ -279,10 +285,8 @@ class Workspace:
                         shutil.rmtree(folder, ignore_errors=True)
                     raise UsageError(message)
                 break
-            with open(log, "rb") as f:
-                f.seek(offset)
-                if any(line.startswith(ready) for line in f.read().decode(errors="replace").splitlines()):
-                    break
+            if any(line.startswith(ready) for line in launched.output().splitlines()):
+                break
             time.sleep(0.25)
         return launched
 
@@ -413,7 +417,13 @@ class Workspace:
         code = launched.process.poll()
         if code is not None:
             raise UsageError(f"the search {name!r} is not running (it exited with code {code})")
-        os.killpg(launched.process.pid, signal.SIGINT)  # the CLI's Ctrl-C: Ray Tune saves its state, MLflow runs end KILLED
+        # Ray Tune handles the interrupt once its loop runs (an interrupt while Ray starts
+        # can be lost): wait for this run's first trial to start
+        deadline = time.monotonic() + timeout / 2
+        while launched.process.poll() is None and time.monotonic() < deadline and not re.search(r"^\[[\d:]+\] trial \S+ started", launched.output(), re.M):
+            time.sleep(0.5)
+        if launched.process.poll() is None:
+            os.killpg(launched.process.pid, signal.SIGINT)  # the CLI's Ctrl-C: Ray Tune saves its state, MLflow runs end KILLED
         try:
             code = launched.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -586,7 +596,8 @@ def build_server(workspace: Workspace):
 
     @tool
     def stop_search(name: str) -> dict[str, Any]:
-        """Stop a running search cleanly (its Ctrl-C): finished trials are kept, and resume_search continues it."""
+        """Stop a running search cleanly (its Ctrl-C, once its first trial has started): finished
+        trials are kept, and resume_search continues it. Returns its status."""
         return workspace.stop_search(name)
 
     @tool

@@ -96,6 +96,13 @@ async def _scenario(root, outside) -> dict:
                 await anyio.sleep(1)
             stopped = await session.call_tool("stop_search", {"name": "halt"})
             seen["halt"] = (stopped.is_error, stopped.structured_content, _text(stopped))
+            resumed = await session.call_tool("resume_search", {"name": "halt"})
+            seen["resumed"] = (resumed.is_error, resumed.structured_content, _text(resumed))
+            if not resumed.is_error:
+                status = await session.call_tool("search_status", {"name": "halt"})
+                seen["resumed_status"] = status.structured_content
+                stopped = await session.call_tool("stop_search", {"name": "halt"})
+                seen["halt_again"] = (stopped.is_error, stopped.structured_content, _text(stopped))
             unknown = await session.call_tool("resume_search", {"name": "nope"})
             seen["resume_unknown"] = (unknown.is_error, _text(unknown))
     return seen
@@ -192,6 +199,14 @@ def test_stop_search_leaves_it_resumable(mcp_session):
     runs = client.search_runs([client.get_experiment_by_name("halt").experiment_id])
     assert [r.info.status for r in runs if r.data.tags.get("hgq_automl.role") == "search"] == ["KILLED"]
     assert can_resume(str(root / "hgq_automl_results" / "halt"))
+    # resume_search continues it (the CLI's --resume) and stop_search stops it again
+    is_error, resumed, text = seen["resumed"]
+    assert not is_error and resumed["running"], text
+    assert seen["resumed_status"]["state"] == "running"
+    log = (root / "hgq_automl_mcp" / "halt" / "search.log").read_text()
+    assert "search halt (resumed): space mcp_tiny" in log
+    is_error, status, text = seen["halt_again"]
+    assert not is_error and status["state"] == "stopped" and status["resumable"] and status["exit_code"] == 130, text
     is_error, text = seen["resume_unknown"]
     assert is_error and f"no search named 'nope' to resume in {root / 'hgq_automl_results'}" in text
 
