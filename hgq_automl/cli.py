@@ -1,4 +1,4 @@
-"""Command line: `python -m hgq_automl search ...` and `python -m hgq_automl export RUN_ID ...`.
+"""Command line: `python -m hgq_automl search ...`, `export RUN_ID ...`, `report`, `ui`, `submit` and `mcp`.
 
 Only argparse is imported at start-up; each command imports what it needs, so `--help`
 answers at once.
@@ -116,6 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("ui", help="run the MLflow UI on 127.0.0.1 for the tracking store", description="Start `mlflow ui` bound to 127.0.0.1 with the right store, print its URL; Ctrl-C stops it and its workers.")
     ui.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
     ui.add_argument("--port", type=_positive_int, default=5000, metavar="P", help="port on 127.0.0.1 (default: 5000)")
+
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve searches to agents over the Model Context Protocol (stdio, or HTTP on 127.0.0.1)",
+        description=(
+            "Start a Model Context Protocol server (tools: list_spaces, validate_space, start_search, search_status, get_front, "
+            "export_model, stop_search, resume_search; resources: a search's pareto.json and pareto.png). Every path a client "
+            "gives must lie inside --root; searches and exports run as subprocesses there, with the MLflow store ROOT/mlflow.db."
+        ),
+    )
+    mcp.add_argument("--root", metavar="DIR", help="the workspace folder (default: the working directory)")
+    mcp.add_argument("--http", type=_positive_int, metavar="PORT", help="serve streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio")
+    mcp.add_argument("--max-searches", type=_positive_int, default=1, metavar="N", help="searches running at once (default: 1)")
+    mcp.add_argument(
+        "--ray-network", choices=("private", "host"), default="private",
+        help="private: each search in its own network namespace (unshare -n, needs root), so Ray listens on loopback only (default); "
+        "host: on this machine's network (Ray listens on every interface)",
+    )
     return parser
 
 
@@ -195,6 +213,12 @@ def _ui(args: argparse.Namespace) -> int:
     return ui(args.tracking_uri, args.port)
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from .mcp_server import serve
+
+    return serve(args.root, http=args.http, max_searches=args.max_searches, ray_network=args.ray_network)
+
+
 def _export(args: argparse.Namespace) -> int:
     from .export import ExportRequest, describe, run_export
 
@@ -213,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync}[args.command](args)
+        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

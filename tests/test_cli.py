@@ -9,7 +9,7 @@ from .conftest import REPO, assert_one_line_error, run_cli, write
 
 
 def test_help_imports_no_heavy_library():
-    code = "import sys; from hgq_automl.cli import build_parser; build_parser().format_help(); print(sorted(m for m in ('tensorflow', 'keras', 'ray', 'mlflow', 'optuna', 'hgq', 'hls4ml') if m in sys.modules))"
+    code = "import sys; from hgq_automl.cli import build_parser; build_parser().format_help(); print(sorted(m for m in ('tensorflow', 'keras', 'ray', 'mlflow', 'optuna', 'hgq', 'hls4ml', 'mcp') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
