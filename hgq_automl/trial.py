@@ -379,6 +379,11 @@ def run_trial(
     return final, model
 
 
+#: The notes of `estimates` that say why a metric is NaN (the others, e.g. the reuse
+#: factors used, are information).
+NAN_REASONS = ("uncovered_layers", "da4ml_error")
+
+
 def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping[str, str]) -> None:
     """A cost metric that came out NaN (a layer no rule covers, a model da4ml cannot trace)
     fails the trial only when an objective or a constraint needs it."""
@@ -386,7 +391,7 @@ def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping
     for name in sorted(named):
         value = metrics.get(name)
         if isinstance(value, float) and math.isnan(value):
-            why = "; ".join(f"{k}: {v}" for k, v in notes.items()) or "undefined for this trial"
+            why = "; ".join(f"{k}: {notes[k]}" for k in NAN_REASONS if k in notes) or "undefined for this trial"
             raise TrialFailed(f"{name} is NaN, and the space's objectives or constraints need it ({why})")
 
 
