@@ -410,7 +410,25 @@ def prepare(request: SearchRequest):
         data, data_fp = load_dataset(space.dataset, space.task.kind), None
     notes: list[str] = []
     space = _check_model(space, data, notes)
+    space = _with_floor(space, data, notes)
     return space, name, root, data, state, data_fp, tuple(notes)
+
+
+def _with_floor(space, data, notes: list[str]):
+    """The space with the task's chance floor (`TaskSpec.floor`) among its constraints, said
+    once on stderr: like a user's constraint it keeps points off the front and is told to
+    Optuna. A resumed search has it already (its state holds the constraints)."""
+    from dataclasses import replace
+
+    floor = space.task.floor(data.y_train, data.y_val)
+    if floor is None:
+        return space
+    constraint, line = floor
+    print(f"note: {line}", file=sys.stderr, flush=True)
+    notes.append(line)
+    if constraint in space.constraints:
+        return space
+    return replace(space, constraints=(*space.constraints, constraint))
 
 
 def _check_model(space, data, notes: list[str] | None = None):

@@ -13,20 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from .constraints import Constraint
 
 TASKS = ("classification", "regression")
 #: Losses a regression trains with (Keras' names); classification always uses cross-entropy.
 REGRESSION_LOSSES = ("mse", "mae", "huber")
 #: Keras' Huber default, also used for the reported `*_loss` of a huber regression.
 HUBER_DELTA = 1.0
+#: The default `task.chance_margin`: a point must close this fraction of the gap between a
+#: constant prediction and a perfect one to be on the front (`TaskSpec.floor`).
+CHANCE_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     kind: str = "classification"
     loss: str = "cross_entropy"  # regression: mse | mae | huber
+    chance_margin: float = CHANCE_MARGIN  # 0: no floor
 
     @property
     def regression(self) -> bool:
@@ -35,8 +42,45 @@ class TaskSpec:
     def default_objectives(self) -> tuple[tuple[str, str], ...]:
         return (("val_mse", "min"), ("ebops", "min")) if self.regression else (("val_accuracy", "max"), ("ebops", "min"))
 
-    def describe(self) -> dict[str, str]:
-        return {"type": self.kind, "loss": self.loss} if self.regression else {"type": self.kind}
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.kind, "loss": self.loss} if self.regression else {"type": self.kind}
+        if self.chance_margin != CHANCE_MARGIN:
+            out["chance_margin"] = self.chance_margin
+        return out
+
+    def floor(self, y_train: np.ndarray, y_val: np.ndarray) -> tuple[Constraint, str] | None:
+        """The constraint that keeps collapsed models off the front, and a line saying it.
+
+        A model that collapsed to a constant output (it happens at large beta: every weight
+        at zero bits) can still be non-dominated, at the lowest EBOPs, yet nobody deploys
+        it. Chance is what the best constant prediction scores on the validation split: the
+        largest class's share of it (classification), or the mean squared error of the
+        training targets' mean (regression). The floor asks for `chance_margin` of the way
+        from there to perfect: `val_accuracy >= chance + m (1 - chance)`, or
+        `val_mse <= (1 - m) chance_mse`. None when the margin is 0 or chance is perfect.
+        The bound is rounded to 4 significant digits, so that it reads back equal from its text."""
+        m = self.chance_margin
+        if m <= 0 or not len(y_val):
+            return None
+        if self.regression:
+            y_val = np.asarray(y_val, np.float64).reshape(len(y_val), -1)
+            chance = float(np.mean((y_val - np.asarray(y_train, np.float64).reshape(len(y_train), -1).mean(axis=0)) ** 2))
+            if chance <= 0:
+                return None
+            bound = float(f"{(1 - m) * chance:.4g}")
+            return Constraint("val_mse", "<=", bound), (
+                f"the front keeps points with val_mse <= {bound:g}: predicting the training mean scores {chance:.4g}, "
+                f"and a point must close {m:g} of the gap to 0 (task.chance_margin; 0 turns this off)"
+            )
+        labels = np.asarray(y_val).astype(np.int64)
+        chance = float(np.bincount(labels).max() / len(labels))
+        if chance >= 1:
+            return None
+        bound = float(f"{chance + m * (1 - chance):.4g}")
+        return Constraint("val_accuracy", ">=", bound), (
+            f"the front keeps points with val_accuracy >= {bound:g}: chance (the largest class's share of the validation split) is {chance:.4g}, "
+            f"and a point must close {m:g} of the gap to 1 (task.chance_margin; 0 turns this off)"
+        )
 
     # ------------------------------------------------------------------ Keras side
 

@@ -102,6 +102,11 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     """The space (plain data) and extra command-line flags of one method."""
     space = _space_dict(dataset)
     name, _, harvest = method.partition("+")
+    # the built-in spaces harvest; here each method says whether it does (flags or its own harvest:)
+    if name not in ("long", "seeded"):
+        space.pop("harvest", None)
+    if not harvest and name in ("nsga2", "tpe", "random"):
+        space["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
     space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
     flags = ["--time-budget", f"{budget:g}"]
     space["search"].pop("population_size", None)

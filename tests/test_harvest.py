@@ -79,7 +79,10 @@ def test_bad_harvest_and_time_budget(raw, message):
 
 
 def test_harvest_flag_replaces_a_searched_schedule():
-    space = load_space("digits_cnn")
+    raw = load_space("digits_cnn").to_dict()
+    del raw["harvest"]
+    raw["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
+    space = parse_space(raw)
     assert "beta_schedule" in space.parameters and space.harvest is None
     on = space.with_overrides(harvest=True, time_budget_s=60)
     assert on.harvest == HarvestSpec() and "beta_schedule" not in on.parameters

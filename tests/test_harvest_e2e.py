@@ -15,6 +15,7 @@ SPACE = tiny_space(
     epochs=8,
     extra="harvest: {max_points: 3}\n",
     params="  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-5}\n  beta_final: {type: log_uniform, low: 1.0e-3, high: 1.0e-2}\n  filters_1: {type: int, low: 2, high: 4}\n",
+    floor=True,  # the default chance floor: ramps to 1e-2 end near collapse
 )
 
 
@@ -81,6 +82,11 @@ def test_the_front_registry_and_report_cover_harvested_points(search):
     for row in pareto:
         run = by_run[row["run_id"]]
         assert row["harvested_from"] == run.data.tags.get("hgq_automl.harvested_from", "")
+    # the chance floor: said once, logged with the constraints, no front member below it
+    line = next(x for x in result.stderr.splitlines() if x.startswith("note: the front keeps points with val_accuracy >= "))
+    bound = float(line.split(">= ")[1].split(":")[0])
+    assert 0.1 < bound < 0.3 and _role(runs, "search")[0].data.params["constraints"] == f"val_accuracy >= {bound:g}"
+    assert all(by_run[row["run_id"]].data.metrics["val_accuracy"] >= bound for row in pareto)
     versions = client.search_model_versions("name = 'hv'")
     assert sorted(v.run_id for v in versions) == sorted(row["run_id"] for row in pareto)
     report = run_cli(["report", "--experiment", "hv", "--format", "json"], cwd=folder)

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import optuna
+import yaml
 import pytest
 
 from hgq_automl.errors import SpaceError
@@ -87,8 +88,25 @@ def test_malformed_yaml_and_missing_file(tmp_path):
         load_space("no_such_space")
 
 
+def _searched_schedule():
+    """digits_cnn without harvesting and with a searched beta_schedule."""
+    raw = load_space("digits_cnn").to_dict()
+    del raw["harvest"]
+    raw["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
+    return parse_space(raw)
+
+
+def test_the_family_spaces_harvest_and_without_harvesting_still_ramp():
+    for name in ("digits_cnn", "mnist_cnn", "tabular_mlp"):
+        raw = yaml.safe_load((Path(__file__).parents[1] / "search_spaces" / f"{name}.yaml").read_text())
+        assert raw["harvest"] is True and "beta_schedule" not in raw["parameters"] and "beta_final" in raw["parameters"]
+    space = load_space("digits_cnn").with_overrides(harvest=False)
+    # beta_final stays meaningful: each trial ramps to it and reports its last epoch
+    assert space.harvest is None and space.first_params()["beta_schedule"] == "ramp" and "beta_final" in space.first_params()
+
+
 def test_suggest_samples_inside_the_ranges_and_ramp_is_conditional():
-    space = load_space("digits_cnn")
+    space = _searched_schedule()
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=3))
     schedules = set()
     for _ in range(30):
@@ -103,7 +121,7 @@ def test_suggest_samples_inside_the_ranges_and_ramp_is_conditional():
 
 
 def test_resolve_fills_defaults_and_drops_unused_beta_final():
-    space = load_space("digits_cnn")
+    space = _searched_schedule()
     full = space.resolve({"beta": 1e-5, "beta_schedule": "constant", "filters_1": 3})
     assert full["filters_1"] == 3 and full["learning_rate"] == 3e-3 and full["beta_scale_conv1"] == 1.0
     assert "beta_final" not in full
@@ -263,8 +281,9 @@ def test_start_points_checked_again_when_harvest_is_switched_off():
     raw["harvest"] = True  # harvesting ramps every trial: beta_final is used
     space = parse_space(raw)
     assert space.search.start_points == ({"beta_final": 1e-3},)
-    with pytest.raises(SpaceError, match=r"start_points\[0\].beta_final: not used by this point's trial"):
-        space.with_overrides(harvest=False)
+    # without harvesting the trials still ramp (beta_schedule fixed to ramp): the point's beta_final stays used
+    off = space.with_overrides(harvest=False)
+    assert off.search.start_points == ({"beta_final": 1e-3},) and off.parameters["beta_schedule"].value == "ramp"
     # --harvest on a space whose point ramps: the point's schedule goes with the searched one
     ramped = parse_space(_with_points([{"beta_schedule": "ramp", "beta_final": 1e-3}])).with_overrides(harvest=True)
     assert ramped.search.start_points == ({"beta_final": 1e-3},) and "beta_schedule" not in ramped.parameters

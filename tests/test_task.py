@@ -28,7 +28,7 @@ def test_classification_is_the_default_and_regression_changes_the_objectives():
         ({"task": "ranking"}, "<space>: task.type: unknown task 'ranking'; known tasks are classification, regression"),
         ({"task": {"type": "regression", "loss": "l3"}}, "<space>: task.loss: must be one of mse, mae, huber; got 'l3'"),
         ({"task": {"type": "classification", "loss": "mse"}}, "<space>: task.loss: classification trains with cross_entropy; got 'mse'"),
-        ({"task": {"kind": "regression"}}, "<space>: task.kind: unknown key; allowed keys are type, loss"),
+        ({"task": {"kind": "regression"}}, "<space>: task.kind: unknown key; allowed keys are type, loss, chance_margin"),
         ({"task": "regression", "objectives": {"val_accuracy": "max", "ebops": "min"}},
          "<space>: objectives.val_accuracy: val_accuracy is a classification metric; this space's task is regression"),
         ({"objectives": {"val_mse": "min", "ebops": "min"}}, "<space>: objectives.val_mse: val_mse is a regression metric; this space's task is classification"),
@@ -75,3 +75,52 @@ def test_an_mlp_space_reads_back_from_its_dict():
     # the state file of a resume and the search_space.yaml export reads hold to_dict()
     space = parse_space({"task": "regression", "model": {"family": "mlp", "input_shape": [10], "dense_layers": 2}})
     assert parse_space(space.to_dict()) == space
+
+
+def test_the_chance_floor_sits_a_margin_above_the_best_constant_prediction():
+    # 60 % of the validation labels are class 2: a model that always says 2 scores 0.6
+    y_val = np.array([2] * 6 + [0, 1, 1, 3])
+    constraint, line = TaskSpec().floor(np.arange(8) % 4, y_val)
+    assert (constraint.metric, constraint.op, constraint.bound) == ("val_accuracy", ">=", 0.64)
+    assert "val_accuracy >= 0.64" in line and "chance" in line and "0.6" in line and "task.chance_margin" in line
+    assert TaskSpec(chance_margin=0.5).floor(np.arange(8) % 4, y_val)[0].bound == 0.8
+    # a constant prediction of the training mean (2.0) has val_mse 1.0 on targets 1 and 3
+    reg = TaskSpec("regression", "mse", 0.25).floor(np.array([[1.0], [3.0]]), np.array([[1.0], [3.0]]))[0]
+    assert (reg.metric, reg.op, reg.bound) == ("val_mse", "<=", 0.75)
+    # off, or nothing to stand above
+    assert TaskSpec(chance_margin=0).floor(np.arange(8) % 4, y_val) is None
+    assert TaskSpec().floor(np.zeros(4, int), np.zeros(4, int)) is None
+    # the bound reads back equal from its text (a resumed search finds it among its constraints)
+    from hgq_automl.constraints import parse_constraint
+
+    odd = TaskSpec().floor(np.arange(7) % 7, np.arange(7) % 7)[0]
+    assert parse_constraint(str(odd)) == odd
+
+
+def test_chance_margin_is_checked_and_reads_back():
+    space = parse_space({"task": {"type": "classification", "chance_margin": 0.2}})
+    assert space.task.chance_margin == 0.2 and parse_space(space.to_dict()).task == space.task
+    assert "chance_margin" not in parse_space({}).to_dict()["task"]
+    for bad in (1, -0.1, "high", True):
+        with pytest.raises(SpaceError) as err:
+            parse_space({"task": {"chance_margin": bad}})
+        assert str(err.value).startswith("<space>: task.chance_margin: must be a number from 0 (no floor) to below 1; got")
+
+
+def test_a_search_adds_the_floor_to_its_constraints_once(capsys):
+    from hgq_automl.data import load_dataset
+    from hgq_automl.driver import _with_floor
+    from hgq_automl.space import load_space
+
+    space = load_space("digits_cnn")
+    data = load_dataset(space.dataset, "classification")
+    notes: list[str] = []
+    started = _with_floor(space, data, notes)
+    (floor,) = started.constraints
+    assert floor.metric == "val_accuracy" and 0.18 < floor.bound < 0.2  # 10 classes, ~0.1 each
+    assert len(notes) == 1 and capsys.readouterr().err.startswith("note: the front keeps points with val_accuracy >= ")
+    # a resumed search reads its constraints back from its state (to_dict): no second floor
+    resumed = _with_floor(parse_space(started.to_dict()), data, [])
+    assert resumed.constraints == (floor,)
+    off = parse_space({**space.to_dict(), "task": {"type": "classification", "chance_margin": 0}})
+    assert _with_floor(off, data, []).constraints == ()

@@ -24,7 +24,7 @@ from ..errors import SpaceError
 from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 from ..parts import UnknownPart, part_family
-from ..task import REGRESSION_LOSSES, TASKS, TaskSpec
+from ..task import CHANCE_MARGIN, REGRESSION_LOSSES, TASKS, TaskSpec
 from .rules import _BETA_SCALE_NAME, _LAYER_PF_NAME, _WIDTH_NAME, Dimension, ParamRule, _PointTrial, _user_rule
 from .schema import (
     BOTH_SUFFIXES,
@@ -181,20 +181,24 @@ def _values(dim: Dimension) -> tuple:
 
 
 def _parse_task(value: Any, source: str) -> TaskSpec:
-    """`task: classification | regression`, or `{type: regression, loss: mse|mae|huber}`."""
+    """`task: classification | regression`, or `{type: regression, loss: mse|mae|huber,
+    chance_margin: 0.1}` (the floor that keeps collapsed models off the front, `TaskSpec.floor`)."""
     if value is None:
         return TaskSpec()
     if isinstance(value, str):
         value = {"type": value}
     if not isinstance(value, dict):
-        raise SpaceError(source, "task", f"must be classification, regression or a mapping {{type, loss}}; got {value!r}")
-    _no_unknown_keys(value, ("type", "loss"), source, "task")
+        raise SpaceError(source, "task", f"must be classification, regression or a mapping {{type, loss, chance_margin}}; got {value!r}")
+    _no_unknown_keys(value, ("type", "loss", "chance_margin"), source, "task")
     kind = _one_of(value.get("type", "classification"), TASKS, source, "task.type", ("task", "tasks"))
+    margin = value.get("chance_margin", CHANCE_MARGIN)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
+        raise SpaceError(source, "task.chance_margin", f"must be a number from 0 (no floor) to below 1; got {margin!r}")
     if kind == "classification":
         if value.get("loss", "cross_entropy") != "cross_entropy":
             raise SpaceError(source, "task.loss", f"classification trains with cross_entropy; got {value['loss']!r}")
-        return TaskSpec()
-    return TaskSpec(kind, _one_of(value.get("loss", "mse"), REGRESSION_LOSSES, source, "task.loss"))
+        return TaskSpec(chance_margin=float(margin))
+    return TaskSpec(kind, _one_of(value.get("loss", "mse"), REGRESSION_LOSSES, source, "task.loss"), float(margin))
 
 
 def _section(raw: dict, key: str, source: str) -> dict:

@@ -406,6 +406,10 @@ class SearchSpace:
             if harvest:  # harvesting ramps beta in every trial: it replaces a searched schedule
                 params.pop("beta_schedule", None)
                 search_settings = replace(search_settings, start_points=tuple(_ramped(p, i, source) for i, p in enumerate(search_settings.start_points)))
+            elif "beta_final" in params and "beta_schedule" not in params:
+                # a space written for harvesting ramps every trial: without harvesting its
+                # trials still ramp (else beta_final would be silently unused) and keep the last epoch
+                params["beta_schedule"] = Dimension("beta_schedule", "fixed", value="ramp")
             space = replace(space, parameters=params, search=search_settings, harvest=HarvestSpec() if harvest else None)
             _check_harvest(space, source)
         given = {k: v for k, v in search.items() if v is not None}
