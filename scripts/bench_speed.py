@@ -16,6 +16,12 @@ total time, peak memory and per-trial time split.
   runs it (digits_cnn, 12 trials x 50 epochs, 2 at a time): total wall time of the command,
   peak resident memory of its whole process tree (driver + Ray's processes and workers,
   summed RSS sampled every 0.5 s) and of the driver alone, and where the trials' time went.
+- Scaling (`--cluster`): the default search (which harvests: the best set-up measured) on a
+  Ray cluster of 2 nodes with 1 CPU each (`ray start --head --block` + `ray start --block
+  --address`, both on 127.0.0.1, started and stopped here) against the same command on one
+  local 2-CPU Ray, `--repeats` times each, interleaved: trials per minute over the trials'
+  span, and the command's wall time. Where users outgrow one machine a cluster is the path;
+  this measures what going through one costs (two local nodes: no network in between).
 
 Writes OUT/speed.json, OUT/speed.png and its section of docs/benchmarks.md. Starts Ray: run it
 in a private network namespace,
@@ -134,10 +140,10 @@ class TreeSampler:
         return {"seconds": t1 - t0, **{k: last[k] - first[k] for k in first}}
 
 
-def run_search(folder: Path, name: str, args: list[str]) -> dict:
+def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, str] | None = None) -> dict:
     cmd = [sys.executable, "-m", "hgq_automl", "search", "--name", name, "--tracking-uri", f"sqlite:///{folder / 'speed.db'}",
            "--storage", str(folder / "runs"), *args]
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | (env_extra or {})
     start = time.time()
     with open(folder / f"{name}.log", "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
@@ -509,8 +515,111 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "delays the next trial's start rather than the trial itself; it is counted against the trial it logs.",
         *da4ml_lines(s),
         *dominated_lines(d),
+        *cluster_lines(data),
     ]
     write_section(path, "bench_speed", "\n".join(lines))
+
+
+class RayNodes:
+    """A 2-node Ray cluster on 127.0.0.1, each node a `ray start --block` process of ours
+    with 1 CPU; stopping it terminates those two processes (Ray's reaper takes their
+    daemons down with them), nothing else."""
+
+    def __init__(self, folder: Path, port: int = 6390):
+        ray_cli = str(Path(sys.executable).parent / "ray")
+        self.address = f"127.0.0.1:{port}"
+        common = ["--block", "--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
+        # Ray's token auth, as a cluster runs it: the nodes and every client share one token
+        import secrets
+
+        token = folder / "ray_token"
+        token.write_text(secrets.token_hex(32))
+        token.chmod(0o600)
+        self.env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **self.env}
+        self.logs = [open(folder / f"ray_{role}.log", "w") for role in ("head", "worker")]
+        self.procs = [subprocess.Popen([ray_cli, "start", "--head", "--port", str(port), "--include-dashboard", "false",
+                                        "--temp-dir", str(folder / "ray"), *common], stdout=self.logs[0], stderr=subprocess.STDOUT, env=env)]
+        try:
+            self._wait(1)
+            self.procs.append(subprocess.Popen([ray_cli, "start", "--address", self.address, *common], stdout=self.logs[1], stderr=subprocess.STDOUT, env=env))
+            self._wait(2)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, cpus: int, timeout: float = 120) -> None:
+        probe = f"import ray; ray.init(address={self.address!r}, logging_level='ERROR'); print(int(ray.cluster_resources().get('CPU', 0)))"
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(p.poll() is not None for p in self.procs):
+                raise RuntimeError(f"a ray start process exited; see {self.logs[0].name}")
+            out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env={**os.environ, **self.env})
+            if out.returncode == 0 and out.stdout.strip().splitlines()[-1:] == [str(cpus)]:
+                return
+            self.probe_error = out.stderr[-2000:]
+            time.sleep(2)
+        raise RuntimeError(f"the cluster did not reach {cpus} CPUs in {timeout:.0f} s; the last probe said: {getattr(self, 'probe_error', '')}")
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in self.logs:
+            log.close()
+
+
+def cluster_benchmark(folder: Path, repeats: int) -> list[dict]:
+    """The default search on one local 2-CPU Ray and on a 2-node cluster (RayNodes), interleaved."""
+    runs = []
+    for repeat in range(repeats):
+        for where in ("local", "cluster"):
+            name = f"{where}-r{repeat}"
+            if where == "local":
+                r = run_search(folder, name, ["--cpus", "2"])
+            else:
+                nodes = RayNodes(folder)
+                try:
+                    r = run_search(folder, name, ["--address", nodes.address], env_extra=nodes.env)
+                finally:
+                    nodes.stop()
+            r.update(where=where, repeat=repeat)
+            runs.append({k: v for k, v in r.items() if k != "timings"})
+            print(f"{where} (repeat {repeat + 1}): {r['trials_per_minute']:.2f} trials/min, {r['wall_seconds']:.0f} s", flush=True)
+    return runs
+
+
+def cluster_lines(data: dict) -> list[str]:
+    runs = data.get("cluster")
+    if not runs:
+        return []
+    lines = [
+        "",
+        "**Scaling over a cluster** (`--cluster`): the default search (README command 1, harvesting) on one local Ray",
+        "with 2 CPUs, and on a Ray cluster of 2 nodes with 1 CPU each on this machine (`ray start --head` + `ray start",
+        "--address`, 127.0.0.1), the same command with `--address`; interleaved runs.",
+        "",
+        "| Ray | run | trials | span [s] | trials / min | command wall [s] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        lines.append(f"| {r['where']} | {r['repeat'] + 1} | {r['trials']} | {r['trials_span_seconds']:.1f} | {r['trials_per_minute']:.2f} | {r['wall_seconds']:.0f} |")
+    rate = {w: [r["trials_per_minute"] for r in runs if r["where"] == w] for w in ("local", "cluster")}
+    wall = {w: [r["wall_seconds"] for r in runs if r["where"] == w] for w in ("local", "cluster")}
+    ratio = np.mean(rate["cluster"]) / np.mean(rate["local"])
+    lines += [
+        "",
+        f"Throughput over the cluster: **{ratio:.2f}×** the local Ray's (mean {np.mean(rate['cluster']):.2f} against "
+        f"{np.mean(rate['local']):.2f} trials / min; runs {min(rate['cluster']):.2f}–{max(rate['cluster']):.2f} and "
+        f"{min(rate['local']):.2f}–{max(rate['local']):.2f}); the command's wall time {np.mean(wall['cluster']):.0f} s against "
+        f"{np.mean(wall['local']):.0f} s (a cluster's start-up is not in it: the nodes were up before). "
+        f"Target: a loss below 10 % ({'met' if ratio > 0.9 else 'not met'}).",
+    ]
+    return lines
 
 
 def default_search(folder: Path) -> dict:
@@ -528,6 +637,7 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each throughput set-up and of the feed comparison (default 2; 3 for the feeds)")
     parser.add_argument("--only-default", action="store_true", help="re-run only the default search; the other parts come from OUT/speed.json")
+    parser.add_argument("--cluster", action="store_true", help="run only the cluster scaling part (the other parts come from OUT/speed.json)")
     parser.add_argument("--feed-worker", choices=FEEDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feed_worker:
@@ -537,6 +647,11 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
         data = json.loads((out / "speed.json").read_text())
+    elif args.cluster:
+        data = json.loads((out / "speed.json").read_text())
+        with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
+            data["cluster"] = cluster_benchmark(Path(tmp), args.repeats)
+        (out / "speed.json").write_text(json.dumps(data, indent=1))
     elif args.only_default:
         data = json.loads((out / "speed.json").read_text())
         with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
