@@ -343,7 +343,7 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         lines += [
             "**Where a trial's wall time goes** (no-harvest sampler runs above; fractions of the summed trial wall time as",
             "the driver sees it, Tune's start to its end). Scheduling = wall − the trainable's own time (Ray actor, reports,",
-            "checkpoint); orchestration = scheduling + estimates + tracking.",
+            "checkpoint); orchestration (the framework's own cost) = scheduling + tracking; the estimates are the product's work.",
             "",
             "| dataset | trials | scheduling | set-up | training | estimates | tracking (driver) | orchestration |",
             "|---|---|---|---|---|---|---|---|",

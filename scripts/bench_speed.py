@@ -436,7 +436,7 @@ def dominated_at_finish(timings: list[dict]) -> list[bool]:
 
 
 def da4ml_lines(s: dict) -> list[str]:
-    """da4ml's share of the estimates, and the orchestration without it."""
+    """da4ml's share of the estimates, and the estimates without it."""
     if "da4ml_seconds" not in s:
         return []
     rest = s["estimate_seconds"] - s["da4ml_seconds"]
@@ -444,8 +444,7 @@ def da4ml_lines(s: dict) -> list[str]:
         "",
         f"Of the estimates, {s['da4ml_seconds']:.1%} of the trials' time is da4ml's trace of the whole design (`luts`, `ffs`, "
         f"`latency_*`: the design built in Python, its adder graphs solved); the trace of the activation ranges, both "
-        f"accuracies and the DSP/BRAM/FLOPs rules take {rest:.1%}. Without da4ml's trace, orchestration would be "
-        f"{s['orchestration'] - s['da4ml_seconds']:.1%}.",
+        f"accuracies and the DSP/BRAM/FLOPs rules take {rest:.1%}.",
     ]
 
 
@@ -458,13 +457,13 @@ def dominated_lines(default: dict) -> list[str]:
     total = sum(t["wall_seconds"] for t in timings)
     part = "da4ml_seconds" if all("da4ml_seconds" in t for t in timings) else "estimate_seconds"
     saved = sum(t.get(part, 0.0) for t, d in zip(timings, dominated) if d)
-    orchestration = default["split"]["orchestration"]
+    estimates = default["split"]["estimate_seconds"]
     what = "da4ml's trace" if part == "da4ml_seconds" else "estimates"
     return [
         "",
         f"Running da4ml only for the trials that are non-dominated when they finish (a dominated point stays dominated) would skip "
         f"{sum(dominated)} of these {len(timings)} trials: {saved:.1f} s of {what}, {saved / total:.1%} of the trials' time, "
-        f"leaving orchestration at {orchestration - saved / total:.1%}.",
+        f"leaving the estimates at {estimates - saved / total:.1%}.",
     ]
 
 
@@ -506,7 +505,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "",
         "Where its trials' wall time went (sum over trials; the driver's view, from Tune's start of a trial to its end):",
         "",
-        "| scheduling (Ray: actor, reports, checkpoint) | set-up (imports, build, compile) | training | harvesting | estimates (trace, accuracy, cost models) | tracking (MLflow, driver) | orchestration = scheduling + estimates + tracking |",
+        "| scheduling (Ray: actor, reports, checkpoint) | set-up (imports, build, compile) | training | harvesting | estimates (trace, accuracy, cost models: the product's work) | tracking (MLflow, driver) | orchestration = scheduling + tracking (target < 5 %) |",
         "|---|---|---|---|---|---|---|",
         f"| {s['scheduling_seconds']:.1%} | {s['setup_seconds']:.1%} | {s['train_seconds']:.1%} | {s['harvest_seconds']:.1%} | "
         f"{s['estimate_seconds']:.1%} | {s['tracking_seconds']:.1%} | **{s['orchestration']:.1%}** |",
@@ -647,6 +646,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
         data = json.loads((out / "speed.json").read_text())
+        data["default"]["split"] = split(data["default"]["timings"])  # benchlib's current definitions
     elif args.cluster:
         data = json.loads((out / "speed.json").read_text())
         with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
