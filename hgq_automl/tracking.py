@@ -122,6 +122,11 @@ def _shown(client) -> str:
     return redact(client.tracking_uri)
 
 
+def param_texts(params: dict[str, Any]) -> dict[str, str]:
+    """Parameters as MLflow params (text; None left out); `param_value` reads them back."""
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
 class NameTaken(UsageError):
     """The search's name is already an experiment in the tracking store."""
 
@@ -242,7 +247,7 @@ class SearchTracker:
         self._status[run_id] = status
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        self._write("log_batch", run_id, [], {k: str(v) for k, v in params.items() if v is not None})
+        self._write("log_batch", run_id, [], param_texts(params))
 
     def _log_metrics(self, run_id: str, metrics: list[tuple[str, float, int, int]]) -> None:
         if metrics:
@@ -451,11 +456,14 @@ class SearchTracker:
 # --------------------------------------------------------------------------- reading searches back
 
 
-def _value(text: str) -> Any:
-    """An MLflow param (always text) as the number or word it was."""
-    for kind in (int, float):
+def param_value(text: str, kind: type | None = None) -> Any:
+    """An MLflow param (always text, as `param_texts` wrote it) as the value it was: of
+    `kind` (a space rule's float, int or str) when known, else the number or word it reads as."""
+    if kind is not None:
+        return kind(float(text)) if kind is int else kind(text)
+    for guess in (int, float):
         try:
-            return kind(text)
+            return guess(text)
         except ValueError:
             pass
     return text
@@ -470,7 +478,7 @@ def _record_from_run(run, prefix: str = "") -> TrialRecord:
     if status == "completed" and FINAL_KEY not in run.data.metrics and "harvest_epoch" not in run.data.metrics:
         status = "unfinished"
     trial_id = prefix + tags.get(TRIAL_ID, run.info.run_id[:8])
-    config = {k: _value(v) for k, v in run.data.params.items()}
+    config = {k: param_value(v) for k, v in run.data.params.items()}
     config.pop("harvest_epoch", None)  # a harvested checkpoint's epoch is in its metrics
     source = tags.get(HARVESTED_FROM)
     return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get(ERROR), harvested_from=prefix + source if source else None)
