@@ -47,13 +47,10 @@ class ExportOutcome:
 
 def _typed_params(space, params: dict[str, str]) -> dict[str, Any]:
     """The run's logged params (text) as the values the space's rules describe."""
+    from .tracking import param_value
+
     rules = space.rules()
-    out: dict[str, Any] = {}
-    for name, text in params.items():
-        rule = rules.get(name)
-        if rule is not None:
-            out[name] = rule.kind(float(text)) if rule.kind is int else rule.kind(text)
-    return space.resolve(out)
+    return space.resolve({name: param_value(text, rules[name].kind) for name, text in params.items() if name in rules})
 
 
 def _load_run(client, run_id: str):

@@ -58,18 +58,22 @@ class Harvest:
         return any(p is new for p in self.points)
 
     def _least_valuable(self) -> int:
-        """Index of the point whose removal loses the least area of the front (never the two
-        ends when there are more than two): on a front sorted by EBOPs, a point between
-        neighbours a and c exclusively covers (acc - acc_a) x (log2 e_c - log2 e)."""
+        """Index of the point whose removal loses the least hypervolume (moocore's
+        contributions in quality x log2 EBOPs), never one of the two ends when there are
+        more than two: on a front sorted by EBOPs, a point between neighbours a and c
+        exclusively covers (acc - acc_a) x (log2 e_c - log2 e)."""
         pts = self.points
         if len(pts) <= 2:
             return len(pts) - 1
-        log = [math.log2(max(p.ebops, 1.0)) for p in pts]
+        import moocore
+        import numpy as np
 
-        def loss(i: int) -> float:
-            return (pts[i].quality - pts[i - 1].quality) * (log[i + 1] - log[i])
-
-        return min(range(1, len(pts) - 1), key=loss)
+        values = np.array([[p.quality, math.log2(max(p.ebops, 1.0))] for p in pts])
+        # the reference point's quality is the first point's (the lowest): its neighbour then
+        # loses (acc_1 - acc_0) x (...), also when the clamp at 1 EBOP gives both the same log
+        ref = [values[0, 0], values[:, 1].max() + 1.0]
+        loss = moocore.hv_contributions(values, ref=ref, maximise=[True, False])
+        return 1 + int(np.argmin(loss[1:-1]))
 
     def __len__(self) -> int:
         return len(self.points)

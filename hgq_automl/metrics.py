@@ -6,7 +6,9 @@ The same names appear in what a trial reports, in MLflow metrics, in the search-
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -169,3 +171,12 @@ def produced_by(metric: str, synthesis: str, task: str = "classification") -> bo
     m = FINAL_METRICS[metric]
     return (not m.needs or synthesis in m.needs) and (not m.tasks or task in m.tasks)
 
+
+
+def logged_values(raw: dict[str, Any], finite: bool = False) -> dict[str, float]:
+    """The numeric values of `raw` whose names are in `LOGGED_METRICS` (not Ray's bookkeeping:
+    pid, date, ...; not a note's text), as floats; with `finite`, NaN and infinities left out."""
+    return {
+        k: float(v) for k, v in raw.items()
+        if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and (not finite or math.isfinite(v))
+    }

@@ -101,6 +101,8 @@ def front_figure(records: Sequence[TrialRecord], front: Sequence[TrialRecord], o
     The y axis is the first objective, the x axis the second (EBOPs if there is one
     objective); x is logarithmic when it spans more than a decade. The Figure is made
     without pyplot (no global state, no backend switch): a notebook shows it, `savefig` writes it.
+    Not Optuna's `plot_pareto_front`: that one knows no harvested epochs (not Optuna trials),
+    draws no log EBOPs axis, front line or trial labels, and needs a study (this is core, no Optuna).
     """
     from matplotlib.figure import Figure
 
@@ -167,7 +169,8 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
 def plot_front_html(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]], path: Path) -> Path:
     """The Pareto plot as an interactive HTML page (plotly, embedded: it works offline).
 
-    Hovering a point shows the trial, its metrics and its sampled config.
+    Hovering a point shows the trial, its metrics and its sampled config. Not Optuna's
+    `plot_pareto_front` for the reasons `front_figure` gives.
     """
     import plotly.graph_objects as go
 

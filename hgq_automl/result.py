@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import UsageError
 from .events import TrialRecord, with_harvest
-from .metrics import LOGGED_METRICS
+from .metrics import logged_values
 
 
 @dataclass(frozen=True)
@@ -69,18 +69,10 @@ class ExportResult:
         return self.bit_mismatches == 0
 
 
-def _metrics(raw: dict[str, Any]) -> dict[str, float]:
-    """A record's numeric metrics of the logged vocabulary (not Ray's bookkeeping: pid, date, ...)."""
-    return {
-        k: float(v) for k, v in raw.items()
-        if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
-
-
 def _point(record: TrialRecord, run_ids: dict[str, str], params: dict[str, Any]) -> Point:
     epoch = record.metrics.get("harvest_epoch") if record.harvested_from else None
     return Point(
-        run_ids.get(record.trial_id), record.trial_id, params, _metrics(record.metrics),
+        run_ids.get(record.trial_id), record.trial_id, params, logged_values(record.metrics),
         harvest_epoch=None if epoch is None or not math.isfinite(epoch) else int(epoch),
         harvested_from=record.harvested_from, error=record.error,
     )

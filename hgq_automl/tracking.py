@@ -2,16 +2,16 @@
 
 Child runs get the trial's resolved parameters, its per-epoch metrics (step = epoch),
 its final metrics, its trained model (an MLflow model in `model/`) and its end state: FINISHED,
-or FAILED with the error in the `error` tag. The parent run gets the resolved search
-space, the Pareto set (JSON, CSV, PNG plot) and `pareto=true` tags on the members; the
-members also get their synthesis step's project (`firmware/hls4ml` or `firmware/verilog`).
-Everything is written from the driver, so a SQLite store is safe.
+or FAILED with the error in the `error` tag. The parent run gets the search's settings
+and resolved search space; at the end, `publish.FrontPublisher` adds the Pareto front
+(files, plots, tags, firmware, registered versions). Also here: connecting to a store,
+and reading a logged search back (`read_search`). Everything is written from the
+driver, so a SQLite store is safe.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import tempfile
@@ -23,11 +23,10 @@ from typing import Any
 
 from .errors import UsageError
 from .events import TrialRecord, with_harvest
-from .layout import FIRMWARE_DIR, MODEL_ARTIFACT, MODEL_FILE, PARAMETER_PLOTS, PARETO_CSV, PARETO_JSON, SPACE_ARTIFACT, VERSIONS_ARTIFACT
-from .metrics import FINAL_KEY, LOGGED_METRICS, NOTE_PREFIX
-from .report import front_rows, plot_front, plot_front_html, rows_to_csv, software_versions
+from .layout import MODEL_ARTIFACT, MODEL_FILE, SPACE_ARTIFACT
+from .metrics import FINAL_KEY, NOTE_PREFIX, logged_values
 from .space import SearchSpace
-from .tags import EARLY_STOPPED, ERROR, HARVESTED_FROM, PARENT_RUN, PARETO, RESTARTED, ROLE, SEARCH_RUN, SPACE, TRIAL_ID
+from .tags import EARLY_STOPPED, ERROR, HARVESTED_FROM, PARENT_RUN, RESTARTED, ROLE, SEARCH_RUN, SPACE, TRIAL_ID
 
 #: MLflow's own default when no tracking URI is set: a SQLite file in the working directory.
 DEFAULT_DB = "mlflow.db"
@@ -123,6 +122,11 @@ def _shown(client) -> str:
     return redact(client.tracking_uri)
 
 
+def param_texts(params: dict[str, Any]) -> dict[str, str]:
+    """Parameters as MLflow params (text; None left out); `param_value` reads them back."""
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
 class NameTaken(UsageError):
     """The search's name is already an experiment in the tracking store."""
 
@@ -138,9 +142,10 @@ class SearchTracker:
     because of tracking. A tracking write that fails for another reason is reported as
     one warning line and the search goes on.
 
-    Epoch reports are written in batches, at most every `flush_seconds` per trial (one
-    SQLite write per report would cost ~6 ms each in the driver, which shares the cores
-    with the trials), and always when the trial ends or the search stops.
+    Epoch reports are written in batches, at most every `flush_seconds` per trial (a
+    write per report would cost the driver, which shares the cores with the trials, a
+    store round trip each; see docs/benchmarks.md), and always when the trial ends or
+    the search stops.
     """
 
     #: MLflow accepts at most 1000 metrics per log_batch.
@@ -242,7 +247,7 @@ class SearchTracker:
         self._status[run_id] = status
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        self._write("log_batch", run_id, [], {k: str(v) for k, v in params.items() if v is not None})
+        self._write("log_batch", run_id, [], param_texts(params))
 
     def _log_metrics(self, run_id: str, metrics: list[tuple[str, float, int, int]]) -> None:
         if metrics:
@@ -276,11 +281,7 @@ class SearchTracker:
             return
         step = int(metrics.get("epoch", metrics.get("training_iteration", 0)))
         now = int(time.time() * 1000)
-        batch = [
-            (k, float(v), now, step)
-            for k, v in metrics.items()
-            if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        ]
+        batch = [(k, v, now, step) for k, v in logged_values(metrics, finite=True).items()]
         pending = self._pending.setdefault(run_id, [])
         final = FINAL_KEY in metrics
         if final:
@@ -361,11 +362,7 @@ class SearchTracker:
         self._log_params(run_id, {**self.space.resolve(point.config), "harvest_epoch": int(point.metrics["harvest_epoch"])})
         now = int(time.time() * 1000)
         step = int(point.metrics["harvest_epoch"])
-        self._log_metrics(run_id, [
-            (k, float(v), now, step)
-            for k, v in point.metrics.items()
-            if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        ])
+        self._log_metrics(run_id, [(k, v, now, step) for k, v in logged_values(point.metrics, finite=True).items()])
         self._log_notes(run_id, point.metrics)
         self._log_model(run_id, point)
         self._set_status(run_id, "FINISHED")
@@ -404,30 +401,9 @@ class SearchTracker:
                 self._write("delete_run", run_id)
                 del self.run_ids[trial_id]
         self._log_timings(records)
-        objectives = self.space.objectives
-        names = [m for m, _ in objectives]
-        rows = front_rows(front, names, self.run_ids)
-        run = self.parent_run_id
-        self._write("log_text", run, json.dumps(rows, indent=2, default=str), PARETO_JSON)
-        self._write("log_text", run, rows_to_csv(rows), PARETO_CSV)
-        self._write("log_text", run, json.dumps(software_versions(), indent=2), VERSIONS_ARTIFACT)
-        from .samplers import plot_parameters  # Optuna's plots (Optuna loads only here)
+        from .publish import FrontPublisher
 
-        with tempfile.TemporaryDirectory() as tmp:
-            points = with_harvest(records)
-            self._write("log_artifact", run, str(plot_front(points, front, objectives, Path(tmp) / "pareto.png")), None)
-            self._write("log_artifact", run, str(plot_front_html(points, front, objectives, Path(tmp) / "pareto.html")), None)
-            for path in plot_parameters(records, self.space, objectives, Path(tmp)):
-                self._write("log_artifact", run, str(path), PARAMETER_PLOTS)
-        self._write("untag_stale", self.experiment_id, sorted(self._front_runs(front)))
-        for record in front:
-            if record.trial_id in self.run_ids:
-                self._write("set_tag", self.run_ids[record.trial_id], PARETO, "true")
-                firmware = record.model_dir / FIRMWARE_DIR if record.model_dir else None
-                if firmware is not None and firmware.is_dir():
-                    self._write("log_artifacts", self.run_ids[record.trial_id], str(firmware), FIRMWARE_DIR)
-        if not unfinished:
-            self.register_front(front)
+        FrontPublisher(self.out, self.experiment_id, self.parent_run_id, self.space, self.run_ids).publish(records, front, register=not unfinished)
         now = int(time.time() * 1000)
         counts = {
             "trials_completed": sum(r.ok for r in records),
@@ -437,8 +413,8 @@ class SearchTracker:
             "harvested_points": sum(len(r.harvested) for r in records),
             "pareto_size": len(front),
         }
-        self._log_metrics(run, [(k, float(v), now, 0) for k, v in counts.items()])
-        self._set_status(run, "KILLED" if unfinished else "FINISHED")
+        self._log_metrics(self.parent_run_id, [(k, float(v), now, 0) for k, v in counts.items()])
+        self._set_status(self.parent_run_id, "KILLED" if unfinished else "FINISHED")
         self.out.replay()
 
     def _has_final(self, run_id: str) -> bool:
@@ -446,9 +422,6 @@ class SearchTracker:
             return FINAL_KEY in self.client.get_run(self.out.real_id(run_id)).data.metrics
         except Exception:  # noqa: BLE001 - a queued run, or a store that does not answer
             return False
-
-    def _front_runs(self, front: Sequence[TrialRecord]) -> set[str]:
-        return {self.run_ids[r.trial_id] for r in front if r.trial_id in self.run_ids}
 
     def _log_timings(self, records: Sequence[TrialRecord]) -> None:
         """The driver's view of each trial's time (known only after Tune ends it)."""
@@ -458,23 +431,6 @@ class SearchTracker:
             timings = [(k, float(record.metrics[k]), now, 0) for k in ("wall_seconds", "tracking_seconds") if k in record.metrics]
             if run_id and timings:
                 self._log_metrics(run_id, timings)
-
-    def register_front(self, front: Sequence[TrialRecord]) -> None:
-        """Register each Pareto member's model in the MLflow model registry.
-
-        The registered model is named after the search (the experiment); each member is
-        a version tagged with its trial id and hardware estimates, so it can be found
-        from the registry later (e.g. `tags.luts < 20000`). Versions of this search's
-        runs that left the front (a front changed by a resume) are deleted.
-        """
-        from .metrics import FINAL_METRICS
-
-        versions = [
-            [self.run_ids[r.trial_id], {"trial_id": r.trial_id, **{m: str(r.metrics[m]) for m in FINAL_METRICS if m in r.metrics}}]
-            for r in front
-            if r.trial_id in self.run_ids and r.model_dir
-        ]
-        self._write("register", self.experiment_id, versions, sorted(self.run_ids.values()))
 
     def abort(self, status: str = "FAILED") -> None:
         """End the parent run and any child still open: FAILED after an error, KILLED after an interrupt."""
@@ -500,11 +456,14 @@ class SearchTracker:
 # --------------------------------------------------------------------------- reading searches back
 
 
-def _value(text: str) -> Any:
-    """An MLflow param (always text) as the number or word it was."""
-    for kind in (int, float):
+def param_value(text: str, kind: type | None = None) -> Any:
+    """An MLflow param (always text, as `param_texts` wrote it) as the value it was: of
+    `kind` (a space rule's float, int or str) when known, else the number or word it reads as."""
+    if kind is not None:
+        return kind(float(text)) if kind is int else kind(text)
+    for guess in (int, float):
         try:
-            return kind(text)
+            return guess(text)
         except ValueError:
             pass
     return text
@@ -519,7 +478,7 @@ def _record_from_run(run, prefix: str = "") -> TrialRecord:
     if status == "completed" and FINAL_KEY not in run.data.metrics and "harvest_epoch" not in run.data.metrics:
         status = "unfinished"
     trial_id = prefix + tags.get(TRIAL_ID, run.info.run_id[:8])
-    config = {k: _value(v) for k, v in run.data.params.items()}
+    config = {k: param_value(v) for k, v in run.data.params.items()}
     config.pop("harvest_epoch", None)  # a harvested checkpoint's epoch is in its metrics
     source = tags.get(HARVESTED_FROM)
     return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get(ERROR), harvested_from=prefix + source if source else None)

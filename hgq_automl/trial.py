@@ -146,7 +146,9 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas:
     from ._compat import flatten_layers, layer_beta, set_layer_beta
 
     class BetaSchedule(keras.callbacks.Callback):
-        """Set each HGQ layer's beta: the global schedule times the layer's beta_scale_<layer>."""
+        """Set each HGQ layer's beta: the global schedule times the layer's beta_scale_<layer>.
+        Not HGQ2's `BetaScheduler`: it gives every layer the one beta of `beta_fn(epoch)`
+        (no per-layer scale) and calls it again at the epoch's end (the time pacing would move)."""
 
         def on_train_begin(self, logs=None):
             self.start = self.began = time.time()
