@@ -39,6 +39,11 @@ def _sigterm_as_sigint() -> list[int]:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # inherited ignored (a background job of a script, a server started so): Ray Tune
+        # installs its own handler once trials run, so SIGINT would stop the search then
+        # but be lost while Ray starts; take it as Ctrl-C throughout
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return received
 
 

@@ -21,6 +21,31 @@ from .errors import UsageError
 PACKAGE = Path(__file__).resolve().parent
 
 
+def cleartext_warning(address: str | None) -> str | None:
+    """A one-line warning when `address` is plain http (or has no scheme) to a host that
+    is not loopback: the job's code, arguments and secrets would cross the network in
+    clear (use https, or an SSH tunnel to 127.0.0.1). None otherwise."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not address:
+        return None
+    parts = urlsplit(address if "://" in address else f"http://{address}")
+    if parts.scheme != "http":
+        return None
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return None
+    from .redact import redact
+
+    return (f"hgq_automl: warning: --address {redact(address)} is plain http to {host}: the job's code, arguments "
+            "and credentials go over the network in clear; use https or an SSH tunnel to 127.0.0.1")
+
+
 def _job_folder(space: str) -> tuple[tempfile.TemporaryDirectory, str]:
     """A temporary working dir: hgq_automl/ (with search_spaces/) and the space file if one was given."""
     from importlib import resources
@@ -130,6 +155,9 @@ def submit(args) -> int:
             trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, seed=args.seed, synthesis=args.synthesis, part=args.part,
             harvest=args.harvest, time_budget_s=args.time_budget,
         )
+    warning = cleartext_warning(args.address)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     folder, space = _job_folder(args.space)
     with folder:
         try:

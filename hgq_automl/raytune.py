@@ -295,14 +295,32 @@ def _init_ray(ray, address: str | None, cpus: int | None) -> None:
         runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", runtime_env=runtime_env)
     else:
+        _loopback_only()
         ray.init(
             address="local",  # a new local Ray, never one found in /tmp/ray/ray_current_cluster
             num_cpus=cpus or os.cpu_count(),
-            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,  # no dashboard (its agent still runs, on the node IP)
             log_to_driver=False,
             logging_level="ERROR",
             runtime_env=runtime_env,
         )
+
+
+def _loopback_only() -> None:
+    """Make a local Ray's node IP 127.0.0.1, so that its servers (GCS, raylet, workers,
+    agents) listen on loopback only, not on every interface or the machine's address.
+
+    Ray on Linux turns a given node IP of 127.0.0.1 into the address it finds by routing
+    to 8.8.8.8 (and warns when there is no route). `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`
+    makes it use loopback, as it does on macOS and Windows. Ray reads that variable when
+    imported, so the already imported constant is set too; the variable itself is for
+    the processes Ray starts.
+    """
+    import ray._private.ray_constants as ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def can_resume(path: str) -> bool:

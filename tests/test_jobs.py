@@ -65,6 +65,7 @@ def test_submit_runs_the_search_as_a_ray_job(tmp_path):
     out, err = result.stdout, result.stderr
     assert "submit-exit-code=0" in out, out[-3000:] + err[-3000:]
     assert "submitted Ray Job raysubmit_" in err
+    assert "plain http" not in err  # 127.0.0.1: no warning
     assert "Ray Job raysubmit_" in err and ": SUCCEEDED" in err
     assert "Pareto set of job:" in out  # the job's own output, streamed back
     # the tracking URI's credential reached the job in its environment, never in clear
@@ -86,3 +87,34 @@ def test_submit_runs_the_search_as_a_ray_job(tmp_path):
     trials = [r for r in own if r.data.tags.get("hgq_automl.role") == "trial"]
     assert len(trials) == 2 and all(r.info.status == "FINISHED" for r in trials)
     assert {r.data.params["width"] for r in trials} <= {"5", "7"}
+
+
+@pytest.mark.parametrize(("address", "warned"), [
+    ("http://10.77.0.5:8265", True),
+    ("head.example.org:8265", True),  # no scheme: Ray uses http
+    ("http://user:pw@head:8265", True),
+    ("https://head.example.org:8265", False),
+    ("http://127.0.0.1:8265", False),
+    ("http://localhost:8265", False),
+    ("http://[::1]:8265", False),
+])
+def test_cleartext_warning_for_plain_http_off_loopback(address, warned):
+    from hgq_automl.jobs import cleartext_warning
+
+    warning = cleartext_warning(address)
+    assert (warning is not None) == warned
+    if warning:
+        assert "\n" not in warning and "plain http" in warning and "pw" not in warning
+
+
+def test_submit_warns_before_contacting_a_plain_http_cluster(tmp_path):
+    """Through the CLI: one warning line on stderr, then the unreachable cluster's usage error."""
+    if not can_unshare():
+        pytest.skip("needs `unshare -n` (root): 10.77.0.5 must be unreachable at once")
+    write(tmp_path / "two.yaml", TWO_TRIALS)
+    cmd = f"ip link set lo up; exec '{sys.executable}' -m hgq_automl submit --address http://10.77.0.5:8265 --space two.yaml --name j"
+    result = subprocess.run(["unshare", "-n", "bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [ln for ln in result.stderr.splitlines() if "plain http" in ln]
+    assert len(lines) == 1 and "10.77.0.5" in lines[0], result.stderr[-2000:]
+    assert "unreachable" in result.stderr

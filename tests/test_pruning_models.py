@@ -213,3 +213,21 @@ def test_bram_objective_removes_whole_bram_words_and_bram_drops(trained, model):
     bram_after = bram_estimate(weight_layers(model), 2, "resource")
     assert result.kept_sparsity == 0.5
     assert bram_after <= 0.6 * bram_before  # 35 -> 18 blocks when written (6- and 7-bit weights)
+
+
+def test_pruning_groups_follow_the_reuse_factor_hls4ml_uses(model):
+    """Under `resource`, hls4ml maps an invalid reuse factor to a valid one per layer; the
+    patterns pruned are those of the factor used (the one the estimates use), not the one asked."""
+    from hgq_automl.estimates import layer_reuse_factor, weight_layers
+    from hgq_automl.pruning import group_ids
+    from hgq_automl.pruning.loop import prunable_layers
+
+    layers = weight_layers(model)
+    asked = next(rf for rf in range(2, 200) if any(layer_reuse_factor(i, rf, "resource") != rf for i in layers))
+    config = PruningConfig("constant", 0.5, 1, "pattern", "dsps", epochs=1, reuse_factor=asked, strategy="resource")
+    mapped = 0
+    for info, prunable in zip(layers, prunable_layers(model, config), strict=True):
+        used = layer_reuse_factor(info, asked, "resource")
+        mapped += used != asked
+        assert np.array_equal(prunable.groups, group_ids(info.kernel.shape, "pattern", used))
+    assert mapped > 0

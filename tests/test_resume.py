@@ -17,25 +17,25 @@ from .conftest import can_unshare, run_cli, tiny_space, write
 SIX_TRIALS = tiny_space("six", trials=6, epochs=6, params="  beta: {type: log_uniform, low: 1.0e-6, high: 1.0e-4}\n  filters_1: {type: int, low: 2, high: 4}\n")
 
 
-def _start(folder, args):
-    cmd = f"ip link set lo up; exec {sys.executable} -m hgq_automl search " + " ".join(args)
+def _start(folder, args, prefix="", err="err.txt"):
+    cmd = f"ip link set lo up; {prefix}exec {sys.executable} -m hgq_automl search " + " ".join(args)
     return subprocess.Popen(
         ["unshare", "-n", "bash", "-c", cmd],
         cwd=folder,
         stdout=open(folder / "out.txt", "w"),
-        stderr=open(folder / "err.txt", "w"),
+        stderr=open(folder / err, "w"),
         start_new_session=True,  # its own process group: we signal exactly what we started
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
 
-def _wait_for(folder, text, timeout=300):
+def _wait_for(folder, text, timeout=300, err="err.txt"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if text in (folder / "err.txt").read_text():
+        if text in (folder / err).read_text():
             return
-        time.sleep(0.5)
-    raise AssertionError(f"{text!r} never appeared:\n{(folder / 'err.txt').read_text()[-3000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared:\n{(folder / err).read_text()[-3000:]}")
 
 
 def _runs(folder, name):
@@ -95,6 +95,13 @@ def test_sigint_exits_130_with_the_resume_command(space_folder):
     assert parents[0].info.status == "KILLED"
 
     command = expected.split("resume with: python -m hgq_automl ")[1].split()
+    # SIGINT while the resumed search starts Ray, with SIGINT inherited ignored (as a
+    # background job of a script, or a server started so, gives it): still Ctrl-C
+    proc = _start(folder, command[1:], prefix="trap '' INT; ", err="err2.txt")
+    _wait_for(folder, "search ctrlc (resumed)", err="err2.txt")
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130, (folder / "err2.txt").read_text()[-3000:]
+    assert expected in (folder / "err2.txt").read_text()
     result = run_cli(command, cwd=folder, isolated=True)
     assert result.returncode == 0, result.stderr[-3000:]
     parents, children = _runs(folder, "ctrlc")

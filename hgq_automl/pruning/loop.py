@@ -98,7 +98,7 @@ def prunable_layers(model, config: PruningConfig, x=None, y=None) -> list[Prunab
     """
     from keras import ops
 
-    from ..estimates import bram_consecutive_patterns, weight_layers, weight_width
+    from ..estimates import bram_consecutive_patterns, layer_reuse_factor, weight_layers, weight_width
 
     infos = {info.name: info for info in weight_layers(model)}
     layers = masked_layers(model)
@@ -112,10 +112,13 @@ def prunable_layers(model, config: PruningConfig, x=None, y=None) -> list[Prunab
         importance = w * np.abs(grads[layer.name]) if grads else w
         mean = importance[importance > 0].mean() if np.any(importance > 0) else 1.0
         ebops = weight_ebops(layer) if config.objective == "ebops" else None
-        cost = weight_costs(info, config.objective, config.reuse_factor, config.strategy, ebops)
+        # the reuse factor hls4ml gives this layer (an invalid one is mapped, per layer), as
+        # the estimates use it: patterns and costs follow the multipliers really built
+        rf = layer_reuse_factor(info, config.reuse_factor, config.strategy)
+        cost = weight_costs(info, config.objective, rf, config.strategy, ebops)
         # bram x pattern: one group per BRAM word (several multipliers' patterns), as hls4ml
         consecutive = bram_consecutive_patterns(weight_width(info.kernel)) if config.objective == "bram" else 1
-        groups = group_ids(w.shape, config.structure, config.reuse_factor, consecutive)
+        groups = group_ids(w.shape, config.structure, rf, consecutive)
         out.append(PrunableLayer(layer.name, importance / mean, cost, groups))
     return out
 
