@@ -717,6 +717,8 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
 
 
 def _parse_warm_start(value: Any, source: str) -> WarmStart:
+    if isinstance(value, WarmStart):  # re-checked with command-line overrides
+        value = dict(vars(value))
     if value is True:
         return WarmStart()
     if not isinstance(value, dict):

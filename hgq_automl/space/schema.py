@@ -419,6 +419,7 @@ class SearchSpace:
             _check_harvest,
             _check_metrics_produced,
             _check_start_points,
+            _check_warm_start,
             _parse_hardware,
             _parse_search,
             _ramped,
@@ -438,6 +439,7 @@ class SearchSpace:
             settings = {**vars(space.search), **given}
             space = replace(space, search=_parse_search(settings, source))
             _check_grid(space, source)
+            _check_warm_start(space, source)
         if space.search.start_points and (given or harvest is not None):
             space = _check_start_points(space, source)
         hw = {k: v for k, v in (("synthesis", synthesis), ("part", part)) if v is not None}
