@@ -141,3 +141,17 @@ def test_a_grid_sampler_from_the_command_line_is_refused_with_warm_start(tmp_pat
     write(tmp_path / "w.yaml", tiny_space("w", trials=2, params="  filters_1: {type: choice, values: [2, 4]}\n").replace("sampler: random}", "sampler: random, warm_start: true}"))
     result = run_cli(["search", "--space", "w.yaml", "--sampler", "grid", "--trials", "2"], cwd=tmp_path)
     assert_one_line_error(result, "search.warm_start", "the grid sampler visits only its grid")
+
+
+def test_the_pool_takes_completed_trials_only(tmp_path):
+    from hgq_automl.raytune import _WARM_POOL, WarmPool
+
+    _WARM_POOL.clear()
+    pool = WarmPool()
+    try:
+        pool.trial_finished(TrialRecord("ok", {}, {"val_accuracy": 0.9}, model_dir=tmp_path))
+        pool.trial_finished(TrialRecord("failed", {}, status="failed", error="boom"))
+        pool.trial_finished(TrialRecord("stopped", {}, {"val_accuracy": 0.5}, status="stopped"))
+        assert [r.trial_id for r in _WARM_POOL] == ["ok"]
+    finally:
+        _WARM_POOL.clear()
