@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import sys
 import tempfile
 import time
@@ -21,10 +22,10 @@ from typing import Any
 
 from ._compat import optuna_trial, set_restored_callbacks
 from .data import Splits
-from .events import TrialListener, TrialRecord, harvested_records
+from .events import TrialListener, TrialRecord, harvested_records, with_harvest
 from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
 from .metrics import FINAL_KEY
-from .space import SearchSpace
+from .space import WARM_START_FROM, WARM_START_MODEL, SearchSpace, WarmStart
 
 #: Environment of the Ray workers that train: quiet TensorFlow, no GPU probing.
 WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
@@ -55,6 +56,31 @@ def search_deadline() -> float | None:
     return _DEADLINE[0]
 
 
+#: The finished trials (their models and harvested checkpoints) of the running search: the
+#: points a warm-started trial may start from (`search.warm_start`). Module-level, like the
+#: deadline: a searcher restored from its pickle reads the live list.
+_WARM_POOL: list[TrialRecord] = []
+
+
+def warm_pool() -> list[TrialRecord]:
+    return _WARM_POOL
+
+
+class WarmPool:
+    """A `TrialListener` that adds every completed trial (with its harvested checkpoints)
+    to the warm-start pool."""
+
+    def trial_started(self, trial_id, config) -> None:
+        pass
+
+    def trial_reported(self, trial_id, metrics) -> None:
+        pass
+
+    def trial_finished(self, record: TrialRecord | None) -> None:
+        if record is not None and record.ok and record.model_dir is not None:
+            _WARM_POOL.append(record)
+
+
 @functools.cache
 def searcher_class():
     """`HgqOptunaSearch` (defined on first use: importing Ray Tune takes seconds)."""
@@ -73,17 +99,46 @@ def searcher_class():
           the Optuna trial (Optuna 5's `Trial.set_constraint`, which NSGA-II and TPE read;
           it replaces the deprecated `constraints_func`): a value <= 0 is satisfied, and a
           trial missing the metric gets inf (infeasible).
+        - With `warm_start` (a `space.WarmStart`), once trials have finished, a new trial is,
+          with probability `share`, a warm start: a point of the front so far (`warm_pool`,
+          the space's `objectives` and constraints) picked at random; its `inherited`
+          parameters are enqueued in the Optuna study (asked like a start point, the rest
+          sampled) and the config names the point (`warm_start_from`) and its saved model
+          (`warm_start_model`), which the trial starts from. Not while start points wait.
         """
 
-        def __init__(self, *args, constraints=(), **kwargs):
+        def __init__(self, *args, constraints=(), warm_start=None, objectives=(), inherited=None, warm_seed=None, **kwargs):
             super().__init__(*args, **kwargs)
             self._constraints = tuple(constraints)
+            self._warm_start = warm_start
+            self._objectives = tuple(objectives)
+            self._inherited = inherited
+            self._rng = random.Random(warm_seed)
 
         def suggest(self, trial_id):
             deadline = search_deadline()
             if deadline is not None and time.time() >= deadline:
                 return Searcher.FINISHED
-            return super().suggest(trial_id)
+            source = self._warm_source() if trial_id not in self._ot_trials else None
+            if source is not None:
+                self._ot_study.enqueue_trial(self._inherited(source.config) if self._inherited else {}, skip_if_exists=False)
+            config = super().suggest(trial_id)
+            if source is not None and isinstance(config, dict):
+                config.update({WARM_START_FROM: source.trial_id, WARM_START_MODEL: str(source.model_dir / MODEL_FILE)})
+            return config
+
+        def _warm_source(self) -> TrialRecord | None:
+            from optuna.trial import TrialState
+
+            from .pareto import pareto_front
+
+            points = [p for p in with_harvest(warm_pool()) if p.model_dir is not None]
+            if self._warm_start is None or not points or self._rng.random() >= self._warm_start.share:
+                return None
+            if self._ot_study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+                return None  # start points come first (and an enqueued point would be asked in their place)
+            front = pareto_front(points, self._objectives, lambda r: r.metrics, self._constraints)
+            return self._rng.choice(front) if front else None
 
         def on_trial_result(self, trial_id, result):
             metrics = self.metric if isinstance(self.metric, list) else [self.metric]
@@ -114,7 +169,17 @@ def make_searcher(space: SearchSpace, seed: int | None):
         constraints=space.constraints,
         # enqueued in the Optuna study: asked first, their missing parameters sampled
         points_to_evaluate=[dict(p) for p in space.search.start_points] or None,
+        warm_start=space.search.warm_start,
+        objectives=space.objectives,
+        inherited=functools.partial(inherited_params, space),
+        warm_seed=seed,
     )
+
+
+def inherited_params(space: SearchSpace, config: dict[str, Any]) -> dict[str, Any]:
+    """The searched parameters a trial warm-started from a point with this config inherits
+    (the model's shape and quantizer settings: all but `WarmStart.resampled`)."""
+    return {k: v for k, v in config.items() if k in space.parameters and space.parameters[k].kind != "fixed" and not WarmStart.resampled(k)}
 
 
 def make_scheduler(space: SearchSpace):
@@ -332,6 +397,17 @@ def can_resume(path: str) -> bool:
         return False
 
 
+def _finished_trials(path: str) -> list[TrialRecord]:
+    """The completed trials of the saved search at `path` (none if Tune cannot read it)."""
+    from ray import tune
+
+    try:
+        trials = tune.ExperimentAnalysis(path).trials
+    except Exception:  # noqa: BLE001 - no warm-start points is no reason to refuse the resume
+        return []
+    return [r for r in map(trial_record, trials) if r is not None and r.ok and r.model_dir is not None]
+
+
 def run_trials(
     space: SearchSpace, data: Splits, settings: RunSettings, listeners: Sequence[TrialListener] = ()
 ) -> tuple[list[TrialRecord], int]:
@@ -371,8 +447,12 @@ def run_trials(
             tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads, deadline=deadline),
             {"cpu": threads},
         )
-        bridge = _bridge(listeners)
+        warm = space.search.warm_start is not None
+        _WARM_POOL.clear()
+        bridge = _bridge([*listeners, WarmPool()] if warm else listeners)
         if settings.resume:
+            if warm:  # the trials that finished before the interruption are warm-start points too
+                _WARM_POOL.extend(_finished_trials(settings.path))
             tuner = tune.Tuner.restore(settings.path, trainable, resume_unfinished=True, resume_errored=False)
             # Tune keeps the pickled RunConfig; give it this run's listeners
             set_restored_callbacks(tuner, [bridge])
@@ -404,5 +484,6 @@ def run_trials(
         return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:
         _DEADLINE[0] = None
+        _WARM_POOL.clear()
         if started:
             ray.shutdown()

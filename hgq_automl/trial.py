@@ -20,7 +20,7 @@ import numpy as np
 from .data import Splits, batches
 from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
 from .metrics import EPOCH_METRICS, NOTE_PREFIX
-from .space import HardwareSpec, SearchSpace
+from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 
 
 #: The synthesis step: (traced model, hardware spec, resolved params, x_test, project folder)
@@ -273,6 +273,10 @@ def run_trial(
     (`hgq_automl.pruning.prune`) and the final metrics are those of the kept pruned model,
     with the unpruned model's as `<metric>_unpruned` and `<metric>_reduction`.
 
+    A warm-started trial (`search.warm_start`: its config names `warm_start_model`, a saved
+    model of an earlier trial whose model parameters it inherited) starts from that model's
+    weights instead of fresh ones.
+
     When the space harvests (`harvest:`), beta ramps over the epochs and the trial keeps
     its non-dominated earlier checkpoints (see `hgq_automl.harvest`); each is measured like
     the final model (trace on the whole training set, both accuracies, the estimates; da4ml's
@@ -299,7 +303,11 @@ def run_trial(
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     params = space.resolve(config)
+    warm_start = params.pop(WARM_START_MODEL, None)  # a warm-started trial (`search.warm_start`)
+    params.pop(WARM_START_FROM, None)
     model = build_model(space.model, params, data.input_shape, data.n_outputs)
+    if warm_start:
+        _load_weights(model, warm_start)
     if space.model.family == "file" and space.model.init == "pretrained":
         # the file's trained weights meet activation ranges never traced on this data: HGQ's
         # wrapping quantizers would start from garbage outputs; calibrate them first
@@ -428,6 +436,21 @@ def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measu
     finally:
         model.set_weights(final_weights)
     return len(points)
+
+
+def _load_weights(model, path: str) -> None:
+    """Start a warm-started trial from the weights (quantizers' bit widths and traced ranges
+    included) of the saved model at `path`: a checkpoint of an earlier trial whose model
+    parameters this trial inherited (`space.WarmStart`)."""
+    import hgq  # noqa: F401 - registers HGQ2's layers and quantizers with Keras
+    import keras
+
+    source = keras.models.load_model(path, compile=False, safe_mode=True)
+    try:
+        model.set_weights(source.get_weights())
+    except ValueError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise TrialFailed(f"warm start from {path}: its weights do not fit this trial's model ({first})") from None
 
 
 def pruning_config(params: Mapping[str, Any]):

@@ -15,6 +15,10 @@ start of the trials; Ray's start-up comes on top, the same for every method):
 - `seeded+h`: `long+h` whose first trial is the ramp run's own recipe (a `search.start_points`
   entry: the largest model, its middle learning rate, beta 1e-7 -> 1e-3), the other sampled:
   one core runs the recipe, the other explores;
+- `warm+h`: `random+h` with warm starts (`search.warm_start`, share WARM_SHARE): once trials
+  have finished, most new trials start from a point of the front so far (a trial's model or a
+  harvested epoch), inherit its model parameters and fine-tune along a newly sampled beta
+  ramp, instead of re-learning from scratch;
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
   largest model; `grid+h`: ramps to a grid of ends over the space's beta_final range;
 - `ramp`: HGQ's own recipe, one trial on the largest model, beta ramping 1e-7 -> 1e-3,
@@ -68,7 +72,9 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "grid", "grid+h", "ramp")
+METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "warm+h", "grid", "grid+h", "ramp")
+#: `warm+h`: the share of new trials that start from a front checkpoint (`search.warm_start.share`)
+WARM_SHARE = 0.75
 GRID_POINTS = 12
 NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
@@ -116,6 +122,9 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
         if name == "seeded":  # the first trial is the ramp run's recipe; the others are sampled
             recipe = {**_largest(space), "beta": RAMP[0], "beta_schedule": "ramp", "beta_final": RAMP[1]}
             space["search"]["start_points"] = [{k: v for k, v in recipe.items() if isinstance(space["parameters"].get(k), dict)}]
+        return space, flags + ["--harvest"]
+    if name == "warm":  # random+h whose later trials start from the front's checkpoints
+        space["search"].update(trials=1000, sampler="random", warm_start={"share": WARM_SHARE})
         return space, flags + ["--harvest"]
     if name in ("nsga2", "tpe", "random"):
         space["search"].update(trials=1000, sampler=name)
@@ -265,7 +274,7 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("nsga2", "tpe", "random", "long", "seeded", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#00798c", "#2e4057")))
+    colors = dict(zip(("nsga2", "tpe", "random", "long", "seeded", "warm", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#e07a1f", "#00798c", "#2e4057")))
     for ax, dataset in zip(axes[0], datasets):
         end = max([budgets[dataset] + slack] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
@@ -306,6 +315,8 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         "keeps up to 8 non-dominated epochs). `long+h`: random search with harvesting, but only 2 trials (the",
         "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
         "`seeded+h`: the same, but its first trial is the ramp run's recipe (a `search.start_points` entry), the other sampled.",
+        f"`warm+h`: `random+h` with warm starts (`search.warm_start: {{share: {WARM_SHARE:g}}}`): once trials have finished, that share of new",
+        "trials starts from a front point so far (a model or harvested epoch), inherits its model parameters and fine-tunes along a new beta ramp.",
         "`ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
         "largest model at its middle learning rate, harvesting up to 12 epochs, given 1.5× the epochs that pilot",
         "runs through the same command say fit (so that it uses the whole budget, which paces its ramp). `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",

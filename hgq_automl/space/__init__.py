@@ -30,8 +30,11 @@ from .schema import (
     HardwareSpec,
     HarvestSpec,
     ModelSpec,
+    WARM_START_FROM,
+    WARM_START_MODEL,
     SearchSettings,
     SearchSpace,
+    WarmStart,
 )
 from .vocabulary import (
     BETA_SCHEDULES,
@@ -59,6 +62,6 @@ __all__ = [
     "HLS_BACKENDS", "HardwareSpec", "HarvestSpec", "KEYED_SUFFIXES", "LAYER_PF_RULE", "MODEL_INITS", "ModelSpec",
     "PAIR_SUFFIXES", "PRUNING_IMPORTANCES", "PRUNING_OBJECTIVES", "PRUNING_PARAMS", "PRUNING_SCHEDULERS",
     "PRUNING_SCHEDULES", "PRUNING_STRUCTURES", "ParamRule", "SAMPLERS", "SCHEDULERS", "SHIPPED_DATASETS",
-    "SOURCE_KEYS", "SPLITS", "STRATEGIES", "SearchSettings", "SearchSpace", "SuggestsParams", "USER_FAMILIES",
+    "SOURCE_KEYS", "SPLITS", "STRATEGIES", "SearchSettings", "SearchSpace", "WARM_START_FROM", "WARM_START_MODEL", "WarmStart", "SuggestsParams", "USER_FAMILIES",
     "USER_PF_RULE", "WIDTH_RULE", "builtin_spaces", "check_input_shape", "load_space", "parse_space", "with_data_path",
 ]

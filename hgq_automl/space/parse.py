@@ -40,6 +40,7 @@ from .schema import (
     ModelSpec,
     SearchSettings,
     SearchSpace,
+    WarmStart,
 )
 from .vocabulary import (
     DATASETS,
@@ -167,6 +168,7 @@ def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None =
     space = replace(space, parameters=params, early_stopping=early, harvest=_parse_harvest(raw.get("harvest"), source))
     _check_harvest(space, source)
     _check_grid(space, source)
+    _check_warm_start(space, source)
     space = _check_start_points(space, source)
     if early and early.grace_period >= space.max_epochs():
         raise SpaceError(source, "early_stopping.grace_period", f"must be below the trials' epochs ({space.max_epochs()}); got {early.grace_period}")
@@ -713,7 +715,30 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
         if not isinstance(points, (list, tuple)) or not all(isinstance(p, dict) and p for p in points):
             raise SpaceError(source, "search.start_points", f"must be a list of mappings of parameter: value, e.g. [{{beta: 1.0e-7, filters_1: 8}}]; got {points!r}")
         s = replace(s, start_points=tuple(dict(p) for p in points))
+    if d.get("warm_start") not in (None, False):
+        s = replace(s, warm_start=_parse_warm_start(d["warm_start"], source))
     return s
+
+
+def _parse_warm_start(value: Any, source: str) -> WarmStart:
+    if isinstance(value, WarmStart):  # re-checked with command-line overrides
+        value = dict(vars(value))
+    if value is True:
+        return WarmStart()
+    if not isinstance(value, dict):
+        raise SpaceError(source, "search.warm_start", f"must be true, false or a mapping (share); got {value!r}")
+    _no_unknown_keys(value, tuple(vars(WarmStart())), source, "search.warm_start")
+    share = _number(value.get("share", WarmStart.share), source, "search.warm_start.share")
+    if not 0 < share <= 1:
+        raise SpaceError(source, "search.warm_start.share", f"must be in (0, 1]: the share of new trials that start from a front checkpoint; got {share!r}")
+    return WarmStart(share=float(share))
+
+
+def _check_warm_start(space: SearchSpace, source: str) -> None:
+    """A warm-started trial inherits its model's parameters from another trial: the grid
+    sampler, which visits only its grid, cannot take such a config."""
+    if space.search.warm_start is not None and space.search.sampler == "grid":
+        raise SpaceError(source, "search.warm_start", "the grid sampler visits only its grid; use another sampler to warm-start trials")
 
 
 def _parse_parameters(d: dict, space: SearchSpace, source: str) -> dict[str, Dimension]:

@@ -169,6 +169,31 @@ class ModelSpec:
         return out
 
 
+#: Parameters a warm-started trial samples afresh (`WarmStart`); it inherits the others
+#: (the model's shape and quantizer settings) from the checkpoint it starts from.
+WARM_START_RESAMPLED = ("beta", "learning_rate", "batch_size", "epochs")
+#: Config keys of a warm-started trial: the point it starts from (a trial id, `<trial>-e<epoch>`
+#: for a harvested checkpoint) and that point's saved model file.
+WARM_START_FROM, WARM_START_MODEL = "warm_start_from", "warm_start_model"
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Warm starts (`search.warm_start: true`, or a mapping of these keys): once trials have
+    finished, a new trial starts, with probability `share`, from the weights of a point on
+    the front so far (a finished trial's model or one of its harvested checkpoints, picked at
+    random) instead of from scratch. It inherits that point's parameters except beta's
+    (`beta*`), learning_rate, batch_size and epochs, which are sampled as usual: it fine-tunes
+    the trained model along another beta ramp rather than re-learning what the first trials
+    learnt (population-based training's exploit and explore, as a sampler's step)."""
+
+    share: float = 0.5
+
+    @staticmethod
+    def resampled(name: str) -> bool:
+        return name.startswith(WARM_START_RESAMPLED)
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     trials: int = 12
@@ -180,7 +205,7 @@ class SearchSettings:
     #: configs to run first, before the sampler's own: values for some searched parameters,
     #: the rest sampled (e.g. HGQ's recipe: the largest model, one long beta ramp)
     start_points: tuple[dict[str, Any], ...] = ()
-
+    warm_start: WarmStart | None = None
 
     def nsga2_population(self) -> int:
         return self.population_size or max(4, min(50, self.trials // 3))
@@ -373,7 +398,7 @@ class SearchSpace:
             "dataset": dataset,
             "model": self.model.describe(),
             "objectives": dict(self.objectives),
-            "search": {k: [dict(p) for p in v] if k == "start_points" else v for k, v in vars(self.search).items() if v not in (None, ())},
+            "search": {k: [dict(p) for p in v] if k == "start_points" else dict(vars(v)) if k == "warm_start" else v for k, v in vars(self.search).items() if v not in (None, ())},
             "parameters": {n: dim.describe() for n, dim in self.parameters.items()},
             "hardware": dict(vars(self.hardware)),
             "constraints": [str(c) for c in self.constraints],
@@ -394,6 +419,7 @@ class SearchSpace:
             _check_harvest,
             _check_metrics_produced,
             _check_start_points,
+            _check_warm_start,
             _parse_hardware,
             _parse_search,
             _ramped,
@@ -417,6 +443,7 @@ class SearchSpace:
             settings = {**vars(space.search), **given}
             space = replace(space, search=_parse_search(settings, source))
             _check_grid(space, source)
+            _check_warm_start(space, source)
         if space.search.start_points and (given or harvest is not None):
             space = _check_start_points(space, source)
         hw = {k: v for k, v in (("synthesis", synthesis), ("part", part)) if v is not None}
