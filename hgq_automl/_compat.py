@@ -76,6 +76,12 @@ def optuna_trial(searcher, trial_id: str) -> Any | None:
     return searcher._ot_trials.get(trial_id)
 
 
+def optuna_study(searcher):
+    """The Optuna study an `OptunaSearch` asks its trials from (`searcher._ot_study`): a warm
+    start enqueues its inherited parameters there, as `points_to_evaluate` does."""
+    return searcher._ot_study
+
+
 def set_restored_callbacks(tuner, callbacks: list) -> None:
     """Replace the callbacks of a restored `tune.Tuner`'s run config (Tune pickles the old
     RunConfig with the experiment and offers no way to pass new ones: `tuner._local_tuner`)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._compat import optuna_trial, set_restored_callbacks
+from ._compat import optuna_study, optuna_trial, set_restored_callbacks
 from .data import Splits
 from .events import TrialListener, TrialRecord, harvested_records, with_harvest
 from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
@@ -119,9 +119,9 @@ def searcher_class():
             deadline = search_deadline()
             if deadline is not None and time.time() >= deadline:
                 return Searcher.FINISHED
-            source = self._warm_source() if trial_id not in self._ot_trials else None
+            source = self._warm_source() if optuna_trial(self, trial_id) is None else None
             if source is not None:
-                self._ot_study.enqueue_trial(self._inherited(source.config) if self._inherited else {}, skip_if_exists=False)
+                optuna_study(self).enqueue_trial(self._inherited(source.config) if self._inherited else {}, skip_if_exists=False)
             config = super().suggest(trial_id)
             if source is not None and isinstance(config, dict):
                 config.update({WARM_START_FROM: source.trial_id, WARM_START_MODEL: str(source.model_dir / MODEL_FILE)})
@@ -135,7 +135,7 @@ def searcher_class():
             points = [p for p in with_harvest(warm_pool()) if p.model_dir is not None]
             if self._warm_start is None or not points or self._rng.random() >= self._warm_start.share:
                 return None
-            if self._ot_study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            if optuna_study(self).get_trials(deepcopy=False, states=(TrialState.WAITING,)):
                 return None  # start points come first (and an enqueued point would be asked in their place)
             front = pareto_front(points, self._objectives, lambda r: r.metrics, self._constraints)
             return self._rng.choice(front) if front else None

@@ -102,6 +102,9 @@ def test_optuna_search_keeps_the_optuna_trial_of_each_tune_trial():
     assert trial.params == config
     assert _compat.optuna_trial(searcher, "t2") is None
     trial.set_constraint("luts <= 10", 1.0)  # what the search's constrained searcher calls
+    # a warm start enqueues its parameters in the searcher's study: the next suggest asks them
+    _compat.optuna_study(searcher).enqueue_trial({"x": 0.25})
+    assert searcher.suggest("t3") == {"x": 0.25}
 
 
 def test_a_tuners_run_config_is_the_live_one_its_fit_uses(tmp_path):
