@@ -616,7 +616,9 @@ def cluster_lines(data: dict) -> list[str]:
         f"{np.mean(rate['local']):.2f} trials / min; runs {min(rate['cluster']):.2f}–{max(rate['cluster']):.2f} and "
         f"{min(rate['local']):.2f}–{max(rate['local']):.2f}); the command's wall time {np.mean(wall['cluster']):.0f} s against "
         f"{np.mean(wall['local']):.0f} s (a cluster's start-up is not in it: the nodes were up before). "
-        f"Target: a loss below 10 % ({'met' if ratio > 0.9 else 'not met'}).",
+        f"Target: a loss below 10 % ({'met' if ratio > 0.9 else 'not met'}"
+        + (", by one run each: within this machine's run-to-run noise, see the default search's wall time above; "
+           "`--cluster --repeats N` measures more)." if len(rate["local"]) < 2 else ")."),
     ]
     return lines
 
