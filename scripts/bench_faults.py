@@ -70,11 +70,44 @@ def _wait_for(folder: Path, text: str, proc: subprocess.Popen, timeout: float = 
         time.sleep(0.3)
 
 
+#: `tracking-outage`: a real `mlflow server` on 127.0.0.1 in the search's namespace, stopped
+#: once the first trial has started and restarted OUTAGE_SECONDS later, while trials run.
+OUTAGE_SECONDS = 30
+OUTAGE = """\
+set -u
+ip link set lo up
+export PATH={bin}:$PATH
+serve() {{
+  python -m mlflow server --workers 1 --host 127.0.0.1 --port 5098 --backend-store-uri sqlite:///$PWD/server.db --artifacts-destination $PWD/server-artifacts >> server.log 2>&1 &
+  SERVER=$!
+  for i in $(seq 1 120); do
+    python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5098/health', timeout=2)" 2>/dev/null && return
+    sleep 1
+  done
+}}
+serve
+python -m hgq_automl search --space fb.yaml --name fb --seed 7 --tracking-uri http://127.0.0.1:5098 >> out.txt 2>> err.txt &
+SEARCH=$!
+for i in $(seq 1 600); do grep -q "started (0/" err.txt && break; sleep 0.5; done
+kill $SERVER; wait $SERVER
+sleep {outage}
+serve
+wait $SEARCH
+echo "search-exit-code=$?"
+python -m hgq_automl sync fb >> out.txt 2>> err.txt
+echo "sync-exit-code=$?"
+kill $SERVER; wait $SERVER
+"""
+
+
 def run_scenario(kind: str, trials: int) -> dict:
     """Run one search with the fault `kind`, recover, and count what went wrong."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-faults-{kind}-"))
     (folder / "fb.yaml").write_text(space(trials))
     (folder / "err.txt").write_text("")
+    (folder / "out.txt").write_text("")
+    extra: dict = {}
+    store = folder / "mlflow.db"
     search = ["search", "--space", "fb.yaml", "--name", "fb", "--seed", "7"]
     start = time.perf_counter()
     if kind == "none":
@@ -85,6 +118,16 @@ def run_scenario(kind: str, trials: int) -> dict:
         proc.send_signal(signal.SIGINT if kind == "sigint" else signal.SIGTERM)
         proc.wait()
         _start(folder, ["search", "--resume", "fb"]).wait()
+    elif kind == "same-name":  # two searches of one name started together: one proceeds, the other exits 2
+        procs = [_start(folder, search) for _ in range(2)]
+        codes = sorted(p.wait() for p in procs)
+        extra["exit_codes"] = codes
+    elif kind == "tracking-outage":
+        (folder / "run.sh").write_text(OUTAGE.format(bin=Path(sys.executable).parent, outage=OUTAGE_SECONDS))
+        done = subprocess.run(["unshare", "-n", "bash", "run.sh"], cwd=folder, capture_output=True, text=True, env=_env(), timeout=1800)
+        extra["exit_codes"] = [int(line.split("=")[1]) for line in done.stdout.splitlines() if "-exit-code=" in line]
+        extra["queued"] = "does not answer" in (folder / "err.txt").read_text()
+        store = folder / "server.db"
     elif kind.startswith("sigkill"):
         kill_at = {"sigkill-epoch": "log_batch:trial:3", "sigkill-harvest": "log_artifacts:harvest:1", "sigkill-driver": ""}[kind]
         proc = _start(folder, search, {"HGQ_AUTOML_KILL_AT": kill_at} if kill_at else None)
@@ -98,19 +141,28 @@ def run_scenario(kind: str, trials: int) -> dict:
     seconds = time.perf_counter() - start
     # the fault really happened: the recovery ran as a resume
     resumes = (folder / "err.txt").read_text().count("search fb (resumed)")
-    return {"fault": kind, "seconds": round(seconds, 1), "resumes": resumes, **count(folder, trials)}
+    return {"fault": kind, "seconds": round(seconds, 1), "resumes": resumes, **extra, **count(folder, trials, store)}
 
 
-def count(folder: Path, trials: int) -> dict:
+def _artifacts(folder: Path, run_id: str, path: str) -> Path | None:
+    """A run's artifact `path` when a server stored it (`server-artifacts/<experiment>/<run>/artifacts/`)."""
+    found = list((folder / "server-artifacts").glob(f"*/{run_id}/artifacts/{path}"))
+    return found[0] if found else None
+
+
+def count(folder: Path, trials: int, store: Path | None = None) -> dict:
+    """What went wrong, from the MLflow store (`store`: the SQLite file; a server's artifacts
+    are read from its folder)."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    client = MlflowClient(f"sqlite:///{store or folder / 'mlflow.db'}")
+    served = (folder / "server-artifacts").is_dir()
     experiment = client.get_experiment_by_name("fb")
     runs = client.search_runs([experiment.experiment_id], max_results=5000)
     trial_runs = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial"]
     finished = {
         r.data.tags["hgq_automl.trial_id"] for r in trial_runs
-        if r.info.status == "FINISHED" and client.list_artifacts(r.info.run_id, "model")
+        if r.info.status == "FINISHED" and (_artifacts(folder, r.info.run_id, "model/MLmodel") if served else client.list_artifacts(r.info.run_id, "model"))
     }
     ids = [r.data.tags.get("hgq_automl.trial_id") for r in runs if r.data.tags.get("hgq_automl.role") in ("trial", "harvest")]
     duplicated = len(ids) - len(set(ids))
@@ -120,7 +172,8 @@ def count(folder: Path, trials: int) -> dict:
             duplicated += len(steps) - len(set(steps))
     parent = next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search")
     try:
-        rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "pareto.json", str(folder))).read_text())
+        pareto = _artifacts(folder, parent.info.run_id, "pareto.json") if served else Path(client.download_artifacts(parent.info.run_id, "pareto.json", str(folder)))
+        rows = json.loads(pareto.read_text())
     except Exception:  # noqa: BLE001 - no front logged
         rows = []
     members = {row["run_id"] for row in rows}
@@ -170,11 +223,14 @@ def section(data: dict, out: Path) -> str:
         "then recovered as the user is told (`--resume`). Counted from MLflow after recovery: *lost* = trials "
         "without a FINISHED run holding its model; *duplicated* = trial ids with more than one active run plus "
         "metric steps logged twice; *wrongly tagged* = runs whose `pareto=true` or registry version disagrees "
-        "with the logged front. Seconds: the whole scenario, recovery included.", "",
-        "| fault | resumes | lost | duplicated | wrongly tagged | runs not FINISHED | parent run | seconds |", "|---|---|---|---|---|---|---|---|",
+        "with the logged front. Seconds: the whole scenario, recovery included. `same-name`: two searches of one "
+        "name started at once (exit codes of both); `tracking-outage`: the search logs to a real `mlflow server` on "
+        f"127.0.0.1, stopped once the first trial has started and restarted {OUTAGE_SECONDS} s later (exit codes of "
+        "the search and of the `sync` after it).", "",
+        "| fault | resumes | exit codes | lost | duplicated | wrongly tagged | runs not FINISHED | parent run | seconds |", "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['fault']} | {r.get('resumes', '')} | {r['lost']} | {r['duplicated']} | {r['wrongly_tagged']} | {r['runs_not_finished']} | {r['parent_status']} | {r['seconds']} |"
+        f"| {r['fault']} | {r.get('resumes', '')} | {', '.join(map(str, r.get('exit_codes', []))) or '–'} | {r['lost']} | {r['duplicated']} | {r['wrongly_tagged']} | {r['runs_not_finished']} | {r['parent_status']} | {r['seconds']} |"
         for r in results
     ]
     lines += ["", f"![faults](../benchmarks/{out.with_suffix('.png').name}) (JSON: `benchmarks/{out.name}`)"]
@@ -185,7 +241,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench_faults.json")
     parser.add_argument("--trials", type=int, default=3)
-    parser.add_argument("--faults", nargs="+", default=["none", "sigint", "sigterm", "sigkill-driver", "sigkill-epoch", "sigkill-harvest"])
+    parser.add_argument("--faults", nargs="+", default=["none", "sigint", "sigterm", "sigkill-driver", "sigkill-epoch", "sigkill-harvest", "same-name", "tracking-outage"])
+    parser.add_argument("--merge", action="store_true", help="keep the --out JSON's other faults, replacing those run now")
     parser.add_argument("--docs", action="store_true", help="also write the section of docs/benchmarks.md")
     parser.add_argument("--replot", action="store_true", help="run nothing: the plot and docs from the existing --out JSON")
     args = parser.parse_args()
@@ -197,6 +254,9 @@ def main() -> int:
         for kind in args.faults:
             results.append(run_scenario(kind, args.trials))
             print(json.dumps(results[-1]), flush=True)
+        if args.merge and out.exists():
+            kept = [r for r in json.loads(out.read_text())["results"] if r["fault"] not in args.faults]
+            results = kept + results
         data = {"machine": machine(), "results": results}
         out.write_text(json.dumps(data, indent=2))
     plot(data["results"], out.with_suffix(".png"))
