@@ -15,6 +15,7 @@ TWO_TRIALS = tiny_space("two", trials=2)
 #: the module must travel with the job to the Ray workers
 OWN = """\
 name: own
+task: {type: classification, chance_margin: 0}  # few-epoch trials can sit near chance: no floor
 dataset: {name: digits, max_samples: 300}
 model: {builder: "job_models:build"}
 search: {trials: 2, concurrency: 2, sampler: random, seed: 1}

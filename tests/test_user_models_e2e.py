@@ -25,6 +25,7 @@ def build(params, input_shape, n_outputs):
 SPACES = {
     "builder": """\
 name: builder
+task: {type: classification, chance_margin: 0}  # few-epoch trials can sit near chance: no floor
 dataset: {name: arrays, x: x.npy, y: y.npy, max_samples: 400}
 model: {builder: "my_models:build"}
 search: {trials: 2, concurrency: 2, sampler: random, seed: 2}
@@ -36,6 +37,7 @@ parameters:
 """,
     "float": """\
 name: float
+task: {type: classification, chance_margin: 0}  # few-epoch trials can sit near chance: no floor
 dataset: {name: arrays, path: digits.h5, x_key: images, y_key: labels, max_samples: 400}
 model: {path: float_cnn.keras, init: pretrained}
 search: {trials: 2, concurrency: 2, sampler: random, seed: 0}
@@ -47,6 +49,7 @@ parameters:
 """,
     "hgq": """\
 name: hgq
+task: {type: classification, chance_margin: 0}  # few-epoch trials can sit near chance: no floor
 dataset: {name: arrays, path: digits.csv, label_column: digit, max_samples: 400}
 model: {path: hgq_mlp.keras}
 search: {trials: 2, concurrency: 2, sampler: random, seed: 0}
