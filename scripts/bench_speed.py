@@ -498,7 +498,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "",
         *feed_lines(data),
         *cpu_lines(data),
-        f"**The default search** (README command 1: digits_cnn, 12 trials × 50 epochs, 2 at a time): "
+        f"**The default search** (README command 1: digits_cnn, up to 12 harvesting trials × 50 epochs, 2 at a time, in the trials' 135-s time budget): "
         f"**{d['wall_seconds']:.0f} s** in total ({d['trials']} trials), peak memory **{d['peak_rss_tree_gb']:.2f} GB** "
         f"summed RSS of the whole process tree (driver + Ray + workers; shared pages counted per process), "
         f"{d['peak_rss_driver_gb']:.2f} GB the driver alone.",
