@@ -122,6 +122,15 @@ def run_scenario(kind: str, trials: int) -> dict:
         procs = [_start(folder, search) for _ in range(2)]
         codes = sorted(p.wait() for p in procs)
         extra["exit_codes"] = codes
+    elif kind == "disk-full":  # the storage is a full 64 kB tmpfs: set-up fails (exit 2); the name is used again elsewhere
+        mnt = folder / "mnt"
+        mnt.mkdir()
+        script = (f"set -u; mount -t tmpfs -o size=64k tmpfs {mnt}; dd if=/dev/zero of={mnt}/fill bs=4k 2>/dev/null || true; "
+                  f"ip link set lo up; exec {sys.executable} -m hgq_automl {' '.join(search)} --storage {mnt}")
+        full = subprocess.run(["unshare", "-m", "-n", "bash", "-c", script], cwd=folder, env=_env(), stdout=open(folder / "out.txt", "a"),
+                              stderr=open(folder / "err.txt", "a"), timeout=600)
+        again = _start(folder, search)
+        extra["exit_codes"] = [full.returncode, again.wait()]
     elif kind == "tracking-outage":
         (folder / "run.sh").write_text(OUTAGE.format(bin=Path(sys.executable).parent, outage=OUTAGE_SECONDS))
         done = subprocess.run(["unshare", "-n", "bash", "run.sh"], cwd=folder, capture_output=True, text=True, env=_env(), timeout=1800)
@@ -226,7 +235,8 @@ def section(data: dict, out: Path) -> str:
         "with the logged front. Seconds: the whole scenario, recovery included. `same-name`: two searches of one "
         "name started at once (exit codes of both); `tracking-outage`: the search logs to a real `mlflow server` on "
         f"127.0.0.1, stopped once the first trial has started and restarted {OUTAGE_SECONDS} s later (exit codes of "
-        "the search and of the `sync` after it).", "",
+        "the search and of the `sync` after it); `disk-full`: the storage is a full 64-kB tmpfs (exit codes of that "
+        "search, which must fail at set-up, and of the same name started again on a roomy storage).", "",
         "| fault | resumes | exit codes | lost | duplicated | wrongly tagged | runs not FINISHED | parent run | seconds |", "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
@@ -241,7 +251,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench_faults.json")
     parser.add_argument("--trials", type=int, default=3)
-    parser.add_argument("--faults", nargs="+", default=["none", "sigint", "sigterm", "sigkill-driver", "sigkill-epoch", "sigkill-harvest", "same-name", "tracking-outage"])
+    parser.add_argument("--faults", nargs="+", default=["none", "sigint", "sigterm", "sigkill-driver", "sigkill-epoch", "sigkill-harvest", "same-name", "tracking-outage", "disk-full"])
     parser.add_argument("--merge", action="store_true", help="keep the --out JSON's other faults, replacing those run now")
     parser.add_argument("--docs", action="store_true", help="also write the section of docs/benchmarks.md")
     parser.add_argument("--replot", action="store_true", help="run nothing: the plot and docs from the existing --out JSON")
