@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import UsageError
 from .layout import STATE_FILE
+from .task import FLOOR_NOTE
 
 #: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
 DEFAULT_STORAGE = "hgq_automl_results"
@@ -415,16 +416,16 @@ def prepare(request: SearchRequest):
 
 
 def _with_floor(space, data, notes: list[str]):
-    """The space with the task's chance floor (`TaskSpec.floor`) among its constraints, said
-    once on stderr: like a user's constraint it keeps points off the front and is told to
-    Optuna. A resumed search has it already (its state holds the constraints)."""
+    """The space with the task's chance floor (`TaskSpec.floor`) among its constraints, its
+    line added to `notes` (the search's summary says it, after the checks that may still
+    refuse bad input in one line): like a user's constraint it keeps points off the front
+    and is told to Optuna. A resumed search has it already (its state holds the constraints)."""
     from dataclasses import replace
 
     floor = space.task.floor(data.y_train, data.y_val)
     if floor is None:
         return space
     constraint, line = floor
-    print(f"note: {line}", file=sys.stderr, flush=True)
     notes.append(line)
     if constraint in space.constraints:
         return space
@@ -569,6 +570,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
         f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
         + "".join(f"  note: {note}\n" for note in data.notes)
+        + "".join(f"  note: {note}\n" for note in model_notes if note.startswith(FLOOR_NOTE))
         + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
         + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
         + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")

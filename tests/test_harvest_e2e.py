@@ -83,7 +83,7 @@ def test_the_front_registry_and_report_cover_harvested_points(search):
         run = by_run[row["run_id"]]
         assert row["harvested_from"] == run.data.tags.get("hgq_automl.harvested_from", "")
     # the chance floor: said once, logged with the constraints, no front member below it
-    line = next(x for x in result.stderr.splitlines() if x.startswith("note: the front keeps points with val_accuracy >= "))
+    line = next(x.strip() for x in result.stderr.splitlines() if x.strip().startswith("note: the front keeps points with val_accuracy >= "))
     bound = float(line.split(">= ")[1].split(":")[0])
     assert 0.1 < bound < 0.3 and _role(runs, "search")[0].data.params["constraints"] == f"val_accuracy >= {bound:g}"
     assert all(by_run[row["run_id"]].data.metrics["val_accuracy"] >= bound for row in pareto)

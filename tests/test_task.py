@@ -118,7 +118,8 @@ def test_a_search_adds_the_floor_to_its_constraints_once(capsys):
     started = _with_floor(space, data, notes)
     (floor,) = started.constraints
     assert floor.metric == "val_accuracy" and 0.18 < floor.bound < 0.2  # 10 classes, ~0.1 each
-    assert len(notes) == 1 and capsys.readouterr().err.startswith("note: the front keeps points with val_accuracy >= ")
+    assert len(notes) == 1 and notes[0].startswith("the front keeps points with val_accuracy >= ")
+    assert capsys.readouterr().err == ""  # said in the search's summary, after the checks
     # a resumed search reads its constraints back from its state (to_dict): no second floor
     resumed = _with_floor(parse_space(started.to_dict()), data, [])
     assert resumed.constraints == (floor,)
