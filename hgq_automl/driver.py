@@ -19,7 +19,6 @@ from typing import Any
 
 from .errors import UsageError
 from .layout import STATE_FILE
-from .task import FLOOR_NOTE
 
 #: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
 DEFAULT_STORAGE = "hgq_automl_results"
@@ -435,7 +434,8 @@ def _with_floor(space, data, notes: list[str]):
 def _check_model(space, data, notes: list[str] | None = None):
     """The space with its model's input shape (the data's, when the space gives none),
     checked against the data; a user's model (builder, file) built once with the space's
-    first parameters (`models.check_model`), its notes printed (and added to `notes`).
+    first parameters (`models.check_model`), its notes added to `notes` (the search's summary
+    says them, after every check that may still refuse bad input in one line).
     Raises UsageError."""
     from dataclasses import replace
 
@@ -455,8 +455,6 @@ def _check_model(space, data, notes: list[str] | None = None):
             model_notes = check_model(space.model, space.first_params(), data.input_shape, data.n_outputs)
         except UsageError as exc:
             raise UsageError(f"{space.source}: {exc}") from None
-        for note in model_notes:
-            print(f"note: {note}", file=sys.stderr, flush=True)
         if notes is not None:
             notes += model_notes
     return space
@@ -570,7 +568,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
         f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
         + "".join(f"  note: {note}\n" for note in data.notes)
-        + "".join(f"  note: {note}\n" for note in model_notes if note.startswith(FLOOR_NOTE))
+        + "".join(f"  note: {note}\n" for note in model_notes)
         + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
         + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
         + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")

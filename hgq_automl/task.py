@@ -27,8 +27,6 @@ HUBER_DELTA = 1.0
 #: The default `task.chance_margin`: a point must close this fraction of the gap between a
 #: constant prediction and a perfect one to be on the front (`TaskSpec.floor`).
 CHANCE_MARGIN = 0.1
-#: How the floor's line (`TaskSpec.floor`) begins.
-FLOOR_NOTE = "the front keeps points with"
 
 
 @dataclass(frozen=True)
