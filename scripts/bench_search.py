@@ -15,6 +15,10 @@ start of the trials; Ray's start-up comes on top, the same for every method):
 - `seeded+h`: `long+h` whose first trial is the ramp run's own recipe (a `search.start_points`
   entry: the largest model, its middle learning rate, beta 1e-7 -> 1e-3), the other sampled:
   one core runs the recipe, the other explores;
+- `split+h`: two long ramps side by side, both on the ramp run's model and learning rate: one
+  is the ramp run's recipe (beta 1e-7 -> 1e-3), the other ramps SPLIT_LOW_END (1e-5 -> 1e-2),
+  the low-EBOPs end the recipe stops short of, at half the recipe's pace per decade (two
+  `search.start_points` entries);
 - `warm+h`: `random+h` with warm starts (`search.warm_start`, share WARM_SHARE): once trials
   have finished, most new trials start from a point of the front so far (a trial's model or a
   harvested epoch), inherit its model parameters and fine-tune along a newly sampled beta
@@ -72,12 +76,14 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "warm+h", "grid", "grid+h", "ramp")
+METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "warm+h", "grid", "grid+h", "ramp")
 #: `warm+h`: the share of new trials that start from a front checkpoint (`search.warm_start.share`)
 WARM_SHARE = 0.75
 GRID_POINTS = 12
 NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
+#: `split+h`'s second ramp: the low-EBOPs end of the front, which the recipe's ramp stops short of
+SPLIT_LOW_END = (1e-5, 1e-2)
 RAMP_MARGIN = 1.5
 #: seconds the horizon adds to the budget: Ray's start-up and the last trials' final reports
 SLACK = 20.0
@@ -109,19 +115,23 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     space = _space_dict(dataset)
     name, _, harvest = method.partition("+")
     # the built-in spaces harvest; here each method says whether it does (flags or its own harvest:)
-    if name not in ("long", "seeded"):
+    if name not in ("long", "seeded", "split"):
         space.pop("harvest", None)
     if not harvest and name in ("nsga2", "tpe", "random"):
         space["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
     space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
     flags = ["--time-budget", f"{budget:g}"]
     space["search"].pop("population_size", None)
-    if name in ("long", "seeded"):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
+    if name in ("long", "seeded", "split"):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
         space["parameters"]["epochs"] = ramp_epochs
         space["search"].update(trials=space["search"]["concurrency"], sampler="random")
         if name == "seeded":  # the first trial is the ramp run's recipe; the others are sampled
             recipe = {**_largest(space), "beta": RAMP[0], "beta_schedule": "ramp", "beta_final": RAMP[1]}
             space["search"]["start_points"] = [{k: v for k, v in recipe.items() if isinstance(space["parameters"].get(k), dict)}]
+        if name == "split":  # both trials on the recipe's model: the recipe's ramp and one over the low-EBOPs end
+            ramps = (RAMP, SPLIT_LOW_END)
+            points = [{**_largest(space), "beta": lo, "beta_schedule": "ramp", "beta_final": hi} for lo, hi in ramps]
+            space["search"]["start_points"] = [{k: v for k, v in p.items() if isinstance(space["parameters"].get(k), dict)} for p in points]
         return space, flags + ["--harvest"]
     if name == "warm":  # random+h whose later trials start from the front's checkpoints
         space["search"].update(trials=1000, sampler="random", warm_start={"share": WARM_SHARE})
@@ -279,7 +289,7 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("nsga2", "tpe", "random", "long", "seeded", "warm", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#e07a1f", "#00798c", "#2e4057")))
+    colors = dict(zip(("nsga2", "tpe", "random", "long", "seeded", "split", "warm", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#e07a1f", "#00798c", "#2e4057")))
     for ax, dataset in zip(axes[0], datasets):
         end = max([budgets[dataset] + slack] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
@@ -320,6 +330,7 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         "keeps up to 8 non-dominated epochs). `long+h`: random search with harvesting, but only 2 trials (the",
         "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
         "`seeded+h`: the same, but its first trial is the ramp run's recipe (a `search.start_points` entry), the other sampled.",
+        f"`split+h`: the same, both trials on the ramp run's model: its recipe and a ramp over the low-EBOPs end ({SPLIT_LOW_END[0]:g} → {SPLIT_LOW_END[1]:g}).",
         f"`warm+h`: `random+h` with warm starts (`search.warm_start: {{share: {WARM_SHARE:g}}}`): once trials have finished, that share of new",
         "trials starts from a front point so far (a model or harvested epoch), inherits its model parameters and fine-tunes along a new beta ramp.",
         "`ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
