@@ -17,7 +17,7 @@ start of the trials; Ray's start-up comes on top, the same for every method):
   one core runs the recipe, the other explores;
 - `split+h`: two long ramps side by side, both on the ramp run's model and learning rate: one
   is the ramp run's recipe (beta 1e-7 -> 1e-3), the other ramps SPLIT_LOW_END (1e-5 -> 1e-2),
-  the low-EBOPs end the recipe stops short of, at half the recipe's pace per decade (two
+  the low-EBOPs end the recipe stops short of, at 3/4 of the recipe's pace per decade (two
   `search.start_points` entries);
 - `warm+h`: `random+h` with warm starts (`search.warm_start`, share WARM_SHARE): once trials
   have finished, most new trials start from a point of the front so far (a trial's model or a
@@ -125,12 +125,11 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     if name in ("long", "seeded", "split"):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
         space["parameters"]["epochs"] = ramp_epochs
         space["search"].update(trials=space["search"]["concurrency"], sampler="random")
-        if name == "seeded":  # the first trial is the ramp run's recipe; the others are sampled
-            recipe = {**_largest(space), "beta": RAMP[0], "beta_schedule": "ramp", "beta_final": RAMP[1]}
-            space["search"]["start_points"] = [{k: v for k, v in recipe.items() if isinstance(space["parameters"].get(k), dict)}]
-        if name == "split":  # both trials on the recipe's model: the recipe's ramp and one over the low-EBOPs end
-            ramps = (RAMP, SPLIT_LOW_END)
-            points = [{**_largest(space), "beta": lo, "beta_schedule": "ramp", "beta_final": hi} for lo, hi in ramps]
+        # seeded: the first trial is the ramp run's recipe, the other sampled; split: both on the
+        # recipe's model, the recipe's ramp and one over the low-EBOPs end
+        ramps = {"seeded": (RAMP,), "split": (RAMP, SPLIT_LOW_END)}.get(name, ())
+        points = [{**_largest(space), "beta": lo, "beta_schedule": "ramp", "beta_final": hi} for lo, hi in ramps]
+        if points:
             space["search"]["start_points"] = [{k: v for k, v in p.items() if isinstance(space["parameters"].get(k), dict)} for p in points]
         return space, flags + ["--harvest"]
     if name == "warm":  # random+h whose later trials start from the front's checkpoints
