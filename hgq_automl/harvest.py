@@ -32,21 +32,28 @@ class HarvestPoint:
 
 
 class Harvest:
-    """The non-dominated points offered so far, sorted by EBOPs (ascending)."""
+    """The non-dominated points offered so far, sorted by EBOPs (ascending).
 
-    def __init__(self, max_points: int = 8):
+    `min_quality`: points below it are never kept (a collapsed model, which the search's
+    front leaves out anyway, would otherwise hold the low-EBOPs end and a slot of the cap).
+    """
+
+    def __init__(self, max_points: int = 8, min_quality: float | None = None):
         if max_points < 1:
             raise ValueError(f"max_points must be >= 1; got {max_points}")
         self.max_points = max_points
+        self.min_quality = min_quality
         self.points: list[HarvestPoint] = []
 
     def offer(self, epoch: int, quality: float, ebops: float, payload: Any = None) -> bool:
         """Keep the point if nothing kept dominates it (dropping those it dominates); True if kept.
 
-        A point with a non-finite value is never kept. An exact tie with a kept point
-        is not kept either: the earlier epoch stands.
+        A point with a non-finite value, or below `min_quality`, is never kept. An exact
+        tie with a kept point is not kept either: the earlier epoch stands.
         """
         if not (math.isfinite(quality) and math.isfinite(ebops)):
+            return False
+        if self.min_quality is not None and quality < self.min_quality:
             return False
         new = HarvestPoint(epoch, float(quality), float(ebops), payload)
         for p in self.points:

@@ -114,6 +114,18 @@ class TaskSpec:
             }
         return {f"{prefix}_{name}": value for name, value in out.items()}
 
+    def harvest_floor(self, constraints: tuple[Constraint, ...]) -> float | None:
+        """The lowest harvest quality (`harvest_quality`) the constraints on its metric allow:
+        the largest `val_accuracy >=` bound, or minus the smallest `val_mse <=` bound (the
+        chance floor among them). A harvest keeps nothing below it: such a checkpoint would
+        be logged, estimated and then kept off the front, and would take a slot of the
+        harvest's cap from a point that counts. None when no constraint bounds it."""
+        metric, op = ("val_mse", "<=") if self.regression else ("val_accuracy", ">=")
+        bounds = [c.bound for c in constraints if c.metric == metric and c.op == op]
+        if not bounds:
+            return None
+        return -min(bounds) if self.regression else max(bounds)
+
     def harvest_quality(self) -> Callable[[np.ndarray, np.ndarray], float]:
         """The higher-is-better number harvesting keeps a checkpoint for: accuracy, or
         minus the mean squared error."""

@@ -320,7 +320,7 @@ def run_trial(
     if space.harvest is not None:
         from .harvest import Harvest
 
-        harvest = Harvest(space.harvest.max_points)
+        harvest = Harvest(space.harvest.max_points, space.task.harvest_floor(space.constraints))
         callbacks.append(_harvester(space, data, harvest, timer))
     if deadline is not None:
         callbacks.append(_deadline(deadline))

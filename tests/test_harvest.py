@@ -45,6 +45,14 @@ def test_over_the_cap_drops_the_point_that_loses_least_area():
         Harvest(max_points=0)
 
 
+def test_points_below_the_floor_are_never_kept():
+    h = Harvest(max_points=3, min_quality=0.5)
+    assert not h.offer(1, 0.11, 18.0)  # a collapsed model: cheapest of all, and not kept
+    assert h.offer(2, 0.50, 2**10) and h.offer(3, 0.90, 2**14)
+    assert not h.offer(4, 0.49, 2**9)
+    assert kept(h) == [2, 3]  # the low-EBOPs end is the cheapest point above the floor
+
+
 def test_space_harvest_section_ramps_beta_in_every_trial():
     import optuna
 
@@ -140,6 +148,24 @@ def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
     assert sum(final[p] for p in parts) <= final["trial_seconds"]
     assert 0 < final["da4ml_seconds"] < final["estimate_seconds"]
     assert np.isfinite(final["val_accuracy"])
+
+
+def test_a_harvesting_trial_keeps_no_checkpoint_below_the_floor(tmp_path):
+    """The space's floor on the harvest's metric (here one no epoch reaches) keeps every
+    checkpoint out; the trial's own model is still measured and returned."""
+    from hgq_automl.data import load_dataset
+    from hgq_automl.trial import run_trial
+
+    space = parse_space({
+        "dataset": {"max_samples": 300},
+        "harvest": {"max_points": 4},
+        "constraints": ["val_accuracy >= 1.01"],
+        "parameters": {"filters_1": 2, "epochs": 4, "beta": 2e-6, "beta_final": 3e-3},
+    })
+    data = load_dataset(space.dataset)
+    final, _ = run_trial(space, {}, data, report=lambda r: None, seed=1, threads=2, harvest_dir=tmp_path)
+    assert final["harvest_points"] == 0 and not list(tmp_path.iterdir())
+    assert 0 < final["val_accuracy"] <= 1
 
 
 def test_a_deadline_ends_training_early_and_keeps_the_trial(tmp_path):

@@ -97,6 +97,16 @@ def test_the_chance_floor_sits_a_margin_above_the_best_constant_prediction():
     assert parse_constraint(str(odd)) == odd
 
 
+def test_the_harvest_floor_is_the_tightest_bound_on_the_harvests_metric():
+    from hgq_automl.constraints import Constraint
+
+    cs = (Constraint("val_accuracy", ">=", 0.2), Constraint("val_accuracy", ">=", 0.3), Constraint("dsps", "<=", 0.0),
+          Constraint("val_mse", "<=", 0.5), Constraint("val_mse", "<=", 0.4), Constraint("val_accuracy", "<=", 0.9))
+    assert TaskSpec().harvest_floor(cs) == 0.3
+    assert TaskSpec("regression", "mse").harvest_floor(cs) == -0.4  # the harvest keeps minus the mse
+    assert TaskSpec().harvest_floor(cs[2:4]) is None and TaskSpec().harvest_floor(()) is None
+
+
 def test_chance_margin_is_checked_and_reads_back():
     space = parse_space({"task": {"type": "classification", "chance_margin": 0.2}})
     assert space.task.chance_margin == 0.2 and parse_space(space.to_dict()).task == space.task
