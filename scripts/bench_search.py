@@ -16,7 +16,7 @@ start of the trials; Ray's start-up comes on top, the same for every method):
   entry: the largest model, its middle learning rate, beta 1e-7 -> 1e-3), the other sampled:
   one core runs the recipe, the other explores;
 - `split+h`: two long ramps side by side, both on the ramp run's model and learning rate: one
-  is the ramp run's recipe (beta 1e-7 -> 1e-3), the other ramps SPLIT_LOW_END (1e-5 -> 1e-2),
+  is the ramp run's recipe (beta 1e-7 -> 1e-3), the other ramps SPLIT_LOW_END (1e-5 -> 3e-3),
   the low-EBOPs end the recipe stops short of, at 3/4 of the recipe's pace per decade (two
   `search.start_points` entries);
 - `warm+h`: `random+h` with warm starts (`search.warm_start`, share WARM_SHARE): once trials
@@ -83,7 +83,7 @@ GRID_POINTS = 12
 NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
 #: `split+h`'s second ramp: the low-EBOPs end of the front, which the recipe's ramp stops short of
-SPLIT_LOW_END = (1e-5, 1e-2)
+SPLIT_LOW_END = (1e-5, 3e-3)
 RAMP_MARGIN = 1.5
 #: seconds the horizon adds to the budget: Ray's start-up and the last trials' final reports
 SLACK = 20.0
@@ -194,7 +194,8 @@ def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path
     wall = time.time() - start
     if code != 0:
         raise RuntimeError(f"{name} exited {code}; see {folder / f'{name}.log'}")
-    settings = {"epochs": space["parameters"].get("epochs"), "population_size": space["search"].get("population_size")}
+    settings = {"epochs": space["parameters"].get("epochs"), "population_size": space["search"].get("population_size"),
+                "start_points": space["search"].get("start_points")}
     return {"dataset": dataset, "method": method, "seed": seed, "wall_seconds": wall, "settings": settings, **_read_points(folder / "bench.db", name, start)}
 
 
@@ -313,6 +314,13 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
     plt.close(fig)
 
 
+def _split_end(runs: list[dict]) -> str:
+    """`split+h`'s second ramp as the runs record it (their start points), else SPLIT_LOW_END."""
+    ends = {(p["beta"], p["beta_final"]) for r in runs if r["method"] == "split+h"
+            for p in ((r.get("settings") or {}).get("start_points") or [])[1:]}
+    return ", ".join(f"{lo:g} → {hi:g}" for lo, hi in sorted(ends or {SPLIT_LOW_END}))
+
+
 def write_markdown(data: dict, path: Path, image: str, name: str | None = None) -> None:
     s, split, env = data["summary"], data["time_split"], data["environment"]
     slack = data.get("slack_s", SLACK)
@@ -329,7 +337,7 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         "keeps up to 8 non-dominated epochs). `long+h`: random search with harvesting, but only 2 trials (the",
         "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
         "`seeded+h`: the same, but its first trial is the ramp run's recipe (a `search.start_points` entry), the other sampled.",
-        f"`split+h`: the same, both trials on the ramp run's model: its recipe and a ramp over the low-EBOPs end ({SPLIT_LOW_END[0]:g} → {SPLIT_LOW_END[1]:g}).",
+        f"`split+h`: the same, both trials on the ramp run's model: its recipe and a ramp over the low-EBOPs end ({_split_end(data['runs'])}).",
         f"`warm+h`: `random+h` with warm starts (`search.warm_start: {{share: {WARM_SHARE:g}}}`): once trials have finished, that share of new",
         "trials starts from a front point so far (a model or harvested epoch), inherits its model parameters and fine-tunes along a new beta ramp.",
         "`ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
@@ -431,7 +439,7 @@ def main() -> int:
     if not args.report_only:
         with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
             for dataset in args.datasets:
-                if {"ramp", "long+h", "seeded+h"} & set(args.methods) and dataset not in epochs:
+                if {"ramp", "long+h", "seeded+h", "split+h"} & set(args.methods) and dataset not in epochs:
                     n, per_epoch = ramp_epochs(dataset, budgets[dataset], Path(tmp))
                     epochs[dataset] = n
                     print(f"{dataset}: ramp run gets {n} epochs ({per_epoch:.2f} s each)", flush=True)
