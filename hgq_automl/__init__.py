@@ -6,7 +6,7 @@ Ray Tune and Optuna for the accuracy-vs-resource Pareto set, which is logged to 
 From Python::
 
     import hgq_automl
-    result = hgq_automl.search("digits_cnn", trials=4)
+    result = hgq_automl.search("digits_cnn")
     result.to_dataframe(); result.plot(); result.export(result.front[0], to="verilog", out="fw")
 
 Kept light on import: the API (`load_space`, `search`, `open_search`, `SearchResult`) loads

@@ -4,6 +4,8 @@ long HGQ beta-ramp run, with and without intra-trial harvesting, on digits and M
 Every method runs through the real command (`python -m hgq_automl search`: Ray Tune,
 Optuna, MLflow SQLite) with the same wall-clock budget (`--time-budget`, counted from the
 start of the trials; Ray's start-up comes on top, the same for every method):
+- `default`: the dataset's built-in space as it ships (harvesting, its sampler, trials and
+  epochs), given the budget;
 - `nsga2`, `tpe`, `random`: the dataset's built-in space (digits_cnn / mnist_cnn) with
   EPOCHS epochs per trial (NSGA-II with a population of 4: about 10 trials fit a budget;
   TPE starts with Optuna's 10 random trials, so at this budget it is random search);
@@ -76,7 +78,7 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "warm+h", "grid", "grid+h", "ramp")
+METHODS = ("default", "nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "warm+h", "grid", "grid+h", "ramp")
 #: `warm+h`: the share of new trials that start from a front checkpoint (`search.warm_start.share`)
 WARM_SHARE = 0.75
 GRID_POINTS = 12
@@ -113,6 +115,9 @@ def _largest(space: dict) -> dict:
 def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | None = None) -> tuple[dict, list[str]]:
     """The space (plain data) and extra command-line flags of one method."""
     space = _space_dict(dataset)
+    flags = ["--time-budget", f"{budget:g}"]
+    if method == "default":  # the built-in space as it ships, given the budget
+        return space, flags
     name, _, harvest = method.partition("+")
     # the built-in spaces harvest; here each method says whether it does (flags or its own harvest:)
     if name not in ("long", "seeded", "split"):
@@ -120,7 +125,6 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     if not harvest and name in ("nsga2", "tpe", "random"):
         space["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
     space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
-    flags = ["--time-budget", f"{budget:g}"]
     space["search"].pop("population_size", None)
     if name in ("long", "seeded", "split"):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
         space["parameters"]["epochs"] = ramp_epochs
@@ -289,7 +293,7 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("nsga2", "tpe", "random", "long", "seeded", "split", "warm", "grid", "ramp"), ("#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#e07a1f", "#00798c", "#2e4057")))
+    colors = dict(zip(("default", "nsga2", "tpe", "random", "long", "seeded", "split", "warm", "grid", "ramp"), ("#000000", "#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#e07a1f", "#00798c", "#2e4057")))
     for ax, dataset in zip(axes[0], datasets):
         end = max([budgets[dataset] + slack] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
@@ -299,7 +303,7 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
                 continue
             curves = np.array([hv_curve(r["points"], REFERENCE[dataset], times) for r in mine])
             base = method.split("+")[0]
-            style = "-" if "+h" in method or method == "ramp" else "--"
+            style = "-" if "+h" in method or method in ("ramp", "default") else "--"
             ax.plot(times, curves.mean(axis=0), style, color=colors[base], label=f"{method} ({len(mine)} seeds)")
             ax.fill_between(times, curves.min(axis=0), curves.max(axis=0), color=colors[base], alpha=0.08)
         ax.axvline(budgets[dataset], color="grey", lw=0.8, ls=":")
@@ -333,6 +337,7 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         f"horizon (budget + {slack:g} s for Ray's start-up and the last reports), against a fixed reference point",
         "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept",
         "(a beta ramp keeps pace with the budget: it still ends at `beta_final`).",
+        "`default`: the built-in space as it ships (harvesting, its sampler, trials and epochs), given the budget.",
         "`+h`: with intra-trial harvesting (every trial ramps beta from `beta` to `beta_final`, both sampled, and",
         "keeps up to 8 non-dominated epochs). `long+h`: random search with harvesting, but only 2 trials (the",
         "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
@@ -409,10 +414,11 @@ def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    budgets = {**BUDGET, **{k: float(v) for k, v in (b.split("=") for b in args.budget)}}
     stem = f"search_{args.name}" if args.name else "search"
     store = out / f"{stem}.json"
     saved = json.loads(store.read_text()) if (args.resume or args.report_only) and store.exists() else {}
+    # a resumed set keeps the budgets its runs had; --budget sets those of the datasets run now
+    budgets = {**BUDGET, **saved.get("budgets", {}), **{k: float(v) for k, v in (b.split("=") for b in args.budget)}}
     slack = args.slack if args.slack is not None else saved.get("slack_s", SLACK)
     runs, epochs = saved.get("runs", []), saved.get("ramp_epochs", {})
     seeds = sorted(set(args.seeds) | set(saved.get("seeds", []))) if saved else args.seeds

@@ -88,7 +88,7 @@ def test_bad_harvest_and_time_budget(raw, message):
 
 def test_harvest_flag_replaces_a_searched_schedule():
     raw = load_space("digits_cnn").to_dict()
-    del raw["harvest"]
+    del raw["harvest"], raw["search"]["start_points"]  # theirs ramp: refused with a searched schedule
     raw["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
     space = parse_space(raw)
     assert "beta_schedule" in space.parameters and space.harvest is None

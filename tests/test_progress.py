@@ -4,11 +4,11 @@ import io
 
 from hgq_automl.events import TrialRecord
 from hgq_automl.progress import ConsoleProgress
-from hgq_automl.space import load_space
+from hgq_automl.space import parse_space
 
 
 def test_progress_lines_say_how_each_trial_ended():
-    space = load_space("digits_cnn")  # 12 trials of 50 epochs
+    space = parse_space({"search": {"trials": 12}, "parameters": {"epochs": 50}})
     out = io.StringIO()
     progress = ConsoleProgress(space, stream=out)
     for tid in ("a", "b", "c", "d"):

@@ -16,7 +16,10 @@ def test_builtin_spaces_load():
     assert {"digits_cnn", "mnist_cnn", "tabular_mlp"} <= set(builtin_spaces())
     space = load_space("digits_cnn")
     assert space.name == "digits_cnn"
-    assert space.search.trials >= 12 and space.search.concurrency == 2 and space.search.sampler == "nsga2"
+    # the default: HGQ's recipe and a ramp over the low-EBOPs end, side by side, paced by the budget
+    assert space.search.trials == space.search.concurrency == 2 and space.search.sampler == "nsga2"
+    assert [(p["beta"], p["beta_final"], p["filters_1"]) for p in space.search.start_points] == [(1e-7, 1e-3, 8), (1e-5, 3e-3, 8)]
+    assert space.search.time_budget_s == 135 and space.harvest is not None
     assert space.objectives == (("val_accuracy", "max"), ("ebops", "min"))
     assert quantized_layers(space.model) == ["conv1", "output"]
     assert space.parameters["beta"].kind == "log_uniform"
@@ -89,9 +92,11 @@ def test_malformed_yaml_and_missing_file(tmp_path):
 
 
 def _searched_schedule():
-    """digits_cnn without harvesting and with a searched beta_schedule."""
+    """digits_cnn searched the old way: 12 trials of 50 epochs, no harvesting, a searched
+    beta_schedule (so no start points: theirs ramp)."""
     raw = load_space("digits_cnn").to_dict()
-    del raw["harvest"]
+    del raw["harvest"], raw["search"]["start_points"]
+    raw["search"]["trials"], raw["parameters"]["epochs"] = 12, 50
     raw["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
     return parse_space(raw)
 
@@ -244,9 +249,10 @@ def test_start_points_are_checked_and_converted_to_the_parameters_types():
     # logged with the space, as YAML-able plain data, and read back the same
     assert space.to_dict()["search"]["start_points"][0] == {"beta": 1e-7, "beta_schedule": "ramp", "beta_final": 1e-3, "filters_1": 8}
     assert parse_space(space.to_dict()).search.start_points == space.search.start_points
-    assert "start_points" not in load_space("digits_cnn").to_dict()["search"]
+    assert "start_points" not in parse_space({}).to_dict()["search"]
     # the command line's overrides keep them (and check them again)
-    assert load_space("digits_cnn").with_overrides(trials=3).search.start_points == ()
+    assert parse_space({}).with_overrides(trials=3).search.start_points == ()
+    assert load_space("digits_cnn").with_overrides(trials=3, harvest=False).search.start_points == load_space("digits_cnn").search.start_points
     assert space.with_overrides(trials=3, sampler="random").search.start_points == space.search.start_points
 
 
