@@ -623,6 +623,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
     harvested = sum(len(r.harvested) for r in completed)
     cut = sum(r.metrics.get("epochs_trained", math.inf) < int(space.resolve(r.config)["epochs"]) for r in completed)
+    # trials the time budget left no time to start: said, so that a --trials given is not silently cut
+    not_started = max(0, space.search.trials - len(records) - unfinished) if space.search.time_budget_s else 0
     candidates = f"{len(completed) + harvested} points ({len(completed)} completed trials + {harvested} harvested epochs)" if space.harvest else f"{len(completed)} completed trials"
     title = (
         f"Pareto set of {name}: {len(front)} of {candidates} "
@@ -630,6 +632,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         f"{f', {infeasible} infeasible' if space.constraints else ''}{f', {unfinished} unfinished' if unfinished else ''})"
     )
     console.print(front_table(front, space.objective_names(), title=title, ascii_only=not console.is_terminal))
+    if not_started:
+        console.print(f"  {not_started} of {space.search.trials} trials not started: the time budget ({space.search.time_budget_s:g} s) ended first", soft_wrap=True)
     for record in front:
         epoch = f" at epoch {int(record.metrics['harvest_epoch'])}" if record.harvested_from else ""
         console.print(f"  trial {record.trial_id} (MLflow run {tracker.run_ids.get(record.trial_id)}){epoch}: {config_summary(record.config)}", soft_wrap=True)

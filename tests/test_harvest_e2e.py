@@ -44,6 +44,8 @@ def test_time_budget_ends_the_search_as_finished(search):
     assert all(1 <= n <= 8 for n in trained)
     cut = sum(n < 8 for n in trained)
     assert (f"{cut} cut short by the time budget" in result.stdout) == (cut > 0)
+    # the trials asked for but never started are said, not silently dropped
+    assert f"{200 - len(trials)} of 200 trials not started: the time budget (40 s) ended first" in result.stdout
 
 
 def test_harvested_checkpoints_are_runs_nested_under_their_trial(search):
