@@ -28,9 +28,12 @@ start of the trials; Ray's start-up comes on top, the same for every method):
 - `grid`: a grid of constant betas (log-spaced over the space's beta range) on the space's
   largest model; `grid+h`: ramps to a grid of ends over the space's beta_final range;
 - `ramp`: HGQ's own recipe, one trial on the largest model, beta ramping 1e-7 -> 1e-3,
-  harvesting up to 12 non-dominated epochs; its epochs are 1.5x those that fit in the budget
-  (calibrated by 5- and 20-epoch pilots through the same command), so that it uses the
-  whole budget, the budget pacing its ramp.
+  harvesting up to 12 non-dominated epochs; it is given PACED_EPOCHS epochs, more than fit,
+  as the shipped spaces are: the budget paces its ramp, which reaches 1e-3 in the last
+  epoch the budget allows (`long+h`, `seeded+h` and the `split+h` variants likewise).
+  Sets measured before 2026-12-03 calibrated these epochs instead (1.5x those that 5- and
+  20-epoch pilot runs said fit): the pilots counted the harvested points' measurement as
+  training time, so on MNIST they could give a third of the epochs that fit.
 Trials running when the budget ends stop training there and are measured and kept; their
 beta ramps keep pace with the budget (they end at beta_final).
 
@@ -78,7 +81,7 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("default", "nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "warm+h", "grid", "grid+h", "ramp")
+METHODS = ("default", "nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "splitlo+h", "splitlr+h", "warm+h", "grid", "grid+h", "ramplr", "ramp")
 #: `warm+h`: the share of new trials that start from a front checkpoint (`search.warm_start.share`)
 WARM_SHARE = 0.75
 GRID_POINTS = 12
@@ -86,7 +89,16 @@ NSGA2_POPULATION = 4
 RAMP = (1e-7, 1e-3)
 #: `split+h`'s second ramp: the low-EBOPs end of the front, which the recipe's ramp stops short of
 SPLIT_LOW_END = (1e-5, 3e-3)
-RAMP_MARGIN = 1.5
+#: variants of `split+h`: (its two ramps, parameters that replace the ramp run's)
+SPLITS = {
+    "split": ((RAMP, SPLIT_LOW_END), {}),
+    # a second ramp that stops short of where MNIST's 1e-5 -> 3e-3 ramp collapses (beta ~6e-4)
+    "splitlo": ((RAMP, (1e-5, 1e-3)), {}),
+    # both ramps at the space's highest learning rate: ~100 MNIST epochs fit the default budget
+    "splitlr": ((RAMP, SPLIT_LOW_END), {"learning_rate": 1e-2}),
+}
+#: epochs of the ramp run and the long ramps: more than fit in the budget, which paces them
+PACED_EPOCHS = 1000
 #: seconds the horizon adds to the budget: Ray's start-up and the last trials' final reports
 SLACK = 20.0
 
@@ -119,20 +131,22 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     if method == "default":  # the built-in space as it ships, given the budget
         return space, flags
     name, _, harvest = method.partition("+")
+    # the shipped spaces start from their own two ramps: the methods here set their own start points
+    space["search"].pop("start_points", None)
     # the built-in spaces harvest; here each method says whether it does (flags or its own harvest:)
-    if name not in ("long", "seeded", "split"):
+    if name not in ("long", "seeded", *SPLITS):
         space.pop("harvest", None)
     if not harvest and name in ("nsga2", "tpe", "random"):
         space["parameters"]["beta_schedule"] = {"type": "choice", "values": ["constant", "ramp"]}
     space["parameters"]["epochs"] = (EPOCHS_HARVEST if harvest else EPOCHS)[dataset]
     space["search"].pop("population_size", None)
-    if name in ("long", "seeded", "split"):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
+    if name in ("long", "seeded", *SPLITS):  # as many trials as run at once, each as long as the ramp run: the budget paces their ramps
         space["parameters"]["epochs"] = ramp_epochs
         space["search"].update(trials=space["search"]["concurrency"], sampler="random")
         # seeded: the first trial is the ramp run's recipe, the other sampled; split: both on the
         # recipe's model, the recipe's ramp and one over the low-EBOPs end
-        ramps = {"seeded": (RAMP,), "split": (RAMP, SPLIT_LOW_END)}.get(name, ())
-        points = [{**_largest(space), "beta": lo, "beta_schedule": "ramp", "beta_final": hi} for lo, hi in ramps]
+        ramps, changed = SPLITS.get(name, ((RAMP,) if name == "seeded" else (), {}))
+        points = [{**_largest(space), **changed, "beta": lo, "beta_schedule": "ramp", "beta_final": hi} for lo, hi in ramps]
         if points:
             space["search"]["start_points"] = [{k: v for k, v in p.items() if isinstance(space["parameters"].get(k), dict)} for p in points]
         return space, flags + ["--harvest"]
@@ -156,30 +170,12 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
         else:
             params = {**fixed, "beta": {"type": "choice", "values": grid}, "beta_schedule": "constant"}
         space["search"].update(trials=GRID_POINTS, sampler="grid")
-    else:  # ramp: one long run
-        params = {**fixed, "beta": RAMP[0], "beta_final": RAMP[1], "epochs": ramp_epochs}
+    else:  # ramp: one long run (ramplr: at the learning rate of `splitlr+h`)
+        params = {**fixed, **(SPLITS["splitlr"][1] if name == "ramplr" else {}), "beta": RAMP[0], "beta_final": RAMP[1], "epochs": ramp_epochs}
         space["harvest"] = {"max_points": 12}
         space["search"].update(trials=1, concurrency=1, sampler="random")  # the budget is a safety net: it ends by itself
     space["parameters"] = params
     return space, flags
-
-
-def ramp_epochs(dataset: str, budget: float, folder: Path) -> tuple[int, float]:
-    """Epochs of the single ramp run whose training fits the budget, and the seconds per
-    epoch: from pilot runs of 5 and 20 epochs through the same command (so under Ray, as
-    the run itself): per epoch = the difference of the trials' wall times / 15; the rest of
-    a trial's wall time (set-up, the first epoch's tracing, measuring) is counted against
-    the budget too. The run gets RAMP_MARGIN x the epochs that fit: the pilots' estimate
-    is rough (Ray-run speed varies by ~30 %), and a run that the budget cuts still ramps
-    to its end (the ramp keeps pace with the budget), whereas one that ends early leaves
-    compute unused."""
-    wall = {}
-    for n in (5, 20):
-        run = run_method(dataset, "ramp", 0, budget, folder, n, name=f"{dataset}-pilot{n}")
-        wall[n] = run["trials"][0]["wall_seconds"]
-    per_epoch = (wall[20] - wall[5]) / 15
-    fixed = wall[5] - 5 * per_epoch
-    return max(5, int(RAMP_MARGIN * (budget - fixed) / per_epoch)), per_epoch
 
 
 def run_method(dataset: str, method: str, seed: int, budget: float, folder: Path, epochs: int | None, name: str | None = None) -> dict:
@@ -293,7 +289,8 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("default", "nsga2", "tpe", "random", "long", "seeded", "split", "warm", "grid", "ramp"), ("#000000", "#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#e07a1f", "#00798c", "#2e4057")))
+    colors = dict(zip(("default", "nsga2", "tpe", "random", "long", "seeded", "split", "splitlo", "splitlr", "warm", "grid", "ramplr", "ramp"),
+                      ("#000000", "#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#b5651d", "#1f77b4", "#e07a1f", "#00798c", "#6b8fb8", "#2e4057")))
     for ax, dataset in zip(axes[0], datasets):
         end = max([budgets[dataset] + slack] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
@@ -303,7 +300,7 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
                 continue
             curves = np.array([hv_curve(r["points"], REFERENCE[dataset], times) for r in mine])
             base = method.split("+")[0]
-            style = "-" if "+h" in method or method in ("ramp", "default") else "--"
+            style = "-" if "+h" in method or method in ("ramp", "ramplr", "default") else "--"
             ax.plot(times, curves.mean(axis=0), style, color=colors[base], label=f"{method} ({len(mine)} seeds)")
             ax.fill_between(times, curves.min(axis=0), curves.max(axis=0), color=colors[base], alpha=0.08)
         ax.axvline(budgets[dataset], color="grey", lw=0.8, ls=":")
@@ -325,6 +322,20 @@ def _split_end(runs: list[dict]) -> str:
     return ", ".join(f"{lo:g} → {hi:g}" for lo, hi in sorted(ends or {SPLIT_LOW_END}))
 
 
+def _variants(runs: list[dict]) -> list[str]:
+    """One line for each `split+h` variant (and `ramplr`) the runs include."""
+    methods = {r["method"] for r in runs}
+    lines = []
+    for name, (ramps, changed) in SPLITS.items():
+        if name == "split" or f"{name}+h" not in methods:
+            continue
+        what = [f"ramps {' and '.join(f'{lo:g} → {hi:g}' for lo, hi in ramps)}"] if ramps != SPLITS["split"][0] else []
+        lines.append(f"`{name}+h`: `split+h` with {', '.join(what + [f'{k} {v:g}' for k, v in changed.items()])}.")
+    if "ramplr" in methods:
+        lines.append(f"`ramplr`: the `ramp` run at `splitlr+h`'s learning rate ({SPLITS['splitlr'][1]['learning_rate']:g}).")
+    return lines
+
+
 def write_markdown(data: dict, path: Path, image: str, name: str | None = None) -> None:
     s, split, env = data["summary"], data["time_split"], data["environment"]
     slack = data.get("slack_s", SLACK)
@@ -343,11 +354,15 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         "space's concurrency), each with the ramp run's epochs: two long ramps side by side, paced by the budget.",
         "`seeded+h`: the same, but its first trial is the ramp run's recipe (a `search.start_points` entry), the other sampled.",
         f"`split+h`: the same, both trials on the ramp run's model: its recipe and a ramp over the low-EBOPs end ({_split_end(data['runs'])}).",
+        *_variants(data["runs"]),
         f"`warm+h`: `random+h` with warm starts (`search.warm_start: {{share: {WARM_SHARE:g}}}`): once trials have finished, that share of new",
         "trials starts from a front point so far (a model or harvested epoch), inherits its model parameters and fine-tunes along a new beta ramp.",
         "`ramp`: one long HGQ beta-ramp run (1e-7 → 1e-3) on the space's",
-        "largest model at its middle learning rate, harvesting up to 12 epochs, given 1.5× the epochs that pilot",
-        "runs through the same command say fit (so that it uses the whole budget, which paces its ramp). `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
+        "largest model at its middle learning rate, harvesting up to 12 epochs, " + (
+            f"given {PACED_EPOCHS} epochs, more than fit (as the shipped spaces): the budget paces its ramp and the long ones'"
+            if all(n >= PACED_EPOCHS for n in data["ramp_epochs"].values()) else
+            "given 1.5× the epochs that pilot runs through the same command say fit (so that it uses the whole budget, which paces its ramp)"
+        ) + ". `grid`: 12 log-spaced constant betas on the largest model (`grid+h`: ramps to",
         f"12 log-spaced `beta_final`). Trials: {' / '.join(f'{d} {e}' for d, e in EPOCHS.items())} epochs, with harvesting "
         f"{' / '.join(f'{d} {e}' for d, e in EPOCHS_HARVEST.items())} (a ramp needs epochs). NSGA-II population: " + ", ".join(
             f"{d} {', '.join(sorted({str((r.get('settings') or {}).get('population_size')) for r in data['runs'] if r['dataset'] == d and r['method'].startswith('nsga2')})) or '–'}"
@@ -445,10 +460,7 @@ def main() -> int:
     if not args.report_only:
         with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
             for dataset in args.datasets:
-                if {"ramp", "long+h", "seeded+h", "split+h"} & set(args.methods) and dataset not in epochs:
-                    n, per_epoch = ramp_epochs(dataset, budgets[dataset], Path(tmp))
-                    epochs[dataset] = n
-                    print(f"{dataset}: ramp run gets {n} epochs ({per_epoch:.2f} s each)", flush=True)
+                epochs.setdefault(dataset, PACED_EPOCHS)
                 for seed in args.seeds:
                     for method in args.methods:
                         if (dataset, method, seed) in done:
