@@ -622,13 +622,16 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     stopped = [r for r in records if r.status == "stopped"]
     infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
     harvested = sum(len(r.harvested) for r in completed)
-    cut = sum(r.metrics.get("epochs_trained", math.inf) < int(space.resolve(r.config)["epochs"]) for r in completed)
+    cut = [space.resolve(r.config) for r in completed if r.metrics.get("epochs_trained", math.inf) < int(space.resolve(r.config)["epochs"])]
+    # a beta ramp the budget cut still reached beta_final (it kept pace): paced, not cut short
+    paced = sum(p.get("beta_schedule") == "ramp" for p in cut)
+    cut = len(cut) - paced
     # trials the time budget left no time to start: said, so that a --trials given is not silently cut
     not_started = max(0, space.search.trials - len(records) - unfinished) if space.search.time_budget_s else 0
     candidates = f"{len(completed) + harvested} points ({len(completed)} completed trials + {harvested} harvested epochs)" if space.harvest else f"{len(completed)} completed trials"
     title = (
         f"Pareto set of {name}: {len(front)} of {candidates} "
-        f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}{f', {cut} cut short by the time budget' if cut else ''}"
+        f"({len(failed)} failed{f', {len(stopped)} stopped early' if stopped else ''}{f', {cut} cut short by the time budget' if cut else ''}{f', {paced} ramps paced by the time budget' if paced else ''}"
         f"{f', {infeasible} infeasible' if space.constraints else ''}{f', {unfinished} unfinished' if unfinished else ''})"
     )
     console.print(front_table(front, space.objective_names(), title=title, ascii_only=not console.is_terminal))

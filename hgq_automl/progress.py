@@ -42,7 +42,8 @@ class ConsoleProgress:
         return " ".join(f"{m}={format_value(metrics[m])}" for m in self.space.objective_names() if m in metrics)
 
     def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
-        self.running[trial_id] = {"epochs": int(self.space.resolve(config)["epochs"])}
+        params = self.space.resolve(config)
+        self.running[trial_id] = {"epochs": int(params["epochs"]), "ramp": params.get("beta_schedule") == "ramp"}
         self._say(f"trial {trial_id} started ({self._counts()})")
 
     def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
@@ -61,13 +62,16 @@ class ConsoleProgress:
             self._say("running: " + "; ".join(parts))
 
     def trial_finished(self, record: TrialRecord) -> None:
-        epochs = self.running.pop(record.trial_id, {}).get("epochs")
+        started = self.running.pop(record.trial_id, {})
+        epochs = started.get("epochs")
         self.done.append(record)
         if record.ok:
             outcome = self._metrics(record.metrics)
             trained = record.metrics.get("epochs_trained")
             if epochs and trained is not None and trained < epochs:
-                outcome += f" (training cut at epoch {int(trained)}/{epochs} by the time budget)"
+                # a beta ramp keeps pace with the budget (it still reaches beta_final): not a fault
+                outcome += (f" (beta ramp paced by the time budget: {int(trained)} of {epochs} epochs)" if started.get("ramp")
+                            else f" (training cut at epoch {int(trained)}/{epochs} by the time budget)")
             if record.harvested:
                 outcome += f" (+{len(record.harvested)} harvested epochs)"
             if record.metrics.get("bit_mismatches"):
