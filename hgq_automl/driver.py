@@ -8,7 +8,6 @@ its checkpoint, and `hgq_automl.json` — what a resume needs to continue the sa
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
@@ -507,7 +506,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         show_front: print the Pareto set (a table, the members' configs, the MLflow location).
     """
     from .constraints import feasible
-    from .events import with_harvest
+    from .events import budget_ending, with_harvest
     from .pareto import pareto_front
     from .raytune import RunSettings, can_resume, run_trials
     from .report import config_summary, front_table
@@ -622,10 +621,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     stopped = [r for r in records if r.status == "stopped"]
     infeasible = sum(not feasible(space.constraints, r.metrics) for r in completed)
     harvested = sum(len(r.harvested) for r in completed)
-    cut = [space.resolve(r.config) for r in completed if r.metrics.get("epochs_trained", math.inf) < int(space.resolve(r.config)["epochs"])]
-    # a beta ramp the budget cut still reached beta_final (it kept pace): paced, not cut short
-    paced = sum(p.get("beta_schedule") == "ramp" for p in cut)
-    cut = len(cut) - paced
+    endings = [budget_ending(space.resolve(r.config), r.metrics) for r in completed]
+    cut, paced = endings.count("cut"), endings.count("paced")
     # trials the time budget left no time to start: said, so that a --trials given is not silently cut
     not_started = max(0, space.search.trials - len(records) - unfinished) if space.search.time_budget_s else 0
     candidates = f"{len(completed) + harvested} points ({len(completed)} completed trials + {harvested} harvested epochs)" if space.harvest else f"{len(completed)} completed trials"

@@ -37,6 +37,16 @@ class TrialRecord:
 
 
 
+def budget_ending(params: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+    """How a search's time budget ended a completed trial of resolved `params`: None when it
+    trained all its epochs; "paced" for a beta ramp, which keeps pace with the time left and
+    still reaches beta_final (not a fault); "cut" for any other trial stopped short."""
+    trained = metrics.get("epochs_trained")
+    if trained is None or trained >= int(params["epochs"]):
+        return None
+    return "paced" if params.get("beta_schedule") == "ramp" else "cut"
+
+
 def harvested_records(trial: TrialRecord) -> list[TrialRecord]:
     """The harvested checkpoints saved in a completed trial's folder, oldest first."""
     folder = trial.model_dir / HARVEST_DIR if trial.model_dir else None

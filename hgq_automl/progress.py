@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .events import TrialRecord, with_harvest
+from .events import TrialRecord, budget_ending, with_harvest
 from .pareto import pareto_front
 from .report import format_value
 from .space import SearchSpace
@@ -43,7 +43,7 @@ class ConsoleProgress:
 
     def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
         params = self.space.resolve(config)
-        self.running[trial_id] = {"epochs": int(params["epochs"]), "ramp": params.get("beta_schedule") == "ramp"}
+        self.running[trial_id] = {"epochs": int(params["epochs"]), "params": params}
         self._say(f"trial {trial_id} started ({self._counts()})")
 
     def trial_reported(self, trial_id: str, metrics: dict[str, Any]) -> None:
@@ -67,11 +67,11 @@ class ConsoleProgress:
         self.done.append(record)
         if record.ok:
             outcome = self._metrics(record.metrics)
-            trained = record.metrics.get("epochs_trained")
-            if epochs and trained is not None and trained < epochs:
-                # a beta ramp keeps pace with the budget (it still reaches beta_final): not a fault
-                outcome += (f" (beta ramp paced by the time budget: {int(trained)} of {epochs} epochs)" if started.get("ramp")
-                            else f" (training cut at epoch {int(trained)}/{epochs} by the time budget)")
+            ending = budget_ending(started["params"], record.metrics) if started else None
+            if ending:
+                trained = int(record.metrics["epochs_trained"])
+                outcome += (f" (beta ramp paced by the time budget: {trained} of {epochs} epochs)" if ending == "paced"
+                            else f" (training cut at epoch {trained}/{epochs} by the time budget)")
             if record.harvested:
                 outcome += f" (+{len(record.harvested)} harvested epochs)"
             if record.metrics.get("bit_mismatches"):

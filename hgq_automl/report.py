@@ -72,16 +72,21 @@ def front_rows(front: Sequence[TrialRecord], objectives: Sequence[str], run_ids:
 
 
 def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: str = "Pareto set", ascii_only: bool = False):
-    """A rich Table of the Pareto members' metrics, with units in the column headers.
+    """A rich renderable: `title` as a line of its own, then a Table of the Pareto members'
+    metrics, with units in the column headers.
 
+    The title is not the Table's own: rich wraps a table title at the table's width, which
+    cuts a long title mid-line; a line of its own wraps at the console's width.
     A member whose firmware simulation differed from Keras is marked "(untrusted)".
     `ascii_only` draws the borders in ASCII, for logs (Ray Jobs cut long lines of
     multi-byte box characters).
     """
     from rich import box
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", box=box.ASCII if ascii_only else box.HEAVY_HEAD)
+    table = Table(box=box.ASCII if ascii_only else box.HEAVY_HEAD)
     table.add_column("trial")
     metrics = table_metrics(objectives, front)
     for m in metrics:
@@ -92,7 +97,7 @@ def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: 
     for record in front:
         label = f"{record.trial_id} (untrusted)" if untrusted(record) else record.trial_id
         table.add_row(label, *(format_value(record.metrics.get(m, math.nan)) for m in metrics))
-    return table
+    return Group(Text(title), table)
 
 
 def front_figure(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]]):

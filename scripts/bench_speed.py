@@ -160,7 +160,8 @@ def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, st
     trials = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial" and r.info.status == "FINISHED"]
     first, last = min(r.info.start_time for r in trials) / 1000, max(r.info.end_time for r in trials) / 1000
     timings = [
-        {**{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds") or k in ("val_accuracy", "ebops")}, "finished_at": r.info.end_time / 1000}
+        {**{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds") or k in ("val_accuracy", "ebops", "epochs_trained")},
+         "finished_at": r.info.end_time / 1000}
         for r in trials
     ]
     return {
@@ -170,6 +171,9 @@ def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, st
         "trials": len(trials),
         "trials_span_seconds": last - first,
         "trials_per_minute": 60 * len(trials) / (last - first),
+        # the work of searches whose ramps the budget paces (a fixed number of trials, as long as the budget)
+        "epochs_trained": sum(t.get("epochs_trained", 0) for t in timings),
+        "epochs_per_minute": 60 * sum(t.get("epochs_trained", 0) for t in timings) / (last - first),
         "peak_rss_tree_gb": memory.peak_tree / 1e9,
         "peak_rss_driver_gb": memory.peak_root / 1e9,
         "cpu_seconds": cpu,
@@ -469,6 +473,7 @@ def dominated_lines(default: dict) -> list[str]:
 
 def write_markdown(data: dict, path: Path, image: str) -> None:
     d, s = data["default"], data["default"]["split"]
+    epochs = f", {d['epochs_trained']:.0f} epochs" if d.get("epochs_trained") else ""
     lines = [
         "## Speed (`scripts/bench_speed.py`)",
         "",
@@ -498,8 +503,8 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         "",
         *feed_lines(data),
         *cpu_lines(data),
-        f"**The default search** (README command 1: digits_cnn, up to 12 harvesting trials × 50 epochs, 2 at a time, in the trials' 135-s time budget): "
-        f"**{d['wall_seconds']:.0f} s** in total ({d['trials']} trials), peak memory **{d['peak_rss_tree_gb']:.2f} GB** "
+        f"**The default search** (README command 1: digits_cnn, {_default_words(d.get('space'))}): "
+        f"**{d['wall_seconds']:.0f} s** in total ({d['trials']} trials{epochs}), peak memory **{d['peak_rss_tree_gb']:.2f} GB** "
         f"summed RSS of the whole process tree (driver + Ray + workers; shared pages counted per process), "
         f"{d['peak_rss_driver_gb']:.2f} GB the driver alone.",
         "",
@@ -588,7 +593,8 @@ def cluster_benchmark(folder: Path, repeats: int) -> list[dict]:
                     nodes.stop()
             r.update(where=where, repeat=repeat)
             runs.append({k: v for k, v in r.items() if k != "timings"})
-            print(f"{where} (repeat {repeat + 1}): {r['trials_per_minute']:.2f} trials/min, {r['wall_seconds']:.0f} s", flush=True)
+            print(f"{where} (repeat {repeat + 1}): {r['trials_per_minute']:.2f} trials/min, {r['epochs_per_minute']:.1f} epochs/min, "
+                  f"{r['wall_seconds']:.0f} s", flush=True)
     return runs
 
 
@@ -602,18 +608,24 @@ def cluster_lines(data: dict) -> list[str]:
         "with 2 CPUs, and on a Ray cluster of 2 nodes with 1 CPU each on this machine (`ray start --head` + `ray start",
         "--address`, 127.0.0.1), the same command with `--address`; interleaved runs.",
         "",
-        "| Ray | run | trials | span [s] | trials / min | command wall [s] |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in runs:
-        lines.append(f"| {r['where']} | {r['repeat'] + 1} | {r['trials']} | {r['trials_span_seconds']:.1f} | {r['trials_per_minute']:.2f} | {r['wall_seconds']:.0f} |")
-    rate = {w: [r["trials_per_minute"] for r in runs if r["where"] == w] for w in ("local", "cluster")}
+    # the default's ramps are paced by its budget (a fixed number of trials): its throughput is epochs, not trials
+    key, unit = ("epochs_per_minute", "epochs / min") if all("epochs_per_minute" in r for r in runs) else ("trials_per_minute", "trials / min")
+    if key == "epochs_per_minute":
+        lines += ["| Ray | run | trials | epochs | span [s] | epochs / min | command wall [s] |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['where']} | {r['repeat'] + 1} | {r['trials']} | {r['epochs_trained']:.0f} | {r['trials_span_seconds']:.1f} | "
+                  f"{r['epochs_per_minute']:.1f} | {r['wall_seconds']:.0f} |" for r in runs]
+    else:
+        lines += ["| Ray | run | trials | span [s] | trials / min | command wall [s] |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['where']} | {r['repeat'] + 1} | {r['trials']} | {r['trials_span_seconds']:.1f} | {r['trials_per_minute']:.2f} | "
+                  f"{r['wall_seconds']:.0f} |" for r in runs]
+    rate = {w: [r[key] for r in runs if r["where"] == w] for w in ("local", "cluster")}
     wall = {w: [r["wall_seconds"] for r in runs if r["where"] == w] for w in ("local", "cluster")}
     ratio = np.mean(rate["cluster"]) / np.mean(rate["local"])
     lines += [
         "",
         f"Throughput over the cluster: **{ratio:.2f}×** the local Ray's (mean {np.mean(rate['cluster']):.2f} against "
-        f"{np.mean(rate['local']):.2f} trials / min; runs {min(rate['cluster']):.2f}–{max(rate['cluster']):.2f} and "
+        f"{np.mean(rate['local']):.2f} {unit}; runs {min(rate['cluster']):.2f}–{max(rate['cluster']):.2f} and "
         f"{min(rate['local']):.2f}–{max(rate['local']):.2f}); the command's wall time {np.mean(wall['cluster']):.0f} s against "
         f"{np.mean(wall['local']):.0f} s (a cluster's start-up is not in it: the nodes were up before). "
         f"Target: a loss below 10 % ({'met' if ratio > 0.9 else 'not met'}"
@@ -623,9 +635,27 @@ def cluster_lines(data: dict) -> list[str]:
     return lines
 
 
+def default_space() -> dict:
+    """What README command 1 runs: the shipped digits_cnn's search settings."""
+    from hgq_automl.space import load_space
+
+    space = load_space("digits_cnn")
+    epochs = space.parameters["epochs"]
+    return {"trials": space.search.trials, "concurrency": space.search.concurrency, "time_budget_s": space.search.time_budget_s,
+            "harvest": bool(space.harvest), "epochs": epochs.value if epochs.kind == "fixed" else None}
+
+
+def _default_words(space: dict | None) -> str:
+    if not space:  # runs recorded before the space was: the default of that time
+        return "up to 12 harvesting trials × 50 epochs, 2 at a time, in the trials' 135-s time budget"
+    return (f"{space['trials']} {'harvesting ' if space['harvest'] else ''}trials × {space['epochs']} epochs, {space['concurrency']} at a time, "
+            f"in the trials' {space['time_budget_s']:g}-s time budget, which paces their beta ramps")
+
+
 def default_search(folder: Path) -> dict:
     """README command 1's search, measured (see run_search), with its trials' time split."""
     default = run_search(folder, "default", [])
+    default["space"] = default_space()
     default["split"] = split(default["timings"])
     print(f"default search: {default['wall_seconds']:.0f} s, peak {default['peak_rss_tree_gb']:.2f} GB", flush=True)
     return default
