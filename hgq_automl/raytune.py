@@ -345,9 +345,19 @@ def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
     # stops the search like Ctrl-C (`cli`)
     main_thread = threading.current_thread() is threading.main_thread()
     sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
+    # A local Ray's processes (GCS, raylet, workers) are in the driver's process group. Ray
+    # blocks SIGINT in them, so that Ctrl-C reaches only the driver, which stops the search
+    # through them; SIGTERM sent to the whole group (Slurm's scancel, `kill -- -PGID`) killed
+    # them under the driver instead, which then hung for a minute and died with its runs left
+    # RUNNING. They inherit this thread's signal mask: block SIGTERM in it while they start,
+    # as Ray does SIGINT. The driver's own SIGTERM, if one comes meanwhile, waits until then.
+    local = not (address or os.environ.get("RAY_ADDRESS"))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if local else None
     try:
         _init_ray(ray, address, cpus)
     finally:
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if callable(sigterm):
             signal.signal(signal.SIGTERM, sigterm)
     return True

@@ -156,6 +156,34 @@ def test_one_name_twice_at_once_then_sigterm_then_resume(folder):
     assert {v.run_id for v in versions} == members
 
 
+def test_sigterm_to_the_whole_process_group_stops_like_ctrl_c(folder):
+    """Slurm's scancel and `kill -- -PGID` send SIGTERM to every process of the group,
+    the local Ray's GCS, raylet and workers included. They must outlive it (as they do
+    SIGINT) so that the driver can stop the search: exit 143 with the resume command, the
+    runs KILLED, none left RUNNING, no Ray process left behind."""
+    write(folder / "long.yaml", tiny_space("long", trials=2, concurrency=1, epochs=40))
+    args = ["search", "--space", "long.yaml", "--name", "grp", "--seed", "3", "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}", "--storage", "s"]
+    proc = _start(folder, args, "grp")
+    _wait_for(folder / "grp.err", "1/2 done", proc=proc)
+    _wait_for(folder / "grp.err", "started (1/2 done", proc=proc)  # the second trial runs
+    group = subprocess.run(["ps", "-o", "comm=", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert "raylet" in group and "gcs_server" in group  # the signal reaches Ray's own processes
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"the search hung after SIGTERM to its group:\n{(folder / 'grp.err').read_text()[-3000:]}") from None
+    err = (folder / "grp.err").read_text()
+    assert code == 143, err[-3000:]
+    assert f"resume with: python -m hgq_automl search --resume grp --storage {folder / 's'}" in err and "Traceback" not in err
+    runs = _runs(_client(folder), "grp")
+    assert next(r for r in runs if r.data.tags.get("hgq_automl.role") == "search").info.status == "KILLED"
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    left = subprocess.run(["ps", "-o", "pid=,comm=", "-s", str(proc.pid)], capture_output=True, text=True).stdout.strip()
+    assert not left, left
+
+
 # --------------------------------------------------------------------------- item 3, unit level
 
 
