@@ -54,6 +54,30 @@ def flatten_layers(layer, include_self: bool = True) -> list:
 # --------------------------------------------------------------------------- Keras
 
 
+def set_random_seed(seed: int) -> None:
+    """`keras.utils.set_random_seed` without importing TensorFlow under another backend:
+    Keras' own imports TensorFlow whenever it is installed (to seed `tf.random` for tf.data
+    pipelines, which the JAX path has none of), seconds of start-up and memory for nothing.
+    Sets Keras' global seed and resets its global `SeedGenerator` (`keras.src.backend.common.global_state`),
+    seeds Python's and NumPy's generators."""
+    import random
+
+    import keras
+    import numpy as np
+
+    if keras.backend.backend() != "jax":
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def producing_layer(tensor):
     """The layer (operation) whose call produced a symbolic tensor (`tensor._keras_history.operation`)."""
     return tensor._keras_history.operation

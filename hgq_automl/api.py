@@ -68,6 +68,7 @@ def search(
     trials: int | None = None,
     concurrency: int | None = None,
     sampler: str | None = None,
+    backend: str | None = None,
     seed: int | None = None,
     name: str | None = None,
     tracking_uri: str | None = None,
@@ -105,7 +106,7 @@ def search(
         raise UsageError("resume=True continues the search named by name=; give name")
     if harvest is not None and not isinstance(harvest, bool):
         raise UsageError(f"harvest: must be True, False or None; got {harvest!r}")
-    for option, value in (("tracking_uri", tracking_uri), ("storage", storage), ("name", name), ("address", address), ("sampler", sampler), ("synthesis", synthesis), ("part", part)):
+    for option, value in (("tracking_uri", tracking_uri), ("storage", storage), ("name", name), ("address", address), ("sampler", sampler), ("backend", backend), ("synthesis", synthesis), ("part", part)):
         if value is not None and not isinstance(value, (str, os.PathLike)):
             raise UsageError(f"{option}: must be text; got {value!r}")
     request = SearchRequest(
@@ -114,6 +115,7 @@ def search(
         trials=trials,
         concurrency=concurrency,
         sampler=sampler,
+        backend=backend,
         seed=seed,
         name=None if resume else name,
         tracking_uri=None if tracking_uri is None else str(tracking_uri),

@@ -56,6 +56,28 @@ class Splits:
         return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
 
 
+def fit_arguments(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0, validation: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict:
+    """The data arguments of `model.fit` for Keras' active backend: (x, y), batched, shuffled
+    each epoch when `shuffle`, and `validation` data if given.
+
+    Under JAX, the arrays themselves: Keras' numpy adapter slices them by index in the
+    training thread (no TensorFlow, no tf.data; its shuffle draws from NumPy's seeded
+    generator). Under TensorFlow, `batches`' tf.data pipelines."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        out = {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle}
+        if validation is not None:
+            out.update(validation_data=validation, validation_batch_size=batch_size)
+        return out
+    out = {"x": batches(x, y, batch_size, shuffle=shuffle, seed=seed)}
+    if validation is not None:
+        out["validation_data"] = batches(*validation, batch_size)
+    return out
+
+
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0):
     """`x`, `y` as a tf.data pipeline of batches for `model.fit` (TensorFlow backend).
 

@@ -38,6 +38,7 @@ class SearchRequest:
     trials: int | None = None
     concurrency: int | None = None
     sampler: str | None = None
+    backend: str | None = None  # overrides the space's search.backend
     seed: int | None = None
     name: str | None = None
     tracking_uri: str | None = None
@@ -374,6 +375,7 @@ def prepare(request: SearchRequest):
             trials=request.trials,
             concurrency=request.concurrency,
             sampler=request.sampler,
+            backend=request.backend,
             seed=request.seed,
             synthesis=request.synthesis,
             part=request.part,
@@ -391,8 +393,10 @@ def prepare(request: SearchRequest):
             )
         state = None
 
+    from .backend import driver_backend
     from .hardware.synthesis import ToolMissing, check_tools
 
+    driver_backend(space.search.backend)  # before the driver loads Keras (a user's model, the front's estimates)
     try:
         check_tools(space.hardware)  # e.g. synthesis: vivado without Vivado on PATH
     except ToolMissing as exc:
@@ -537,6 +541,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "trials": space.search.trials,
             "concurrency": space.search.concurrency,
             "sampler": space.search.sampler,
+            "backend": space.search.backend,
             "seed": seed,
             "dataset": space.dataset.name if data_fp is None else "in-memory arrays",
             "data_fingerprint": data_fp,
@@ -563,7 +568,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
     say(
         f"search {name}{' (resumed)' if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
-        f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}\n"
+        f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}, backend {space.search.backend}\n"
         f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
         f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
         + "".join(f"  note: {note}\n" for note in data.notes)

@@ -75,6 +75,7 @@ class Option:
 
 SAMPLER_CHOICES = ("nsga2", "tpe", "random", "grid")
 SYNTHESIS_CHOICES = ("none", "csim", "rtl", "vivado", "vitis")
+BACKEND_CHOICES = ("jax", "tensorflow")  # space.vocabulary.BACKENDS (tests/test_cli.py checks)
 
 SEARCH_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -96,6 +97,10 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option(
         "sampler", "Optuna sampler (default: the space's, else nsga2; grid: every combination of the choice parameters)",
         api_help="Optuna sampler: 'nsga2', 'tpe', 'random' or 'grid' (every combination of the choice parameters).", choices=SAMPLER_CHOICES,
+    ),
+    Option(
+        "backend", "Keras backend the trials train on (default: the space's search.backend, else jax)", choices=BACKEND_CHOICES,
+        api_help="Keras backend the trials train on: 'jax' or 'tensorflow' (default: the space's search.backend, else 'jax').",
     ),
     Option("seed", "seed of the sampler and of training (reproducible configs)", metavar="S", type=seed_int),
     Option(

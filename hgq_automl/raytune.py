@@ -27,8 +27,10 @@ from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
 from .metrics import FINAL_KEY
 from .space import WARM_START_FROM, WARM_START_MODEL, SearchSpace, WarmStart
 
-#: Environment of the Ray workers that train: quiet TensorFlow, no GPU probing.
-WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow"}
+def worker_env(backend: str) -> dict[str, str]:
+    """Environment of the Ray workers that train: Keras' `backend` (`search.backend`; each
+    trial checks it again, `backend.use_backend`), quiet TensorFlow, no GPU probing."""
+    return {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": backend}
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,7 @@ def _bridge(listeners: Sequence[TrialListener]):
     return Bridge(listeners)
 
 
-def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
+def start_ray(address: str | None = None, cpus: int | None = None, backend: str = "jax") -> bool:
     """Attach to `address` (or $RAY_ADDRESS), else start a local Ray. True if this call did either.
 
     On a cluster the workers get this package (`py_modules`); its dependencies must be
@@ -354,7 +356,7 @@ def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
     local = not (address or os.environ.get("RAY_ADDRESS"))
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if local else None
     try:
-        _init_ray(ray, address, cpus)
+        _init_ray(ray, address, cpus, backend)
     finally:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -363,9 +365,9 @@ def start_ray(address: str | None = None, cpus: int | None = None) -> bool:
     return True
 
 
-def _init_ray(ray, address: str | None, cpus: int | None) -> None:
+def _init_ray(ray, address: str | None, cpus: int | None, backend: str) -> None:
     address = address or os.environ.get("RAY_ADDRESS") or None
-    runtime_env: dict[str, Any] = {"env_vars": WORKER_ENV}
+    runtime_env: dict[str, Any] = {"env_vars": worker_env(backend)}
     if address:
         runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", runtime_env=runtime_env)
@@ -442,7 +444,7 @@ def run_trials(
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
     # epoch reports lack the final-only objectives (luts, synth_luts, ...): Tune must not require them
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    started = start_ray(settings.address, settings.cpus)
+    started = start_ray(settings.address, settings.cpus, space.search.backend)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .data import Splits, batches
+from .backend import BackendMismatch, use_backend
+from .data import Splits, fit_arguments
 from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
 from .metrics import EPOCH_METRICS, NOTE_PREFIX
 from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
@@ -30,24 +31,6 @@ Synthesize = Callable[[Any, HardwareSpec, dict[str, Any], np.ndarray, Path], dic
 
 class TrialFailed(RuntimeError):
     """Training went wrong in a way that makes the trial's numbers meaningless (e.g. NaN loss)."""
-
-
-def limit_threads(n: int) -> None:
-    """Cap TensorFlow's thread pools so that concurrent trials share the cores.
-
-    The environment variables work when TensorFlow is not imported yet; the config
-    calls when it is imported but not initialised. Later calls are harmless no-ops.
-    """
-    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ[var] = str(n)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(n)
-    except RuntimeError:
-        pass  # already initialised in this process (a reused actor): the caps stand
 
 
 def beta_at(params: Mapping[str, Any], epoch: int, progress: float = 0.0) -> float:
@@ -82,6 +65,8 @@ def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float
         def on_train_begin(self, logs=None):
             # compiled here (~1 s), not in the first epoch: the deadline judges epochs by their duration
             start = time.perf_counter()
+            from .compiled import compiled_check
+
             self.check = compiled_check(self.model, space.task.harvest_quality())
             self.traced()
             timer["harvest_seconds"] += time.perf_counter() - start
@@ -104,36 +89,6 @@ def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float
             timer["harvest_seconds"] += time.perf_counter() - start
 
     return Harvester()
-
-
-def compiled_check(
-    model, quality: Callable[[np.ndarray, np.ndarray], float] | None = None, batch: int = 4096
-) -> Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]]:
-    """`check(calibration, x, y) -> (ebops, quality)`: HGQ's `trace_minmax` on the
-    calibration samples (reset the activation ranges, a forward pass in its 'tracing'
-    mode, the layers' EBOPs summed) and `quality(outputs, y)` of the traced model on
-    (x, y) (default: top-1 accuracy), as two `tf.function`s compiled once per model.
-    Eager, layer by layer, the two cost more than a digits epoch's training; compiled, a
-    fraction of it. Same numbers as `trace_minmax` + `accuracy` (tests/test_harvest.py)."""
-    import tensorflow as tf
-
-    from ._compat import reset_minmax, tracing_flag
-
-    tracing = tracing_flag()
-    trace = tf.function(lambda x: model(x, training=tracing))
-    infer = tf.function(lambda x: model(x, training=False))
-    layers = [layer for layer in model.layers if getattr(layer, "enable_ebops", False)]
-
-    def check(calibration: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        reset_minmax(model)
-        for i in range(0, len(calibration), batch):
-            trace(calibration[i : i + batch])
-        ebops = sum(int(layer.ebops) for layer in layers)
-        if quality is None:
-            return float(ebops), _top1(infer, x, y, batch)
-        return float(ebops), quality(_outputs(infer, x, batch), y)
-
-    return check
 
 
 def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas: dict[int, float], deadline: float | None = None):
@@ -186,67 +141,55 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas:
 def _deadline(deadline: float):
     """A Keras callback that ends training when the next epoch would end past `deadline`
     (a `time.time()` value), judged by the last epoch's duration (harvesting included: it
-    runs after the other callbacks). The first epoch also traces Keras' train step (seconds
-    for an HGQ model, more than many epochs on small data), so its duration is judged from
-    the end of its first batch, scaled up by its batch count. At least one epoch is trained."""
+    runs after the other callbacks). The first epoch also compiles Keras' train step and its
+    validation step (seconds for an HGQ model, more than many epochs on small data), so its
+    duration is judged from its training steps after the first, scaled up by its batch
+    count. At least one epoch is trained."""
     import keras
 
     class Deadline(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.first = None  # (time the first epoch's first batch ended, batches seen)
+            self.first = None  # [time the first epoch's first batch ended, time its last one ended, batches seen]
 
         def on_epoch_begin(self, epoch, logs=None):
             self.began = time.time()
 
         def on_train_batch_end(self, batch, logs=None):
             if self.first is None:
-                self.first = [time.time(), 1]
-            elif self.first[1]:
-                self.first[1] += 1
+                now = time.time()
+                self.first = [now, now, 1]
+            elif self.first[2]:
+                self.first[1] = time.time()
+                self.first[2] += 1
 
         def on_epoch_end(self, epoch, logs=None):
             now = time.time()
             duration = now - self.began
-            if self.first is not None and self.first[1]:
-                ended, steps = self.first
+            if self.first is not None and self.first[2]:
+                ended, last, steps = self.first
                 if steps > 1:
-                    duration = (now - ended) * steps / (steps - 1)
-                self.first[1] = 0  # later epochs: their whole duration
+                    duration = (last - ended) * steps / (steps - 1)
+                self.first[2] = 0  # later epochs: their whole duration
             if now + duration > deadline:
                 self.model.stop_training = True
 
     return Deadline()
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray, batch: int = 4096) -> float:
-    """Top-1 accuracy of the model's inference (a direct call per batch: for the small
-    splits here about half the time of `model.predict`, with the same outputs)."""
-    return _top1(lambda xs: model(xs, training=False), x, y, batch)
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy of the model's inference."""
+    from .compiled import compile_calls, top1
+
+    return top1(compile_calls(model).infer(x), y)
 
 
-def _outputs(infer: Callable, x: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """The model's raw outputs on `x`, `infer` called per batch."""
-    outs = []
-    for i in range(0, len(x), batch):
-        out = infer(x[i : i + batch])
-        outs.append(out.numpy() if hasattr(out, "numpy") else np.asarray(out))
-    return np.concatenate(outs) if outs else np.zeros((0,))
+def quality_metrics(model, data: Splits, task, calls=None) -> dict[str, float]:
+    """The task's quality metrics (`TaskSpec.metrics`) of the model on the validation and
+    test splits (`calls`: its `compiled.ModelCalls`, made here if not given)."""
+    from .compiled import compile_calls
 
-
-def quality_metrics(model, data: Splits, task) -> dict[str, float]:
-    """The task's quality metrics (`TaskSpec.metrics`) of the model on the validation and test splits."""
-    infer = lambda xs: model(xs, training=False)  # noqa: E731
-    return {**task.metrics(_outputs(infer, data.x_val), data.y_val, "val"), **task.metrics(_outputs(infer, data.x_test), data.y_test, "test")}
-
-
-def _top1(infer: Callable, x: np.ndarray, y: np.ndarray, batch: int) -> float:
-    """The share of samples whose largest output is their label, `infer` called per batch."""
-    hits = 0
-    for i in range(0, len(x), batch):
-        out = infer(x[i : i + batch])
-        pred = out.numpy() if hasattr(out, "numpy") else np.asarray(out)
-        hits += int(np.count_nonzero(np.argmax(pred, axis=1) == y[i : i + batch]))
-    return hits / max(1, len(x))
+    calls = calls or compile_calls(model)
+    return {**task.metrics(calls.infer(data.x_val), data.y_val, "val"), **task.metrics(calls.infer(data.x_test), data.y_test, "test")}
 
 
 def run_trial(
@@ -292,16 +235,21 @@ def run_trial(
     if space.hardware.synthesis != "none" and synthesize is None:
         raise ValueError(f"hardware.synthesis is {space.hardware.synthesis}: pass synthesize= (hgq_automl.hardware.synthesis.run_synthesis)")
     begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
-    if threads:
-        limit_threads(threads)
+    try:
+        use_backend(space.search.backend, threads)
+    except BackendMismatch as exc:
+        raise TrialFailed(str(exc)) from None
     import keras
     from hgq.utils import trace_minmax
 
+    from .compiled import compile_calls
     from .estimates import da4ml_metrics, estimate
     from .models import build_model, compile_model
 
+    from ._compat import set_random_seed
+
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     params = space.resolve(config)
     warm_start = params.pop(WARM_START_MODEL, None)  # a warm-started trial (`search.warm_start`)
     params.pop(WARM_START_FROM, None)
@@ -327,8 +275,7 @@ def run_trial(
     start = time.perf_counter()
     batch = int(params["batch_size"])
     history = model.fit(
-        batches(data.x_train, data.y_train, batch, shuffle=True, seed=seed),
-        validation_data=batches(data.x_val, data.y_val, batch),
+        **fit_arguments(data.x_train, data.y_train, batch, shuffle=True, seed=seed, validation=(data.x_val, data.y_val)),
         epochs=int(params["epochs"]),
         callbacks=callbacks,
         verbose=0,
@@ -338,11 +285,13 @@ def run_trial(
 
     da4ml_seconds = [0.0]  # of the last measure() with da4ml
 
+    calls = compile_calls(model)  # the compiled passes of every measurement below
+
     def measure(da4ml: bool = True) -> dict[str, Any]:
-        ebops = trace_minmax(model, data.x_train, batch_size=4096)
+        ebops = calls.trace(data.x_train)  # HGQ's trace_minmax, compiled
         notes: dict[str, str] = {}
         out = {
-            **quality_metrics(model, data, space.task),
+            **quality_metrics(model, data, space.task, calls),
             "ebops": float(ebops),
             **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False, notes=notes),
         }

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# the trials' default backend, also for the models tests build in this process (`backend.use_backend`)
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 

@@ -240,14 +240,15 @@ def test_the_compiled_harvest_check_gives_trace_minmax_numbers():
 
     from hgq_automl.data import load_dataset
     from hgq_automl.models import build_model
-    from hgq_automl.trial import accuracy, compiled_check
+    from hgq_automl.compiled import compiled_check
+    from hgq_automl.trial import accuracy
 
     space = parse_space({"dataset": {"max_samples": 600}, "parameters": {"filters_1": 4, "beta": 1e-5}})
     data = load_dataset(space.dataset)
     keras.utils.set_random_seed(0)
     model = build_model(space.model, space.resolve({}), data.input_shape, data.n_classes)
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    check = compiled_check(model, batch=128)  # several batches, the last one short
+    check = compiled_check(model, chunk=128)  # several chunks, the last one short (filled up)
     calibration = data.x_train[:300]
     for _ in range(2):  # after an epoch of training, twice: the compiled functions see the new weights
         model.fit(data.x_train, data.y_train, epochs=1, batch_size=32, verbose=0)

@@ -76,16 +76,32 @@ def _accuracy(model, x, y) -> float:
 
 
 def _gradients(model, x, y, n: int = 1024) -> dict[str, np.ndarray]:
-    """dLoss/dkernel of each masked layer over (up to) n training samples."""
+    """dLoss/dkernel of each masked layer over (up to) n training samples (a gradient
+    tape under TensorFlow; under JAX, `jax.grad` of Keras' stateless call)."""
     import keras
-    import tensorflow as tf
 
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     layers = masked_layers(model)
     kernels = [float_kernel(layer) for layer in layers]
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y[:n], model(x[:n], training=False))
-    grads = tape.gradient(loss, kernels)
+    x, y = x[:n], y[:n]
+    if keras.backend.backend() == "jax":
+        import jax
+
+        trainable = model.trainable_variables
+        wanted = [next(i for i, v in enumerate(trainable) if v is k) for k in kernels]
+
+        def loss(values, non_trainable):
+            out, _ = model.stateless_call(values, non_trainable, x, training=False)
+            return loss_fn(y, out)
+
+        all_grads = jax.grad(loss)([v.value for v in trainable], [v.value for v in model.non_trainable_variables])
+        grads = [all_grads[i] for i in wanted]
+    else:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=False))
+        grads = tape.gradient(loss, kernels)
     return {layer.name: np.zeros(k.shape) if g is None else np.asarray(g) for layer, k, g in zip(layers, kernels, grads)}
 
 
@@ -138,7 +154,7 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
     each step's record. The model ends with the weights and masks of the last step that
     met `rtol` (or its unpruned weights, if none did). Masks enforced before are replaced.
     """
-    from ..data import batches
+    from ..data import fit_arguments
     from ..models import compile_model
 
     clear_masks(model)  # a new run chooses its own masks (earlier zeros rank lowest anyway)
@@ -151,7 +167,7 @@ def prune(model, data, config: PruningConfig, learning_rate: float = 1e-3, batch
         masks = compute_masks(model, config, target, data.x_train, data.y_train)
         apply_masks(model, masks)
         compile_model(model, learning_rate)  # a fresh optimizer each step
-        model.fit(batches(data.x_train, data.y_train, batch_size, shuffle=True, seed=len(history)), epochs=config.epochs, verbose=0)
+        model.fit(**fit_arguments(data.x_train, data.y_train, batch_size, shuffle=True, seed=len(history)), epochs=config.epochs, verbose=0)
         acc = _accuracy(model, data.x_val, data.y_val)
         met = acc >= config.rtol * baseline
         record = {"step": len(history) + 1, "sparsity": float(target), "val_accuracy": acc, "met": bool(met)}

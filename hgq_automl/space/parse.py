@@ -48,6 +48,7 @@ from .vocabulary import (
     FAMILIES,
     HLS_BACKENDS,
     MODEL_INITS,
+    BACKENDS,
     SAMPLERS,
     SCHEDULERS,
     SHIPPED_DATASETS,
@@ -717,6 +718,8 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
         s = replace(s, start_points=tuple(dict(p) for p in points))
     if d.get("warm_start") not in (None, False):
         s = replace(s, warm_start=_parse_warm_start(d["warm_start"], source))
+    if d.get("backend") is not None:
+        s = replace(s, backend=_one_of(d["backend"], BACKENDS, source, "search.backend", ("backend", "backends")))
     return s
 
 

@@ -206,6 +206,8 @@ class SearchSettings:
     #: the rest sampled (e.g. HGQ's recipe: the largest model, one long beta ramp)
     start_points: tuple[dict[str, Any], ...] = ()
     warm_start: WarmStart | None = None
+    #: Keras backend the trials train on (`backend.BACKENDS`)
+    backend: str = "jax"
 
     def nsga2_population(self) -> int:
         return self.population_size or max(4, min(50, self.trials // 3))

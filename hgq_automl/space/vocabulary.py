@@ -17,6 +17,8 @@ FAMILIES = ("cnn", "mlp")
 USER_FAMILIES = ("builder", "file")
 MODEL_INITS = ("pretrained", "random")
 SAMPLERS = ("nsga2", "tpe", "random", "grid")
+#: Keras backends a trial trains on (`search.backend`); the first is the default
+BACKENDS = ("jax", "tensorflow")
 BETA_SCHEDULES = ("constant", "ramp")
 STRATEGIES = ("latency", "resource", "distributed_arithmetic")
 HLS_BACKENDS = ("Vitis", "Vivado")
