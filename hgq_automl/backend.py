@@ -107,3 +107,12 @@ def driver_backend(backend: str) -> str:
         os.environ.update(process_env(backend, None))
         return backend
     return active
+
+
+def local_gpus() -> int:
+    """The NVIDIA GPUs this machine's driver lists (/proc/driver/nvidia/gpus), as Ray counts
+    them for a local node; 0 without the driver."""
+    try:
+        return len(os.listdir("/proc/driver/nvidia/gpus"))
+    except OSError:
+        return 0

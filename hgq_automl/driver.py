@@ -39,6 +39,7 @@ class SearchRequest:
     concurrency: int | None = None
     sampler: str | None = None
     backend: str | None = None  # overrides the space's search.backend
+    gpus_per_trial: float | None = None  # overrides the space's search.gpus_per_trial
     seed: int | None = None
     name: str | None = None
     tracking_uri: str | None = None
@@ -376,6 +377,7 @@ def prepare(request: SearchRequest):
             concurrency=request.concurrency,
             sampler=request.sampler,
             backend=request.backend,
+            gpus_per_trial=request.gpus_per_trial,
             seed=request.seed,
             synthesis=request.synthesis,
             part=request.part,
@@ -397,6 +399,14 @@ def prepare(request: SearchRequest):
     from .hardware.synthesis import ToolMissing, check_tools
 
     driver_backend(space.search.backend)  # before the driver loads Keras (a user's model, the front's estimates)
+    if space.search.gpus_per_trial and not (request.address or os.environ.get("RAY_ADDRESS")):
+        from .backend import local_gpus
+
+        if not local_gpus():
+            raise UsageError(
+                f"{request.opt('gpus_per_trial')} {space.search.gpus_per_trial:g}: this machine has no GPU (no NVIDIA driver lists one); "
+                f"drop it, or run on a cluster with GPUs ({request.opt('address')})"
+            )
     try:
         check_tools(space.hardware)  # e.g. synthesis: vivado without Vivado on PATH
     except ToolMissing as exc:
@@ -542,6 +552,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "concurrency": space.search.concurrency,
             "sampler": space.search.sampler,
             "backend": space.search.backend,
+            "gpus_per_trial": space.search.gpus_per_trial,
             "seed": seed,
             "dataset": space.dataset.name if data_fp is None else "in-memory arrays",
             "data_fingerprint": data_fp,

@@ -152,7 +152,7 @@ def submit(args) -> int:
 
     if not args.resume:  # bad input fails here, at once, not later in the job
         load_space(args.space, data=args.data).with_overrides(
-            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, backend=args.backend, seed=args.seed, synthesis=args.synthesis, part=args.part,
+            trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, backend=args.backend, gpus_per_trial=args.gpus_per_trial, seed=args.seed, synthesis=args.synthesis, part=args.part,
             harvest=args.harvest, time_budget_s=args.time_budget,
         )
     warning = cleartext_warning(args.address)

@@ -97,13 +97,15 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mse", "mae", "
 #: excluded), `harvest_seconds` (per-epoch trace + evaluation, and measuring the kept
 #: checkpoints), `estimate_seconds` (trace + accuracy + cost models of the final model),
 #: `da4ml_seconds` (the part of estimate_seconds that is da4ml's trace of the whole design: luts, ffs, latency),
-#: `synth_seconds` (the synthesis step, when there is one), `trial_seconds` (all of it).
+#: `synth_seconds` (the synthesis step, when there is one), `trial_seconds` (all of it);
+#: `first_epoch_seconds` (part of train_seconds: the first epoch, which compiles the train and validation steps).
 #: Seen from the driver: `wall_seconds` (Tune's trial start to its end, so including
 #: scheduling, actor set-up, reporting and checkpointing) and `tracking_seconds` (time the
 #: driver spent logging the trial to MLflow).
 TIMING_METRICS = (
     "setup_seconds",
     "train_seconds",
+    "first_epoch_seconds",
     "harvest_seconds",
     "estimate_seconds",
     "da4ml_seconds",

@@ -33,6 +33,7 @@ def _number_type(kind: type, ok: Callable[[float], bool], what: str) -> Callable
 positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive number")
 non_negative = _number_type(int, lambda v: v >= 0, "a non-negative integer")
+non_negative_float = _number_type(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 #: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.MAX_SEED)
 seed_int = _number_type(int, lambda v: 0 <= v <= 2**32 - 1, f"an integer from 0 to {2**32 - 1}")
 
@@ -101,6 +102,11 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option(
         "backend", "Keras backend the trials train on (default: the space's search.backend, else jax)", choices=BACKEND_CHOICES,
         api_help="Keras backend the trials train on: 'jax' or 'tensorflow' (default: the space's search.backend, else 'jax').",
+    ),
+    Option(
+        "gpus_per_trial", "GPUs each trial gets, as a Ray resource: fractional (0.5: two trials share a GPU); default: the space's search.gpus_per_trial, else 0",
+        metavar="F", type=non_negative_float,
+        api_help="GPUs each trial gets, as a Ray resource: fractional (0.5: two trials share a GPU); default: the space's search.gpus_per_trial, else 0.",
     ),
     Option("seed", "seed of the sampler and of training (reproducible configs)", metavar="S", type=seed_int),
     Option(

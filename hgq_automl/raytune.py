@@ -22,15 +22,19 @@ from typing import Any
 
 from ._compat import optuna_study, optuna_trial, set_restored_callbacks
 from .data import Splits
+from .errors import UsageError
 from .events import TrialListener, TrialRecord, harvested_records, with_harvest
 from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
 from .metrics import FINAL_KEY
 from .space import WARM_START_FROM, WARM_START_MODEL, SearchSpace, WarmStart
 
-def worker_env(backend: str) -> dict[str, str]:
+def worker_env(backend: str, gpus: bool = False) -> dict[str, str]:
     """Environment of the Ray workers that train: Keras' `backend` (`search.backend`; each
-    trial checks it again, `backend.use_backend`), quiet TensorFlow, no GPU probing."""
-    return {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": backend}
+    trial checks it again, `backend.use_backend`), quiet TensorFlow. Without `gpus` no GPU
+    is visible (no probing); with them Ray sets CUDA_VISIBLE_DEVICES in each trial's worker
+    to the GPUs it gave that trial, and the trial's framework sees those alone."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": backend}
+    return env if gpus else {**env, "CUDA_VISIBLE_DEVICES": ""}
 
 
 @dataclass(frozen=True)
@@ -330,7 +334,7 @@ def _bridge(listeners: Sequence[TrialListener]):
     return Bridge(listeners)
 
 
-def start_ray(address: str | None = None, cpus: int | None = None, backend: str = "jax") -> bool:
+def start_ray(address: str | None = None, cpus: int | None = None, backend: str = "jax", gpus: bool = False) -> bool:
     """Attach to `address` (or $RAY_ADDRESS), else start a local Ray. True if this call did either.
 
     On a cluster the workers get this package (`py_modules`); its dependencies must be
@@ -356,7 +360,7 @@ def start_ray(address: str | None = None, cpus: int | None = None, backend: str 
     local = not (address or os.environ.get("RAY_ADDRESS"))
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if local else None
     try:
-        _init_ray(ray, address, cpus, backend)
+        _init_ray(ray, address, cpus, backend, gpus)
     finally:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -365,9 +369,9 @@ def start_ray(address: str | None = None, cpus: int | None = None, backend: str 
     return True
 
 
-def _init_ray(ray, address: str | None, cpus: int | None, backend: str) -> None:
+def _init_ray(ray, address: str | None, cpus: int | None, backend: str, gpus: bool) -> None:
     address = address or os.environ.get("RAY_ADDRESS") or None
-    runtime_env: dict[str, Any] = {"env_vars": worker_env(backend)}
+    runtime_env: dict[str, Any] = {"env_vars": worker_env(backend, gpus)}
     if address:
         runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", runtime_env=runtime_env)
@@ -444,7 +448,8 @@ def run_trials(
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
     # epoch reports lack the final-only objectives (luts, synth_luts, ...): Tune must not require them
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    started = start_ray(settings.address, settings.cpus, space.search.backend)
+    gpus = space.search.gpus_per_trial
+    started = start_ray(settings.address, settings.cpus, space.search.backend, gpus=gpus > 0)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
@@ -455,9 +460,11 @@ def run_trials(
         budget = space.search.time_budget_s
         deadline = time.time() + budget if budget is not None else None
         _DEADLINE[0] = deadline
+        if gpus and not ray.cluster_resources().get("GPU", 0):
+            raise UsageError(f"gpus_per_trial {gpus:g}: the Ray cluster has no GPU; drop it or attach to a cluster with GPUs")
         trainable = tune.with_resources(
             tune.with_parameters(hgq_trial, space=space, data=data, seed=settings.seed or 0, threads=threads, deadline=deadline),
-            {"cpu": threads},
+            {"cpu": threads, **({"gpu": gpus} if gpus else {})},
         )
         warm = space.search.warm_start is not None
         _WARM_POOL.clear()

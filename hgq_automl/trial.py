@@ -91,9 +91,9 @@ def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float
     return Harvester()
 
 
-def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas: dict[int, float], deadline: float | None = None):
+def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas: dict[int, float], deadline: float | None = None, timer: dict | None = None):
     """Beta schedule, EBOPs logging and per-epoch reports; `betas` receives the beta of
-    every epoch (1-based). With a `deadline` (as in `_deadline`) a ramp keeps pace with
+    every epoch (1-based), `timer` the first epoch's duration (`first_epoch_seconds`). With a `deadline` (as in `_deadline`) a ramp keeps pace with
     the time left: the epoch that the deadline will make the last gets beta_final."""
     import keras
     from hgq.utils.sugar import FreeEBOPs
@@ -129,7 +129,12 @@ def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas:
             logs["beta"] = betas[epoch + 1]
 
     class Report(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
         def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0 and timer is not None:
+                timer["first_epoch_seconds"] = time.perf_counter() - self.start
             if not math.isfinite(logs.get("loss", math.nan)):
                 raise TrialFailed(f"loss became {logs.get('loss')} at epoch {epoch + 1}")
             metrics = {k: float(v) for k, v in logs.items() if k in EPOCH_METRICS}
@@ -263,7 +268,7 @@ def run_trial(
     compile_model(model, params["learning_rate"], space.task)
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     betas: dict[int, float] = {}
-    callbacks = _callbacks(params, report, betas, deadline)
+    callbacks = _callbacks(params, report, betas, deadline, timer)
     harvest = None
     if space.harvest is not None:
         from .harvest import Harvest

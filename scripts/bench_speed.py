@@ -86,7 +86,7 @@ class TreeSampler:
     def __init__(self, pid: int, every: float = 0.5):
         self.pid = pid
         self.every = every
-        self.peak_tree = self.peak_root = 0
+        self.peak_tree = self.peak_root = self.peak_trial = 0  # peak_trial: the largest RSS of one trial's worker
         self.cpu: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds, last seen
         self.trial_pids: set[tuple[int, float]] = set()
         self.series: list[tuple[float, dict[str, float]]] = []  # (time.time(), CPU seconds by role so far)
@@ -111,6 +111,7 @@ class TreeSampler:
             self.cpu[(p, began)] = cpu
             if title.startswith(TRIAL_TITLE):
                 self.trial_pids.add((p, began))
+                self.peak_trial = max(self.peak_trial, procs[p][1])
         self.series.append((time.time(), self._roles(_machine_busy_seconds() - self._busy0)))
 
     def _roles(self, machine: float) -> dict[str, float]:
@@ -140,10 +141,15 @@ class TreeSampler:
         return {"seconds": t1 - t0, **{k: last[k] - first[k] for k in first}}
 
 
-def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, str] | None = None) -> dict:
+def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, str] | None = None, code_root: Path | None = None) -> dict:
+    """Run `python -m hgq_automl search` (of this checkout, or of `code_root`: another
+    checkout's package, e.g. an older commit's) and measure it: wall time, memory, CPU, and
+    the finished trials' timings from its MLflow store."""
     cmd = [sys.executable, "-m", "hgq_automl", "search", "--name", name, "--tracking-uri", f"sqlite:///{folder / 'speed.db'}",
            "--storage", str(folder / "runs"), *args]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | (env_extra or {})
+    if code_root is not None:
+        env["PYTHONPATH"] = str(code_root)
     start = time.time()
     with open(folder / f"{name}.log", "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder)
@@ -160,8 +166,8 @@ def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, st
     trials = [r for r in runs if r.data.tags.get("hgq_automl.role") == "trial" and r.info.status == "FINISHED"]
     first, last = min(r.info.start_time for r in trials) / 1000, max(r.info.end_time for r in trials) / 1000
     timings = [
-        {**{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds") or k in ("val_accuracy", "ebops", "epochs_trained")},
-         "finished_at": r.info.end_time / 1000}
+        {**{k: v for k, v in r.data.metrics.items() if k.endswith("_seconds") or k in ("val_accuracy", "test_accuracy", "ebops", "epochs_trained", "harvest_points")},
+         "finished_at": r.info.end_time / 1000, "started_at": r.info.start_time / 1000}
         for r in trials
     ]
     return {
@@ -176,6 +182,11 @@ def run_search(folder: Path, name: str, args: list[str], env_extra: dict[str, st
         "epochs_per_minute": 60 * sum(t.get("epochs_trained", 0) for t in timings) / (last - first),
         "peak_rss_tree_gb": memory.peak_tree / 1e9,
         "peak_rss_driver_gb": memory.peak_root / 1e9,
+        "peak_rss_trial_worker_gb": memory.peak_trial / 1e9,
+        # the search's time outside its trials: before the first trial started (imports, checks,
+        # Ray's start, the first worker) and after the last one ended (the front's post-processing)
+        "startup_seconds": first - start,
+        "winddown_seconds": (start + wall) - last,
         "cpu_seconds": cpu,
         "cpu_seconds_trials_span": memory.between(first, last),
         "timings": timings,
@@ -520,6 +531,7 @@ def write_markdown(data: dict, path: Path, image: str) -> None:
         *da4ml_lines(s),
         *dominated_lines(d),
         *cluster_lines(data),
+        *engine_lines(data),
     ]
     write_section(path, "bench_speed", "\n".join(lines))
 
@@ -635,6 +647,113 @@ def cluster_lines(data: dict) -> list[str]:
     return lines
 
 
+#: The training engines compared by `--engines`: round 2's (the package at BASE_COMMIT,
+#: TensorFlow with its tf.data feed), and this checkout's on each backend; `jax-cold` starts
+#: from an empty XLA compilation cache, `jax` from the one its cold run of the repeat filled.
+ENGINES = ("old", "tensorflow", "jax-cold", "jax")
+BASE_COMMIT = "a9a72de"
+ENGINE_EPOCHS = {"digits_cnn": 150, "mnist_cnn": 20}
+
+
+def engine_space(folder: Path, space: str) -> Path:
+    """The shipped space with a fixed number of epochs and no time budget (same model, cores
+    and epochs for every engine; both of the default's ramps, 2 trials side by side)."""
+    import yaml
+
+    from hgq_automl.space import load_space
+
+    raw = load_space(space).to_dict()
+    raw["parameters"]["epochs"] = ENGINE_EPOCHS[space]
+    raw["search"].pop("time_budget_s", None)
+    if space == "mnist_cnn":
+        raw["dataset"]["max_samples"] = 6000
+    path = folder / f"{space}-engines.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def engine_benchmark(folder: Path, repeats: int) -> list[dict]:
+    """Each engine (ENGINES) on digits (`repeats` times) and MNIST (once: 6000 of the shared
+    10k test file, the space's own splits), interleaved; the old engine from a git worktree
+    of BASE_COMMIT. Measured per search: epochs per trial-second (each trial's epochs over its
+    whole `trial_seconds`: set-up, compilation, the validation pass, harvest checks,
+    estimates), the first epoch, memory per trial worker, and the time outside the trials."""
+    old = folder / "old"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old), BASE_COMMIT], check=True, capture_output=True)
+    runs = []
+    try:
+        mnist = REPO.parent / "shared" / "data" / "mnist"
+        for dataset, n in (("digits_cnn", repeats), ("mnist_cnn", 1)):
+            space = engine_space(folder, dataset)
+            data_args = ["--data", str(mnist)] if dataset == "mnist_cnn" else []
+            for repeat in range(n):
+                cache = folder / f"xla-{dataset}-{repeat}"
+                for engine in ENGINES:
+                    name = f"{dataset}-{engine}-r{repeat}"
+                    args = ["--space", str(space), "--cpus", "2", "--seed", str(repeat), *data_args]
+                    env = {"JAX_COMPILATION_CACHE_DIR": str(cache)}
+                    if engine == "old":
+                        r = run_search(folder, name, args, code_root=old)
+                    else:
+                        backend = "tensorflow" if engine == "tensorflow" else "jax"
+                        r = run_search(folder, name, [*args, "--backend", backend], env_extra=env)
+                    t = r["timings"]
+                    r.update(
+                        dataset=dataset, engine=engine, repeat=repeat,
+                        epochs_per_trial_second=sum(x["epochs_trained"] for x in t) / sum(x["trial_seconds"] for x in t),
+                        first_epoch_seconds=float(np.mean([x["first_epoch_seconds"] for x in t])) if all("first_epoch_seconds" in x for x in t) else None,
+                        trial_seconds=float(np.mean([x["trial_seconds"] for x in t])),
+                        val_accuracy=float(np.mean([x["val_accuracy"] for x in t])),
+                    )
+                    runs.append({k: v for k, v in r.items() if k != "cpu_seconds_trials_span"})
+                    print(f"{name}: {r['epochs_per_trial_second']:.2f} epochs per trial-second, trial {r['trial_seconds']:.1f} s, "
+                          f"worker peak {r['peak_rss_trial_worker_gb']:.2f} GB, start-up {r['startup_seconds']:.1f} s, "
+                          f"wind-down {r['winddown_seconds']:.1f} s, command {r['wall_seconds']:.0f} s", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], capture_output=True)
+    return runs
+
+
+def _mean_spread(values: list[float], fmt: str = ".2f") -> str:
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{np.mean(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
+def engine_lines(data: dict) -> list[str]:
+    runs = data.get("engines")
+    if not runs:
+        return []
+    lines = [
+        "",
+        f"**Training engines** (`--engines`): round 2's engine (the package at {BASE_COMMIT}: TensorFlow, tf.data) against this",
+        "checkout's on TensorFlow and on JAX, launched in one run, interleaved: the shipped space's two harvesting ramps side by",
+        f"side with a fixed number of epochs and no time budget (digits {ENGINE_EPOCHS['digits_cnn']} epochs; MNIST "
+        f"{ENGINE_EPOCHS['mnist_cnn']} epochs on 6000 samples of the shared 10k file), `--cpus 2`, one thread per trial. *Epochs per",
+        "trial-second* = the trials' epochs over their whole `trial_seconds` (imports, model build, compilation, the validation",
+        "pass, harvest checks, the final estimates and da4ml). `jax-cold` starts from an empty XLA compilation cache, `jax` from",
+        "the one its cold run filled (a user's second search). Means over runs (min–max).",
+        "",
+        "| dataset | engine | runs | epochs / trial-s | vs old | trial [s] | first epoch [s] | worker peak RSS [GB] | start-up [s] | wind-down [s] | command [s] |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset in ("digits_cnn", "mnist_cnn"):
+        old = [r["epochs_per_trial_second"] for r in runs if r["dataset"] == dataset and r["engine"] == "old"]
+        for engine in ENGINES:
+            sel = [r for r in runs if r["dataset"] == dataset and r["engine"] == engine]
+            if not sel:
+                continue
+            rate = [r["epochs_per_trial_second"] for r in sel]
+            first = [r["first_epoch_seconds"] for r in sel if r.get("first_epoch_seconds") is not None]
+            lines.append(
+                f"| {dataset} | {engine} | {len(sel)} | {_mean_spread(rate)} | {np.mean(rate) / np.mean(old):.2f}× | "
+                f"{_mean_spread([r['trial_seconds'] for r in sel], '.1f')} | {_mean_spread(first, '.1f') if first else '–'} | "
+                f"{_mean_spread([r['peak_rss_trial_worker_gb'] for r in sel])} | {_mean_spread([r['startup_seconds'] for r in sel], '.1f')} | "
+                f"{_mean_spread([r['winddown_seconds'] for r in sel], '.1f')} | {_mean_spread([r['wall_seconds'] for r in sel], '.0f')} |"
+            )
+    return lines
+
+
 def default_space() -> dict:
     """What README command 1 runs: the shipped digits_cnn's search settings."""
     from hgq_automl.space import load_space
@@ -669,6 +788,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="runs of each throughput set-up and of the feed comparison (default 2; 3 for the feeds)")
     parser.add_argument("--only-default", action="store_true", help="re-run only the default search; the other parts come from OUT/speed.json")
     parser.add_argument("--cluster", action="store_true", help="run only the cluster scaling part (the other parts come from OUT/speed.json)")
+    parser.add_argument("--engines", action="store_true", help="run only the training-engine comparison (the other parts come from OUT/speed.json)")
     parser.add_argument("--feed-worker", choices=FEEDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feed_worker:
@@ -679,6 +799,11 @@ def main() -> int:
     if args.report_only:
         data = json.loads((out / "speed.json").read_text())
         data["default"]["split"] = split(data["default"]["timings"])  # benchlib's current definitions
+    elif args.engines:
+        data = json.loads((out / "speed.json").read_text())
+        with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
+            data["engines"] = engine_benchmark(Path(tmp), args.repeats)
+        (out / "speed.json").write_text(json.dumps(data, indent=1))
     elif args.cluster:
         data = json.loads((out / "speed.json").read_text())
         with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:

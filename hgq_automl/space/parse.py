@@ -718,6 +718,11 @@ def _parse_search(d: dict, source: str) -> SearchSettings:
         s = replace(s, start_points=tuple(dict(p) for p in points))
     if d.get("warm_start") not in (None, False):
         s = replace(s, warm_start=_parse_warm_start(d["warm_start"], source))
+    if d.get("gpus_per_trial") is not None:
+        gpus = _number(d["gpus_per_trial"], source, "search.gpus_per_trial")
+        if not 0 <= gpus < math.inf:
+            raise SpaceError(source, "search.gpus_per_trial", f"must be a number >= 0 (0.5: two trials share a GPU); got {d['gpus_per_trial']!r}")
+        s = replace(s, gpus_per_trial=float(gpus))
     if d.get("backend") is not None:
         s = replace(s, backend=_one_of(d["backend"], BACKENDS, source, "search.backend", ("backend", "backends")))
     return s

@@ -208,6 +208,8 @@ class SearchSettings:
     warm_start: WarmStart | None = None
     #: Keras backend the trials train on (`backend.BACKENDS`)
     backend: str = "jax"
+    #: GPUs each trial gets, as a Ray resource (fractional: 0.5 lets two trials share one); 0: none
+    gpus_per_trial: float = 0.0
 
     def nsga2_population(self) -> int:
         return self.population_size or max(4, min(50, self.trials // 3))
