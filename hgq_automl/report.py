@@ -223,7 +223,7 @@ def software_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for package in ("hgq_automl", "hgq2", "hls4ml", "da4ml", "keras", "tensorflow-cpu", "tensorflow", "ray", "optuna", "mlflow"):
+    for package in ("hgq_automl", "hgq2", "hls4ml", "da4ml", "keras", "jax", "jaxlib", "tensorflow-cpu", "tensorflow", "ray", "optuna", "mlflow"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:

@@ -652,7 +652,7 @@ def cluster_lines(data: dict) -> list[str]:
 #: from an empty XLA compilation cache, `jax` from the one its cold run of the repeat filled.
 ENGINES = ("old", "tensorflow", "jax-cold", "jax")
 BASE_COMMIT = "a9a72de"
-ENGINE_EPOCHS = {"digits_cnn": 150, "mnist_cnn": 20}
+ENGINE_EPOCHS = {"digits_cnn": 300, "mnist_cnn": 30}
 
 
 def engine_space(folder: Path, space: str) -> Path:
