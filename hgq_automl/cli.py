@@ -207,8 +207,11 @@ def _report(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace) -> int:
     from .driver import sync
 
-    count = sync(args.name, args.storage, args.tracking_uri)
-    print(f"hgq_automl: {count} queued tracking writes of {args.name} written" if count else f"hgq_automl: nothing queued for {args.name}")
+    count, aside = sync(args.name, args.storage, args.tracking_uri)
+    if count or aside:
+        print(f"hgq_automl: {count} queued tracking writes of {args.name} written" + (f", {aside} refused by the store set aside (see above)" if aside else ""))
+    else:
+        print(f"hgq_automl: nothing queued for {args.name}")
     return 0
 
 
