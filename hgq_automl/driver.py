@@ -251,10 +251,9 @@ def _replay(client, root: str, name: str) -> tuple[int, int]:
     outbox = Outbox(client, queue_dir(root, name))
     left = outbox.pending()
     if left and not outbox.replay():
-        why = f"refuses writes ({outbox.refusal})" if outbox.refusal else "does not answer"
         raise UsageError(
-            f"the MLflow store {redact(client.tracking_uri)} {why}; the {outbox.pending()} tracking writes queued in {outbox.folder} "
-            f"are kept: run `{sync_command(name, root)}` when it takes writes again"
+            f"the MLflow store {redact(client.tracking_uri)} does not take writes ({outbox.refusal}); the {outbox.pending()} tracking writes "
+            f"queued in {outbox.folder} are kept: run `{sync_command(name, root)}` when it takes writes again"
         )
     return left - outbox.set_aside, outbox.set_aside
 

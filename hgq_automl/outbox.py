@@ -101,8 +101,8 @@ class Outbox:
         self.ids: dict[str, str] = {}  # placeholder -> real run id, once replayed
         self.warned = False
         self._roles: dict[str, str] = {}  # run id -> its role, for `_KILL_AT` only
-        #: why the last replay stopped with writes left: None (the store did not answer) or
-        #: the store's first line when it refuses every write
+        #: why the last replay stopped with writes left (the store's error, first line); a
+        #: read-only `mlflow server` answers 503 like one that is unavailable for a while
         self.refusal: str | None = None
         self.set_aside = 0  # writes set aside by this object's replays
         self._checked = False  # the queue's last line checked for a tear
@@ -204,7 +204,7 @@ class Outbox:
             except Exception as exc:  # noqa: BLE001 - sorted below
                 if not is_transient(exc) and not (refuses_every_write(exc) and self.folder is not None):
                     raise
-                if attempt + 1 == self.attempts or not is_transient(exc):
+                if attempt + 1 == self.attempts or refuses_every_write(exc):
                     if self.folder is None:
                         raise
                     self._warn(exc)
@@ -253,7 +253,7 @@ class Outbox:
     def replay(self, attempts: int | None = None) -> bool:
         """Replay the queued writes in order; True once none is left. Stops, keeping the
         rest queued, at a write the store does not take because it does not answer or takes
-        no write at all (`refusal` says which); a write refused for good on its own is set
+        no write at all (`refusal` says why); a write refused for good on its own is set
         aside (`_set_aside`) and the replay goes on. Progress is saved after each write."""
         self.refusal = None
         if not self.pending():
@@ -278,9 +278,10 @@ class Outbox:
                     result = getattr(_Ops, op)(self.client, *args)
                     break
                 except Exception as exc:  # noqa: BLE001
-                    if is_transient(exc) or refuses_every_write(exc):
-                        if attempt + 1 == (attempts or self.attempts) or not is_transient(exc):
-                            self.refusal = None if is_transient(exc) else first_line(exc, self.client.tracking_uri)
+                    refused = refuses_every_write(exc)  # before is_transient: its text may hold "failed with exception"
+                    if refused or is_transient(exc):
+                        if refused or attempt + 1 == (attempts or self.attempts):
+                            self.refusal = first_line(exc, self.client.tracking_uri)
                             self.ids = ids
                             self._report(aside)
                             return False

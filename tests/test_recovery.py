@@ -82,7 +82,7 @@ def test_sync_while_the_store_refuses_writes_keeps_the_queue_then_writes_it(stor
     finally:
         holder.rollback()
         holder.close()
-    assert_one_line_error(result, "does not answer", "5 tracking writes queued", "are kept", f"python -m hgq_automl sync locked --storage {folder / 'res'}")
+    assert_one_line_error(result, "does not take writes", "5 tracking writes queued", "are kept", f"python -m hgq_automl sync locked --storage {folder / 'res'}")
     assert _queue(folder / "res", "locked").read_text() == queue  # nothing lost, nothing half-applied
 
     again = run_cli(["sync", "locked", "--storage", "res", "--tracking-uri", uri], cwd=folder)
@@ -153,34 +153,36 @@ SERVER = """\
 set -u
 ip link set lo up
 export PATH={bin}:$PATH PYTHONPATH={repo}
-mkdir -p store && mount --bind store store
-serve() {{
-  python -m mlflow server --workers 1 --host 127.0.0.1 --port 5098 --backend-store-uri sqlite:///$PWD/store/server.db --artifacts-destination $PWD/art >> server.log 2>&1 &
-  SERVER=$!
+mkdir -p store rostore
+serve() {{  # serve PORT FOLDER: a real server on FOLDER/server.db
+  python -m mlflow server --workers 1 --host 127.0.0.1 --port $1 --backend-store-uri sqlite:///$PWD/$2/server.db --artifacts-destination $PWD/art >> server.log 2>&1 &
+  LAST=$!
   for i in $(seq 1 120); do
-    python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5098/health', timeout=2)" 2>/dev/null && return
+    python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/health', timeout=2)" 2>/dev/null && return
     sleep 1
   done
 }}
-make() {{ python -c "from tests.test_recovery import make_queued_search as m; import json; print(json.dumps(m('$PWD/res', '$1', 'http://127.0.0.1:5098')))" > $1.ids; }}
-sync() {{ python -m hgq_automl sync $1 --storage res > $2.out 2> $2.err; echo "$2=$?"; }}
-serve
+make() {{ python -c "from tests.test_recovery import make_queued_search as m; import json; print(json.dumps(m('$PWD/res', '$1', 'http://127.0.0.1:5098', 'http://127.0.0.1:5099')))" > $1.ids; }}
+sync() {{ python -m hgq_automl sync $1 --storage res ${{3:-}} > $2.out 2> $2.err; echo "$2=$?"; }}
+serve 5098 store; WRITABLE=$LAST
 make ro
-mount -o remount,bind,ro store
-sync ro readonly
-mount -o remount,bind,rw store
-sync ro writable
 make down
-kill $SERVER; wait $SERVER
+# the same store through a read-only bind mount, served by a second server
+mount --bind store rostore && mount -o remount,bind,ro rostore
+serve 5099 rostore; READONLY=$LAST
+sync ro readonly
+sync ro writable "--tracking-uri http://127.0.0.1:5098"
+kill $READONLY; wait $READONLY
 sync down stopped
+kill $WRITABLE; wait $WRITABLE
 """
 
 
 def test_against_a_real_server_read_only_then_stopped(tmp_path):
-    """A real `mlflow server`: its store made read-only (a read-only bind mount) while
-    writes are queued, `sync` exits 2 in one line saying the store refuses writes, and every
-    write stays queued; writable again, `sync` writes them. The server stopped: exit 2 in
-    one line, the queue kept."""
+    """A real `mlflow server` whose store is read-only (a read-only bind mount of it): `sync`
+    exits 2 in one line saying the store does not take writes, and every write stays queued; to
+    a server of the same store that can write, `sync` writes them all. The server stopped:
+    exit 2 in one line, the queue kept."""
     if not can_unshare():
         pytest.fail("this test needs `unshare` (root) for a private network and mount namespace")
     repo = Path(__file__).resolve().parents[1]
@@ -194,7 +196,9 @@ def test_against_a_real_server_read_only_then_stopped(tmp_path):
 
     assert "readonly=2" in result.stdout, log + "\n".join(err("readonly"))
     (line,) = err("readonly")
-    assert "refuses writes" in line and "5 tracking writes queued" in line and "are kept" in line, line
+    # a read-only store's server answers 503, as one busy for a while: nothing is set aside
+    assert "does not take writes" in line and "5 tracking writes queued" in line and "are kept" in line, line
+    assert not (tmp_path / "res" / "ro" / "tracking_queue.refused").exists()
     assert "writable=0" in result.stdout and "5 queued tracking writes of ro written" in (tmp_path / "writable.out").read_text(), log + "\n".join(err("writable"))
     assert "stopped=2" in result.stdout, log
     (line,) = err("stopped")
