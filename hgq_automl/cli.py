@@ -245,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if os.environ.get("HGQ_AUTOML_SECRETS_FILE"):  # a Ray Job `submit` made: its credentials
+            from .jobs import load_job_secrets
+
+            load_job_secrets()
         return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)

@@ -7,10 +7,12 @@ console, a log, an MLflow parameter, the state file or a Ray Job's command line.
 The userinfo is found by hand, not by `urllib.parse`: a password written with `/`, `#`,
 `?` or `@` unencoded ends urlsplit's netloc early, yet MLflow, requests and Ray may still
 print the URI in an error. It is everything between `://` and the last `@` that is followed
-by a host (`name[:port]` or `[ipv6][:port]`, then `/`, `?`, `#` or the end). So `/`, `#`,
+by a host (`name[:port]` or `[ipv6][:port]`, then `/`, `?`, `#` or the end) and not in a
+query value (after `?key=`). So `/`, `#`,
 `@` and percent-encoded passwords are all hidden; the price is that a URI whose path holds
 `...@host-like` text is over-redacted. Azure's `abfs[s]://container@account...` and
-`wasb[s]://` hold a container name there, not a secret, and are left alone.
+`wasb[s]://` hold a container name there, not a secret, and are left alone. A query
+value ends at `&`, `;` or `#`, as for every URI parser (a `#` in it must be encoded).
 Only the standard library: the CLI imports it at start-up.
 """
 
@@ -25,6 +27,8 @@ _SECRET_KEY = re.compile(r"token|pass|pwd|secret|key|sig|cred|auth|session|jwt|b
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.~%-]+)(:\d*)?(?=[/?#]|$)")
 #: a `key=value` pair of a query or fragment (`?`, `&`, `;` or `#` before it)
 _PAIR = re.compile(r"([?&;#])([^=&;#?]*)=([^&;#]*)")
+#: a query's first pair: an `@` after it is in a query value, not after a userinfo
+_QUERY_PAIR = re.compile(r"\?[^=@]*=")
 #: schemes whose userinfo is a container name, not a credential
 _NO_USERINFO = ("abfs", "abfss", "wasb", "wasbs")
 
@@ -40,7 +44,7 @@ def _userinfo(uri: str) -> tuple[int, int] | None:
         at = uri.rfind("@", start, at)
         if at < 0:
             return None
-        if at > start and _HOST.match(uri, at + 1):
+        if at > start and _HOST.match(uri, at + 1) and not _QUERY_PAIR.search(uri, start, at):
             return start, at
 
 
