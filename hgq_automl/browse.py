@@ -75,14 +75,17 @@ def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0)
     from .tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
-    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///"):]):
-        raise UsageError(f"no MLflow store at {uri}; run a search first or give --tracking-uri")
+    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///"):].split("?", 1)[0]):
+        raise UsageError(f"no MLflow store at {redact(uri)}; run a search first or give --tracking-uri")
     # Ctrl-C, SIGINT or SIGTERM stop the UI, even where a shell started us with SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)]
+    # the store through the environment (MLflow's own MLFLOW_BACKEND_STORE_URI), not the
+    # command line, which every user of the machine can read (ps, /proc/PID/cmdline)
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": uri}
     # its own process group, stopped with its workers; its log goes to stderr, the URL to stdout
-    server = subprocess.Popen(cmd, start_new_session=True, stdout=sys.stderr)
+    server = subprocess.Popen(cmd, start_new_session=True, stdout=sys.stderr, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + ready_timeout

@@ -207,8 +207,11 @@ def _report(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace) -> int:
     from .driver import sync
 
-    count = sync(args.name, args.storage, args.tracking_uri)
-    print(f"hgq_automl: {count} queued tracking writes of {args.name} written" if count else f"hgq_automl: nothing queued for {args.name}")
+    count, aside = sync(args.name, args.storage, args.tracking_uri)
+    if count or aside:
+        print(f"hgq_automl: {count} queued tracking writes of {args.name} written" + (f", {aside} refused by the store set aside (see above)" if aside else ""))
+    else:
+        print(f"hgq_automl: nothing queued for {args.name}")
     return 0
 
 
@@ -242,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if os.environ.get("HGQ_AUTOML_SECRETS_FILE"):  # a Ray Job `submit` made: its credentials
+            from .jobs import load_job_secrets
+
+            load_job_secrets()
         return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)

@@ -235,32 +235,55 @@ def queue_dir(root: str, name: str) -> Path:
 
 
 def sync_command(name: str, root: str) -> str:
-    """What writes a search's queued tracking to its store."""
-    return f"python -m hgq_automl sync {name} --storage {root}"
+    """What writes a search's queued tracking to its store (a storage's credentials as ***:
+    `sync` takes them from $HGQ_AUTOML_STORAGE or --storage again)."""
+    from .redact import redact
+
+    return f"python -m hgq_automl sync {name} --storage {redact(root)}"
 
 
-def _replay(client, root: str, name: str) -> int:
+def _replay(client, root: str, name: str) -> tuple[int, int]:
     """Write the tracking a search queued while its store did not answer; UsageError if
-    the store still does not take it. Returns how many writes were replayed."""
+    the store still does not take it (the queue is kept). Writes the store refuses for good
+    one by one are set aside (`outbox`). Returns how many writes were written and how many
+    set aside."""
     from .outbox import Outbox
+    from .redact import redact
 
     outbox = Outbox(client, queue_dir(root, name))
     left = outbox.pending()
     if left and not outbox.replay():
-        raise UsageError(f"the MLflow store {_redacted(client.tracking_uri)} does not take the {outbox.pending()} tracking writes queued in {outbox.folder}; try again when it answers")
-    return left
+        raise UsageError(
+            f"the MLflow store {redact(client.tracking_uri)} does not take writes ({outbox.refusal}); the {outbox.pending()} tracking writes "
+            f"queued in {outbox.folder} are kept: run `{sync_command(name, root)}` when it takes writes again"
+        )
+    return left - outbox.set_aside, outbox.set_aside
 
 
-def sync(name: str, storage: str | None = None, tracking_uri: str | None = None) -> int:
+def sync(name: str, storage: str | None = None, tracking_uri: str | None = None) -> tuple[int, int]:
     """Write the tracking the search `name` queued on disk while its MLflow store did not
-    answer (`python -m hgq_automl sync NAME`). Returns how many writes were replayed."""
+    answer (`python -m hgq_automl sync NAME`). The store is `tracking_uri`, else the
+    search's own; when the state file holds it with its credentials as ***, they come from
+    $MLFLOW_TRACKING_URI (the same store with them) or `tracking_uri` again, never as ***.
+    Returns how many writes were written and how many set aside (refused for good)."""
+    from .redact import is_redacted, redact
     from .tracking import connect
 
-    root = storage_root(storage)
+    root = storage_root(storage or os.environ.get(STORAGE_ENV))
+    if is_redacted(root):
+        raise UsageError(f"--storage {redact(root)}: its credentials are ***; give them (--storage or ${STORAGE_ENV})")
     state = _read_state(root, name)
+    uri = tracking_uri or _stored_tracking_uri(state, name, "--tracking-uri (or $MLFLOW_TRACKING_URI)")
     lock = _lock(root, name)
     try:
-        return _replay(connect(tracking_uri or state["tracking_uri"]), root, name)
+        try:
+            client = connect(uri)
+        except UsageError as exc:
+            from .outbox import Outbox
+
+            left = Outbox(None, queue_dir(root, name)).pending()
+            raise UsageError(f"{exc}; the {left} tracking writes queued for {name!r} are kept: run `{sync_command(name, root)}` when it answers") from None
+        return _replay(client, root, name)
     finally:
         _release(lock)
 
@@ -279,10 +302,10 @@ def resume_command(name: str, root: str, address: str | None = None, api: bool =
 # --------------------------------------------------------------------------- checks
 
 
-def _stored_tracking_uri(state: dict[str, Any], name: str, request: SearchRequest) -> str:
+def _stored_tracking_uri(state: dict[str, Any], name: str, flag: str) -> str:
     """The tracking URI a resumed search goes on logging to. The state file holds it with its
     credentials as *** (they are never written down): then $MLFLOW_TRACKING_URI must be the
-    same store with its credentials, or the user gives it again."""
+    same store with its credentials, or the user gives it again (`flag`)."""
     from .redact import has_secret, redact
 
     stored = state["tracking_uri"]
@@ -291,7 +314,7 @@ def _stored_tracking_uri(state: dict[str, Any], name: str, request: SearchReques
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env and has_secret(env) and redact(env) == stored:
         return env
-    raise UsageError(f"the search {name!r} logs to {stored}, whose credentials are not saved; give {request.opt('tracking_uri')} with them again")
+    raise UsageError(f"the search {name!r} logs to {stored}, whose credentials are not saved; give {flag} with them again")
 
 
 def resolve_space(space: Any, data: str | os.PathLike | None = None, data_in_memory: bool = False):
@@ -370,7 +393,7 @@ def prepare(request: SearchRequest):
             raise UsageError(f"the search {name!r} was started with the space's dataset, not in-memory data; drop {request.opt('data')}")
         space = parse_space(raw, state["source"], data_in_memory=memory)
         if not request.tracking_uri:
-            check_tracking_uri(_stored_tracking_uri(state, name, request), request.opt("tracking_uri"))
+            check_tracking_uri(_stored_tracking_uri(state, name, request.opt('tracking_uri')), request.opt("tracking_uri"))
     else:
         space = resolve_space(request.space, None if memory else request.data, data_in_memory=memory).with_overrides(
             trials=request.trials,
@@ -539,7 +562,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             _release(lock)
             raise UsageError(f"the search {name!r} in {redact(root)} has no Ray Tune state to resume (it was stopped before its first trial)")
         try:
-            client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request))
+            client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request.opt('tracking_uri')))
             _replay(client, root, name)
             tracker = SearchTracker.attach(client, state["parent_run_id"], space, queue_dir=queue_dir(root, name))
         except BaseException:

@@ -56,10 +56,12 @@ def _typed_params(space, params: dict[str, str]) -> dict[str, Any]:
 def _load_run(client, run_id: str):
     from mlflow.exceptions import MlflowException
 
+    from .redact import redact
+
     try:
         return client.get_run(run_id)
     except MlflowException:
-        raise UsageError(f"no MLflow run {run_id!r} at {client.tracking_uri}") from None
+        raise UsageError(f"no MLflow run {run_id!r} at {redact(client.tracking_uri)}") from None
 
 
 def _download(client, run_id: str, path: str, dst: str, what: str) -> Path:

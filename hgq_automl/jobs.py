@@ -108,13 +108,21 @@ def _absolute(value: str | None) -> str | None:
     return str(Path(value).expanduser().resolve())
 
 
+#: The environment variable naming the file a job reads its credentials from (`job_spec`).
+SECRETS_ENV = "HGQ_AUTOML_SECRETS_FILE"
+#: That file, in the job's working dir.
+SECRETS_FILE = "hgq_automl_secrets.json"
+#: What the file may set.
+_SECRET_VARS = ("MLFLOW_TRACKING_URI", "HGQ_AUTOML_STORAGE")
+
+
 def search_arguments(args, secrets: dict[str, str] | None = None) -> list[str]:
     """The `search` flags of a `submit` command line, with local paths made absolute.
 
     A tracking or storage URI holding credentials is not put on the command line (which
     Ray shows in its dashboard, its job list and its logs): it goes into `secrets` as the
     environment variable the search reads instead (MLFLOW_TRACKING_URI, HGQ_AUTOML_STORAGE),
-    for the job's runtime_env."""
+    for the job's secrets file (`job_spec`)."""
     from .driver import STORAGE_ENV
     from .redact import has_secret
     from .tracking import resolve_tracking_uri
@@ -143,6 +151,57 @@ def search_arguments(args, secrets: dict[str, str] | None = None) -> list[str]:
     return argv
 
 
+def job_spec(args, folder: str | Path, space: str) -> tuple[str, dict, dict[str, str]]:
+    """The job's entrypoint, runtime_env and the credentials kept out of both.
+
+    Credentials (a tracking or storage URI holding them) reach the job through a file,
+    `SECRETS_FILE` in its working dir, written readable by the user only (mode 0600); the
+    runtime_env's env_vars hold only that file's name (`SECRETS_ENV`), and the entrypoint
+    (`load_job_secrets`, at the start of the CLI) reads it into its environment and deletes
+    it. So `ray job list`, the dashboard and the job's logs show neither.
+    Limits: the file travels inside the job's working_dir package, which Ray keeps in the
+    cluster's GCS and unpacks on the nodes that run the job (without the 0600 mode) until it
+    garbage-collects it; whoever can use the cluster (submit jobs, read its GCS or a node's
+    session folder) can read it, as on any Ray cluster without per-user isolation. Use
+    https or an SSH tunnel for the submission itself (`cleartext_warning`)."""
+    import json
+    import os
+
+    secrets: dict[str, str] = {}
+    entrypoint = shlex.join(["python", "-m", "hgq_automl", "search", "--space", space, *search_arguments(args, secrets)])
+    runtime_env: dict = {"working_dir": str(folder)}
+    if secrets:
+        fd = os.open(Path(folder) / SECRETS_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(secrets, out)
+        runtime_env["env_vars"] = {SECRETS_ENV: SECRETS_FILE}
+    return entrypoint, runtime_env, secrets
+
+
+def load_job_secrets() -> None:
+    """In a job `submit` made: put the credentials of the file `$HGQ_AUTOML_SECRETS_FILE`
+    (`job_spec`) into this process's environment, then delete the file. UsageError if it
+    cannot be read."""
+    import json
+    import os
+
+    name = os.environ.pop(SECRETS_ENV, None)
+    if not name:
+        return
+    path = Path(name)
+    try:
+        secrets = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"${SECRETS_ENV} {name}: cannot read the job's credentials ({type(exc).__name__}); submit the job again") from None
+    if not isinstance(secrets, dict) or set(secrets) - set(_SECRET_VARS):
+        raise UsageError(f"${SECRETS_ENV} {name}: expected a mapping of {', '.join(_SECRET_VARS)}; submit the job again")
+    os.environ.update({k: str(v) for k, v in secrets.items()})
+    try:
+        path.unlink()
+    except OSError:  # a read-only working dir: it is left there (see `job_spec`'s limits)
+        pass
+
+
 def submit(args) -> int:
     """Submit `python -m hgq_automl search ...` as a Ray Job; unless --no-wait, stream its logs."""
     from ray.job_submission import JobStatus, JobSubmissionClient
@@ -165,11 +224,9 @@ def submit(args) -> int:
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the cluster"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UsageError(f"Ray cluster at {redact(args.address)} is unreachable: {first[:300]}") from None
-        secrets: dict[str, str] = {}
-        entrypoint = shlex.join(["python", "-m", "hgq_automl", "search", "--space", space, *search_arguments(args, secrets)])
-        runtime_env = {"working_dir": folder.name, **({"env_vars": secrets} if secrets else {})}
+        entrypoint, runtime_env, secrets = job_spec(args, folder.name, space)
         job_id = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
-    shown = "".join(f" ({key}={redact(value)} in the job's environment)" for key, value in secrets.items())
+    shown = "".join(f" ({key}={redact(value)} passed in a file only you can read, not in the job's runtime_env)" for key, value in secrets.items())
     print(f"submitted Ray Job {job_id} to {redact(args.address)}: {entrypoint}{shown}", file=sys.stderr, flush=True)
     if args.no_wait:
         print(f"follow it with: ray job logs --follow --address {redact(args.address)} {job_id}", file=sys.stderr)

@@ -9,6 +9,13 @@ the search, by `--resume`, and by `python -m hgq_automl sync NAME`.
 
 A run created while the store is down gets a placeholder id (`queued-...`); the replay maps
 placeholders to the real ids, in arguments and in logged texts (e.g. `pareto.json`).
+
+What the replay does not apply is kept: a store that still does not answer, or refuses
+every write (read-only, no permission), leaves the queue as it is; a write the store refuses
+for good on its own (its run deleted meanwhile, a value it rejects) is set aside in
+`tracking_queue.refused/refused.jsonl` beside the queue (files with it), reported in one
+line, and the replay goes on with the rest. A last line cut short (a kill or a full disk
+while it was written) is dropped with a note; any other line that is not JSON is set aside.
 """
 
 from __future__ import annotations
@@ -34,6 +41,31 @@ _TRANSIENT = (
     "database is locked", "temporarily unavailable", "bad gateway", "service unavailable",
     "gateway timeout", "connection reset", "connection aborted", "remote end closed", "502", "503", "504",
 )
+
+
+#: What a store that refuses every write (not one write) says: nothing is set aside then.
+_STORE_REFUSES = (
+    "readonly database", "read-only", "read only file system", "permission denied", "permission_denied",
+    "unauthenticated", "unauthorized", "forbidden", "no space left", "disk i/o error", "database or disk is full",
+    "unable to open database",
+)
+
+
+def refuses_every_write(exc: BaseException) -> bool:
+    """True if `exc` says the store takes no write at all (read-only, no permission, full):
+    keep the queue as it is and say so, rather than set each write aside."""
+    if getattr(exc, "error_code", "") in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+        return True
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(t in text for t in _STORE_REFUSES)
+
+
+def first_line(exc: BaseException, *uris: str | None) -> str:
+    """`exc`'s first line, at most 200 characters, credentials of `uris` as ***."""
+    from .redact import redact_text
+
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return redact_text(text, *uris)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -69,6 +101,11 @@ class Outbox:
         self.ids: dict[str, str] = {}  # placeholder -> real run id, once replayed
         self.warned = False
         self._roles: dict[str, str] = {}  # run id -> its role, for `_KILL_AT` only
+        #: why the last replay stopped with writes left (the store's error, first line); a
+        #: read-only `mlflow server` answers 503 like one that is unavailable for a while
+        self.refusal: str | None = None
+        self.set_aside = 0  # writes set aside by this object's replays
+        self._checked = False  # the queue's last line checked for a tear
 
     # -- state of the queue
 
@@ -80,12 +117,43 @@ class Outbox:
     def _progress(self) -> Path:
         return self.folder / "replayed.json"
 
+    @property
+    def refused_folder(self) -> Path:
+        """Where writes the store refused for good are kept (`refused.jsonl`, `files/`)."""
+        return self.folder.with_name(f"{self.folder.name}.refused")
+
     def pending(self) -> int:
         """How many writes wait in the queue."""
         if self.folder is None or not self._queue.is_file():
             return 0
-        lines = self._queue.read_text().splitlines()
+        self._drop_torn_line()
+        lines = self._queue.read_bytes().splitlines()
         return len(lines) - self._replayed()[0]
+
+    def _drop_torn_line(self) -> None:
+        """A last line cut short (no newline, or not JSON) by a kill or a full disk is
+        dropped, with a note on stderr: appending after it would corrupt the next write too."""
+        if self._checked or self.folder is None or not self._queue.is_file():
+            return
+        self._checked = True
+        raw = self._queue.read_bytes()
+        keep = raw.rfind(b"\n", 0, len(raw) - 1) + 1 if raw.endswith(b"\n") else raw.rfind(b"\n") + 1
+        last = raw[keep:]
+        if raw.endswith(b"\n"):
+            try:
+                json.loads(last)
+                return
+            except ValueError:
+                pass
+        if not last:
+            return
+        with open(self._queue, "r+b") as out:
+            out.truncate(keep)
+            os.fsync(out.fileno())
+        import sys
+
+        print(f"hgq_automl: note: the last line of {self._queue} was cut short (a kill or a full disk while it was written); "
+              f"dropped it ({len(last)} bytes, one tracking write)", file=sys.stderr, flush=True)
 
     def _replayed(self) -> tuple[int, dict[str, str]]:
         if not self._progress.is_file():
@@ -134,9 +202,9 @@ class Outbox:
             try:
                 return getattr(_Ops, op)(self.client, *args)
             except Exception as exc:  # noqa: BLE001 - sorted below
-                if not is_transient(exc):
+                if not is_transient(exc) and not (refuses_every_write(exc) and self.folder is not None):
                     raise
-                if attempt + 1 == self.attempts:
+                if attempt + 1 == self.attempts or refuses_every_write(exc):
                     if self.folder is None:
                         raise
                     self._warn(exc)
@@ -150,15 +218,16 @@ class Outbox:
         if not self.warned:
             import sys
 
-            from .redact import redact, redact_text
+            from .redact import redact
 
-            first = redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0][:200], self.client.tracking_uri)
-            print(f"hgq_automl: warning: the MLflow store {redact(self.client.tracking_uri)} does not answer ({first}); "
+            first = first_line(exc, self.client.tracking_uri)
+            print(f"hgq_automl: warning: the MLflow store {redact(self.client.tracking_uri)} does not take writes ({first}); "
                   f"queueing the tracking in {self.folder} until it does", file=sys.stderr, flush=True)
             self.warned = True
 
     def _enqueue(self, op: str, args: tuple) -> Any:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._drop_torn_line()
         entry: dict[str, Any] = {"op": op, "args": list(args)}
         if op in ("log_artifact", "log_artifacts"):  # the local file or folder may be temporary
             copy = self.folder / "files" / uuid.uuid4().hex
@@ -182,40 +251,84 @@ class Outbox:
     # -- replaying
 
     def replay(self, attempts: int | None = None) -> bool:
-        """Replay the queued writes in order; True once none is left. Stops at the first
-        write the store does not take (it stays queued); progress is saved after each."""
+        """Replay the queued writes in order; True once none is left. Stops, keeping the
+        rest queued, at a write the store does not take because it does not answer or takes
+        no write at all (`refusal` says why); a write refused for good on its own is set
+        aside (`_set_aside`) and the replay goes on. Progress is saved after each write."""
+        self.refusal = None
         if not self.pending():
             return True
         count, ids = self._replayed()
         ids = {**ids, **self.ids}
-        entries = [json.loads(line) for line in self._queue.read_text().splitlines()]
-        for entry in entries[count:]:
-            args = _resolve(entry["args"], ids)
+        lines = self._queue.read_bytes().splitlines()
+        aside: list[str] = []
+        for line in lines[count:]:
+            try:
+                entry = json.loads(line)
+                op, args = entry["op"], _resolve(entry["args"], ids)
+                getattr(_Ops, op)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                self._set_aside({"line": line.decode("utf-8", "replace")}, f"not a queued write ({type(exc).__name__})")
+                aside.append("a line that is not a queued write")
+                entry, op = {}, ""
             delay = self.backoff
-            for attempt in range(attempts or self.attempts):
+            result = None
+            for attempt in range((attempts or self.attempts) if op else 0):
                 try:
-                    result = getattr(_Ops, entry["op"])(self.client, *args)
+                    result = getattr(_Ops, op)(self.client, *args)
                     break
                 except Exception as exc:  # noqa: BLE001
-                    if not is_transient(exc):
-                        if _already_done(exc):  # replayed before a crash, progress not saved
-                            result = None
-                            break
-                        raise
-                    if attempt + 1 == (attempts or self.attempts):
-                        self.ids = ids
-                        return False
-                    time.sleep(delay)
-                    delay = min(2 * delay, 8.0)
-            if entry["op"] == "create_run":
+                    refused = refuses_every_write(exc)  # before is_transient: its text may hold "failed with exception"
+                    if refused or is_transient(exc):
+                        if refused or attempt + 1 == (attempts or self.attempts):
+                            self.refusal = first_line(exc, self.client.tracking_uri)
+                            self.ids = ids
+                            self._report(aside)
+                            return False
+                        time.sleep(delay)
+                        delay = min(2 * delay, 8.0)
+                        continue
+                    if not _already_done(exc):  # else: replayed before a crash, progress not saved
+                        reason = first_line(exc, self.client.tracking_uri)
+                        self._set_aside({**entry, "args": args}, reason)
+                        aside.append(f"{op} ({reason})")
+                    break
+            if op == "create_run" and result is not None:
                 ids[entry["result"]] = result
             count += 1
             tmp = self._progress.with_suffix(".tmp")
             tmp.write_text(json.dumps({"count": count, "ids": ids}))
             tmp.replace(self._progress)
         self.ids = ids
-        shutil.rmtree(self.folder, ignore_errors=True)  # all written
+        self._report(aside)
+        shutil.rmtree(self.folder, ignore_errors=True)  # all written or set aside
         return True
+
+    def _set_aside(self, entry: dict[str, Any], reason: str) -> None:
+        """Keep a write the store refused for good in `refused_folder` (its file too)."""
+        folder = self.refused_folder
+        (folder / "files").mkdir(parents=True, exist_ok=True)
+        entry = {**entry, "refused": reason, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if entry.get("op") in ("log_artifact", "log_artifacts"):  # its copy: files/HEX (a folder) or files/HEX/NAME
+            source = Path(entry["args"][1])
+            copy = source if source.parent.name == "files" else source.parent
+            if copy.exists():
+                target = folder / "files" / copy.name
+                shutil.move(str(copy), str(target))
+                entry["args"][1] = str(target / source.relative_to(copy))
+        with open(folder / "refused.jsonl", "a") as out:
+            out.write(json.dumps(entry) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self.set_aside += 1
+
+    def _report(self, aside: list[str]) -> None:
+        if aside:
+            import sys
+
+            print(f"hgq_automl: warning: the MLflow store refused {len(aside)} queued tracking write(s) for good "
+                  f"(first: {aside[0]}); they are kept in {self.refused_folder / 'refused.jsonl'}",
+                  file=sys.stderr, flush=True)
 
     def real_id(self, run_id: str) -> str:
         """A run's id in the store (a placeholder's replayed id, else itself)."""

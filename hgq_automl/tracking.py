@@ -89,9 +89,11 @@ def _sqlite_init_lock(uri: str):
 
 def connect(uri: str | None):
     """An MlflowClient for `uri`, checked to answer; UsageError if it does not."""
-    from .redact import redact, redact_text
+    from .redact import is_redacted, redact, redact_text
 
     uri = check_tracking_uri(uri)
+    if is_redacted(uri):  # e.g. read back from a state file: never sent as the password
+        raise UsageError(f"the tracking URI {uri} holds *** (credentials shown redacted), not the credentials; give them with --tracking-uri or $MLFLOW_TRACKING_URI")
     if uri.startswith(("http://", "https://")):
         # fail fast on an unreachable server instead of MLflow's minutes of retries
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -103,6 +105,8 @@ def connect(uri: str | None):
     # after the import: MLflow sets its own logger up when imported
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # a store error's traceback (a locked or read-only SQLite file); our callers say it in one line
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
     try:
         with _sqlite_init_lock(uri):  # MLflow creates (migrates) a new database here
