@@ -81,7 +81,7 @@ def test_estimate_table(saved):
     result = run_cli(["estimate", "tiny.keras"], cwd=folder)
     assert result.returncode == 0, result.stderr
     assert "the model's own quantizer state" in result.stdout.splitlines()[0]
-    (line,) = [l for l in result.stdout.splitlines() if l.split()[:1] == ["ebops"]]
+    (line,) = [row for row in result.stdout.splitlines() if row.split()[:1] == ["ebops"]]
     assert line.split()[1].replace(",", "") == f"{ebops:.0f}" and "bit-operations" in line
 
 
@@ -124,7 +124,7 @@ def test_export_of_a_model_file_is_bit_exact_in_csim(saved, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "prj" / "firmware" / "myproject.cpp").is_file()
     lines = result.stdout.splitlines()
-    (mismatch,) = [l for l in lines if l.split()[:1] == ["bit_mismatches"]]
+    (mismatch,) = [line for line in lines if line.split()[:1] == ["bit_mismatches"]]
     assert mismatch.split()[1] == "0"
     assert lines[-1] == f"firmware vs Keras on 64 samples of {folder / 'data.npy'}: bit-exact"
 
