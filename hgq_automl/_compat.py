@@ -51,6 +51,29 @@ def flatten_layers(layer, include_self: bool = True) -> list:
     return list(layer._flatten_layers(include_self=include_self))
 
 
+def layer_ebops(layer, *shapes) -> int:
+    """An HGQ layer's EBOPs from its quantizers' present state, as its call in a training or
+    tracing pass stores them (`QLayerBase._compute_ebops(*shapes) * ebops_factor`, cast to
+    uint32 as `layer._ebops.assign` does; `shapes` the input shapes with batch 1). A
+    QSoftmax adds its two tables' (`exp_table`, `inv_table`: QUnaryFunctionLUT sublayers
+    called on the inputs and on the row sums), as its `ebops` property does."""
+    from keras import ops
+
+    def own(sub, *sub_shapes) -> int:
+        if not getattr(sub, "enable_ebops", False):
+            return 0
+        value = sub._compute_ebops(*sub_shapes) * sub.ebops_factor
+        return int(ops.convert_to_numpy(ops.cast(value, "uint32")))
+
+    total = own(layer, *shapes)
+    if type(layer).__name__ == "QSoftmax":
+        shape = tuple(shapes[0])
+        axes = [a % len(shape) for a in layer.axes]
+        accum = tuple(1 if i in axes else s for i, s in enumerate(shape))
+        total += own(layer.exp_table, shape) + own(layer.inv_table, accum)
+    return total
+
+
 # --------------------------------------------------------------------------- Keras
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m hgq_automl search ...`, `export RUN_ID ...`, `report`, `ui`, `submit` and `mcp`.
+"""Command line: `python -m hgq_automl search ...`, `export RUN_ID|MODEL ...`, `estimate MODEL`, `report`, `ui`, `submit` and `mcp`.
 
 Only argparse is imported at start-up; each command imports what it needs, so `--help`
 answers at once.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from . import __version__
 from .errors import UsageError
@@ -93,12 +94,38 @@ def build_parser() -> argparse.ArgumentParser:
             "re-check bit-exactness against Keras on the held-out test split, and print the estimates."
         ),
     )
-    export.add_argument("run_id", metavar="RUN_ID", help="MLflow run id of a trial (printed by `search`, tagged pareto=true for front members)")
+    export.add_argument(
+        "run_id", metavar="RUN_ID|MODEL",
+        help="MLflow run id of a trial (printed by `search`, tagged pareto=true for front members), or a trained model file (.keras, .h5)",
+    )
     export.add_argument("--to", required=True, choices=("hls4ml", "verilog"), help="what to write")
     export.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty)")
     export.add_argument("--part", metavar="PART", help="FPGA part (default: the search's hardware.part)")
     export.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
     export.add_argument("--synth", action="store_true", help="also synthesize: yosys for verilog; Vivado/Vitis HLS for hls4ml (tool on PATH)")
+    export.add_argument(
+        "--data", metavar="FILE",
+        help="MODEL only: input samples (.npy, .npz, .h5) for the bit-exactness check (default: drawn over the input quantizer's range); "
+        "needed for a float model, whose activation ranges are traced on them",
+    )
+
+    estimate = commands.add_parser(
+        "estimate",
+        help="print a trained model file's hardware costs (ebops, luts, dsps, ...) by a trial's rules",
+        description=(
+            "Load a trained HGQ2 model file (or a float Keras model, converted to HGQ2 as a search converts it) and print its "
+            "costs by the rules a trial uses: HGQ's ebops, flops, params, dsps and bram (hls4ml's rules at --strategy and "
+            "--reuse-factor), luts, ffs and latency (da4ml). Without --data the model's own quantizer state is used; with it, "
+            "the activation ranges are traced on its samples first (trace_minmax), as a trial does."
+        ),
+    )
+    estimate.add_argument("model", metavar="MODEL", help="a Keras model file (.keras, .h5)")
+    estimate.add_argument("--data", metavar="FILE", help="input samples (.npy, .npz, .h5) to trace the activation ranges on (needed for a float model)")
+    estimate.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    estimate.add_argument("--reuse-factor", type=_positive_int, default=1, metavar="N", help="hls4ml reuse factor of the dsps/bram rules (default: 1)")
+    estimate.add_argument(
+        "--strategy", choices=("latency", "resource", "distributed_arithmetic"), default="latency", help="hls4ml strategy of the dsps/bram rules (default: latency)"
+    )
     report = commands.add_parser(
         "report",
         help="print the Pareto set of one or several searches, read from MLflow",
@@ -228,6 +255,12 @@ def _mcp(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .model_file import looks_like_model_file
+
+    if looks_like_model_file(args.run_id):
+        return _export_file(args)
+    if args.data is not None:
+        raise UsageError("--data goes with a model file (export MODEL.keras --data FILE); a run's export checks on its search's test split")
     from .export import ExportRequest, describe, run_export
 
     request = ExportRequest(args.run_id, args.to, args.out, part=args.part, tracking_uri=args.tracking_uri, synth=args.synth)
@@ -236,6 +269,55 @@ def _export(args: argparse.Namespace) -> int:
     for line in describe(outcome):
         print(line)
     return 0 if outcome.bit_exact else 1
+
+
+def _export_file(args: argparse.Namespace) -> int:
+    from .export import FileExportRequest, describe, run_file_export
+
+    if args.tracking_uri is not None:
+        raise UsageError("--tracking-uri goes with a run id; a model file is read from disk")
+    request = FileExportRequest(args.run_id, args.to, args.out, data=args.data, part=args.part, synth=args.synth)
+    outcome = run_file_export(request, say=lambda text: print(text, file=sys.stderr, flush=True))
+    print(f"exported {args.run_id} as {args.to} to {outcome.out}")
+    for line in describe(outcome):
+        print(line)
+    return 0 if outcome.bit_exact else 1
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    import json
+
+    from . import model_file
+    from .metrics import FINAL_METRICS
+    from .report import format_value
+
+    if args.data is None and model_file.is_float_model(model_file.model_config_text(args.model)):
+        raise UsageError(f"MODEL {args.model}: a float Keras model; its HGQ2 conversion needs --data FILE to trace its activation ranges")
+    if args.data is not None and not Path(args.data).expanduser().is_file():
+        raise UsageError(f"--data {args.data}: no such file")
+    loaded = model_file.load(args.model)
+    x = model_file.read_inputs(args.data, model_file.input_shape(loaded.model)) if args.data is not None else None
+    result = model_file.costs(loaded, x, args.reuse_factor, args.strategy)
+    traced = f"traced on {len(x)} samples of {args.data}" if x is not None else "the model's own quantizer state"
+    if args.format == "json":
+        doc = {
+            "model": args.model,
+            "converted_from_float": loaded.converted,
+            "ranges": traced,
+            "reuse_factor": args.reuse_factor,
+            "strategy": args.strategy,
+            "metrics": {k: model_file.json_value(v) for k, v in result["metrics"].items()},
+            "notes": {**result["notes"], **({"conversion": "; ".join(loaded.notes)} if loaded.notes else {})},
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"{args.model}: {'converted from float, ' if loaded.converted else ''}{traced}; hls4ml rules at {args.strategy}, reuse_factor {args.reuse_factor}")
+    for name, value in result["metrics"].items():
+        unit = FINAL_METRICS[name].unit if name in FINAL_METRICS else ""
+        print(f"  {name:<16} {format_value(value):>12} {unit}")
+    for name, text in {**result["notes"], **({"conversion": "; ".join(loaded.notes)} if loaded.notes else {})}.items():
+        print(f"  note {name}: {text}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             from .jobs import load_job_secrets
 
             load_job_secrets()
-        return {"search": _search, "submit": _submit, "export": _export, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
+        return {"search": _search, "submit": _submit, "export": _export, "estimate": _estimate, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
     except UsageError as exc:
         print(f"hgq_automl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

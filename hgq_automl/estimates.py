@@ -37,6 +37,7 @@ class WeightLayer:
     macs_per_output: int  # multiply-accumulates per output element (fan-in)
     outputs: int  # output elements per inference
     parallel_pixels: int  # output pixels computed in parallel (1 for dense)
+    latency_only: bool = False  # hls4ml implements it with the latency (or DA) kernel whatever the strategy
 
     @property
     def nonzero_weights(self) -> int:
@@ -71,27 +72,77 @@ def _shape(tensor) -> tuple[int, ...]:
     return tuple(int(d) for d in tensor.shape[1:])
 
 
+def _bias_size(layer) -> int:
+    bias = getattr(layer, "qbias", None)
+    return 0 if bias is None else int(np.prod(bias.shape))
+
+
+def einsum_dense_dims(equation: str, in_shape: tuple[int, ...], kernel_shape: tuple[int, ...]) -> dict[str, list[str]]:
+    """The indices of an EinsumDense equation (batch axis stripped, `...` spelled out) in
+    hls4ml's four kinds (`hls4ml/utils/einsum_utils.py`, nnet_einsum_dense.h): `free_data`
+    (input and output only), `free_kernel` (kernel and output only), `contract` (input and
+    kernel, summed over), `inplace` (all three); plus `sizes`, each index's length, and
+    `kernel`, the kernel's own index string."""
+    lhs, out = equation.replace(" ", "").split("->")
+    inp, ker = lhs.split(",")
+    if inp.startswith("..."):
+        spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation]
+        n = len(in_shape) - (len(inp) - 3)
+        inp, out = "".join(spare[:n]) + inp[3:], "".join(spare[:n]) + out[3:]
+    else:
+        inp, out = inp[1:], out[1:]
+    sizes = dict(zip(inp, in_shape)) | dict(zip(ker, kernel_shape))
+    return {
+        "free_data": [c for c in inp if c in out and c not in ker],
+        "free_kernel": [c for c in ker if c in out and c not in inp],
+        "contract": [c for c in inp if c in ker and c not in out],
+        "inplace": [c for c in inp if c in ker and c in out],
+        "sizes": sizes,  # type: ignore[dict-item]
+        "kernel": list(ker),
+    }
+
+
+def _einsum_weight_layer(layer, node, kernel: np.ndarray) -> WeightLayer:
+    """QEinsumDense / QEinsumDenseBatchnorm as hls4ml builds it: for every in-place index
+    value, a dense kernel of n_contract x n_free_kernel (its `dense_config`), applied to each
+    of the n_free_data input positions, `parallelization_factor` of them at once."""
+    dims = einsum_dense_dims(layer.equation, _shape(node.input_tensors[0]), tuple(kernel.shape))
+    size = dims["sizes"]
+    prod = lambda axes: int(np.prod([size[c] for c in axes])) if axes else 1  # noqa: E731
+    order = [dims["kernel"].index(c) for c in dims["inplace"] + dims["contract"] + dims["free_kernel"]]
+    n_inplace, n_contract, n_out = prod(dims["inplace"]), prod(dims["contract"]), prod(dims["free_kernel"])
+    dense = np.transpose(kernel, order).reshape(n_inplace * n_contract, n_out)
+    n_data = prod(dims["free_data"])
+    pf = int(layer.parallelization_factor)
+    pixels = pf if 0 < pf <= n_data else n_data
+    return WeightLayer(layer.name, dense, _bias_size(layer), n_contract, n_data * n_out * n_inplace, pixels, latency_only=True)
+
+
 def _weight_layer(layer, node) -> WeightLayer:
+    from hgq.layers import QEinsumDense
     from keras import ops
 
     kernel = np.asarray(ops.convert_to_numpy(layer.qkernel))
-    bias_size = int(np.prod(layer.bias.shape)) if layer.use_bias else 0
+    if isinstance(layer, QEinsumDense):
+        return _einsum_weight_layer(layer, node, kernel)
     out_shape = _shape(node.outputs[0])
     n_pixels = int(getattr(layer, "n_parallel", None) or 1)
     pf = int(layer.parallelization_factor)
     pixels = pf if pf > 0 else n_pixels
-    return WeightLayer(layer.name, kernel, bias_size, int(np.prod(kernel.shape[:-1])), int(np.prod(out_shape)), pixels)
+    return WeightLayer(layer.name, kernel, _bias_size(layer), int(np.prod(kernel.shape[:-1])), int(np.prod(out_shape)), pixels)
 
 
 def _is_weight_layer(layer) -> bool:
-    from hgq.layers import QConv1D, QConv2D, QDense
+    from hgq.layers import QConv1D, QConv2D, QDense, QEinsumDense
 
-    return isinstance(layer, (QDense, QConv1D, QConv2D))
+    return isinstance(layer, (QDense, QConv1D, QConv2D, QEinsumDense))
 
 
 def weight_layers(model) -> list[WeightLayer]:
-    """The QDense (and its BN-fused form QBatchNormDense) / QConv1D / QConv2D layers of a
-    model, nested ones included, each once, with their quantized kernels.
+    """The QDense (and its BN-fused form QBatchNormDense) / QConv1D / QConv2D / QEinsumDense
+    (and QEinsumDenseBatchnorm, its BN folded into kernel and bias) layers of a model,
+    nested ones included, each once, with their quantized kernels (an einsum's as its
+    dense kernel, `_einsum_weight_layer`).
 
     Outputs: the elements of one call; parallel pixels: the layer's parallelization_factor
     (HGQ sets it to all output pixels, hence 1 for a dense layer on a flat input, when not
@@ -156,7 +207,7 @@ def layer_reuse_factor(layer: WeightLayer, reuse_factor: int, strategy: str = "l
     the `resource` strategy an invalid one becomes the closest valid one, the smaller on a
     tie (`FPGABackend.set_closest_reuse_factor`, called by the Vivado/Vitis backends'
     `init_dense` / `init_conv1d` / `init_conv2d`); the other strategies use it as given."""
-    if strategy != "resource":
+    if strategy != "resource" or layer.latency_only:
         return reuse_factor
     n_out = int(layer.kernel.shape[-1])
     valid = valid_reuse_factors(int(layer.kernel.size) // n_out, n_out)
@@ -187,12 +238,18 @@ def layer_dsps(layer: WeightLayer, reuse_factor: int, strategy: str = "latency")
       ceil(n_in x n_out / RF) (`block_factor`, nnet_utils/nnet_dense_resource.h);
     - both times the output pixels a conv layer computes in parallel (its
       parallelization factor, each with its own multipliers);
-    - `distributed_arithmetic`: adder trees in LUTs, 0 DSPs.
+    - `distributed_arithmetic`: adder trees in LUTs, 0 DSPs;
+    - an EinsumDense (`latency_only`) always gets hls4ml's latency kernel
+      (einsum_dense.py: `dense_function = 'DenseLatency'`; its template refuses `resource`,
+      so hls4ml cannot convert it under that strategy): the latency rule; with in-place
+      indices, one kernel per in-place value (counted together here, zeros folded).
     This rule takes the reuse factor as given; a model's estimate (`estimate`,
     `LayerCost.dsps`) first turns an invalid one into the one hls4ml uses (`layer_reuse_factor`).
     """
     if strategy == "distributed_arithmetic" or weight_width(layer.kernel) < DSP_MIN_WEIGHT_BITS:
         return 0
+    if layer.latency_only:  # EinsumDense: hls4ml's template always uses `DenseLatency`
+        strategy = "latency"
     n = int(layer.kernel.size)
     per_pixel = math.ceil(n / reuse_factor)
     if strategy == "latency":
@@ -242,7 +299,7 @@ def layer_bram(layer: WeightLayer, reuse_factor: int, strategy: str = "latency")
     """
     from .pruning.structures import group_ids
 
-    if strategy != "resource" or reuse_factor <= 1:
+    if strategy != "resource" or reuse_factor <= 1 or layer.latency_only:
         return 0
     bits = weight_width(layer.kernel)
     if bits == 0:
@@ -291,6 +348,9 @@ class LayerCost:
     weights: WeightLayer | None = None  # dense/conv: dsps and bram by layer_dsps / layer_bram
     scale: np.ndarray | None = None  # standalone batch normalization: its quantized scale
     elements: int = 0  # batch normalization: elements scaled per call
+    products: int = 0  # data x data multipliers hls4ml instantiates at reuse factor 1 (merges, einsum, softmax)
+    product_width: int = 0  # bits of the narrower operand of those products
+    product_reuse: bool = False  # whether the reuse factor shares those multipliers
     uncovered: tuple[str, ...] = ()
     why: str = ""  # what is uncovered, when not the layer class itself
 
@@ -300,6 +360,8 @@ class LayerCost:
             return layer_dsps(self.weights, layer_reuse_factor(self.weights, reuse_factor, strategy), strategy)
         if self.scale is not None:
             return batchnorm_dsps(self.scale, self.elements, reuse_factor)
+        if self.products and self.product_width >= DSP_MIN_WEIGHT_BITS:
+            return math.ceil(self.products / reuse_factor) if self.product_reuse else self.products
         return 0
 
     def bram(self, reuse_factor: int, strategy: str = "latency") -> int:
@@ -326,9 +388,69 @@ def _own_variables(layer) -> list:
     return [v for v in layer.variables if id(v) not in quantizer_vars]
 
 
+def quantizer_width(quantizer) -> int | None:
+    """Bits of the one fixed-point type hls4ml gives a tensor an HGQ quantizer feeds: the
+    largest sign, integer and fraction bits over its elements added (hls4ml's
+    `extract_fixed_quantizer_config` / `fixed_quantizer_to_hls4ml_t(take_max=True)`);
+    None for a quantizer without fixed-point `kif` (a float quantizer)."""
+    from keras import ops
+
+    kif = getattr(getattr(quantizer, "quantizer", quantizer), "kif", None)
+    if kif is None:
+        return None
+    k, i, f = (np.asarray(ops.convert_to_numpy(x)) for x in kif)
+    return max(1, int(k.max() + i.max() + f.max()))
+
+
+def _input_widths(layer) -> list[int | None] | None:
+    """The widths (`quantizer_width`) of a multi-input HGQ layer's inputs, or None without input quantizers."""
+    if not getattr(layer, "enable_iq", False):
+        return None
+    return [quantizer_width(q) for q in layer.iq]
+
+
+def _product_cost(name: str, cls: str, flops: int, products: int, widths, reuse: bool) -> LayerCost:
+    """A layer multiplying data by data: dsps by the width rule of `layer_dsps` applied to the
+    narrower operand; uncovered dsps when a width is unknown."""
+    if not widths or any(w is None for w in widths):
+        return LayerCost(name, cls, flops, uncovered=("dsps",), why="inputs without fixed-point quantizers")
+    return LayerCost(name, cls, flops, products=products, product_width=min(widths), product_reuse=reuse)
+
+
+def _einsum_size(equation: str, shapes: list[tuple[int, ...]]) -> int:
+    """Multiplications of one batch element of a two-input einsum (HGQ's QEinsum spells out
+    `...` and keeps the batch index at build): the product of every index's length, the
+    batch index's aside (hls4ml's n_free0 x n_free1 x n_contract x n_inplace)."""
+    inputs = equation.replace(" ", "").split("->")[0].split(",")
+    sizes: dict[str, int] = {}
+    for idx, shape in zip(inputs, shapes):
+        sizes.update(zip(idx[1:], shape))
+    return int(np.prod(list(sizes.values()))) if sizes else 1
+
+
+def _softmax_cost(layer, node) -> LayerCost:
+    """hls4ml's `softmax_latency` / `softmax_stable` (nnet_activation.h) on each slice of
+    n elements along the softmax axes: a table lookup of exp per element, an adder tree
+    (n - 1 adds), one lookup of the inverse of the sum, n products exp x inverse; stable
+    also subtracts each element from the slice's maximum (n subtractions, comparisons not
+    counted). `parallelization_factor` slices at once (all by default), each with its own
+    n multipliers (`softmax_multidim`'s ALLOCATION limit), narrower operand the exp or the
+    inverse table's output type."""
+    name, cls = layer.name, type(layer).__name__
+    shape = _shape(node.input_tensors[0])
+    axes = sorted(a % (len(shape) + 1) - 1 for a in layer.axes)  # without the batch axis
+    n = int(np.prod([shape[a] for a in axes]))
+    slices = int(np.prod(shape)) // n
+    flops = slices * ((n - 1) + n + (n if layer.stable else 0))
+    pf = int(layer.parallelization_factor)
+    parallel = pf if 0 < pf <= slices else slices
+    widths = [quantizer_width(layer.exp_table.oq), quantizer_width(layer.inv_table.oq)]
+    return _product_cost(name, cls, flops, n * parallel, widths, reuse=False)
+
+
 def _layer_cost(layer, node) -> LayerCost:
     import keras
-    from hgq.layers import QBatchNormalization, Quantizer, QUnaryFunctionLUT
+    from hgq.layers import QBatchNormalization, QDot, QEinsum, QMultiply, QSoftmax, Quantizer, QUnaryFunctionLUT
     from keras import layers as kl
     from keras import ops
 
@@ -348,10 +470,21 @@ def _layer_cost(layer, node) -> LayerCost:
     if isinstance(layer, QBatchNormalization):
         scale, offset = (np.asarray(ops.convert_to_numpy(v)) for v in layer.qscaler_and_qoffset)
         return LayerCost(name, cls, 2 * out_elements, int(scale.size + offset.size), scale=scale, elements=out_elements)
-    if isinstance(layer, QUnaryFunctionLUT):  # a table per element: its size and storage are not modelled
-        return LayerCost(name, cls, uncovered=unknown_metrics)
+    if isinstance(layer, QUnaryFunctionLUT):  # a table lookup per element: no arithmetic, no weights
+        return free
+    if isinstance(layer, QSoftmax):
+        return _softmax_cost(layer, node)
     if isinstance(layer, Quantizer):
         return free
+    in_shapes = [_shape(t) for t in node.input_tensors]
+    if isinstance(layer, QMultiply):  # nnet::multiply: one multiplier per output element, no reuse
+        return _product_cost(name, cls, (len(in_shapes) - 1) * out_elements, (len(in_shapes) - 1) * out_elements, _input_widths(layer), reuse=False)
+    if isinstance(layer, QDot):  # nnet::dot1d: n products, n - 1 adds, ceil(n / RF) multipliers
+        n = int(np.prod(in_shapes[0]))
+        return _product_cost(name, cls, 2 * n - 1, n, _input_widths(layer), reuse=True)
+    if isinstance(layer, QEinsum):  # nnet::einsum: ceil(multiplications / RF) multipliers
+        mults = _einsum_size(layer.equation, in_shapes)
+        return _product_cost(name, cls, 2 * mults, mults, _input_widths(layer), reuse=True)
     max_pools = (kl.MaxPooling1D, kl.MaxPooling2D, kl.MaxPooling3D, kl.GlobalMaxPooling1D, kl.GlobalMaxPooling2D, kl.GlobalMaxPooling3D)
     avg_pools = (kl.AveragePooling1D, kl.AveragePooling2D, kl.AveragePooling3D)
     global_avg_pools = (kl.GlobalAveragePooling1D, kl.GlobalAveragePooling2D, kl.GlobalAveragePooling3D)
@@ -390,10 +523,12 @@ def _layer_cost(layer, node) -> LayerCost:
 def layer_costs(model) -> list[LayerCost]:
     """The cost of every layer call of the model (`graph_calls`), by these rules:
 
-    - QDense (and QBatchNormDense, BN fused into its kernel by HGQ), QConv1D, QConv2D:
-      flops 2 per multiply-accumulate (`count_flops`), params kernel + bias, dsps
-      `layer_dsps`, bram `layer_bram`. A relu or linear activation adds nothing; any other
-      makes flops, dsps and bram uncovered.
+    - QDense (and QBatchNormDense, BN fused into its kernel by HGQ), QConv1D, QConv2D,
+      QEinsumDense (and QEinsumDenseBatchnorm, BN folded into kernel and bias): flops 2 per
+      multiply-accumulate (`count_flops`; an einsum's are n_free_data x n_free_kernel x
+      n_contract x n_inplace, `einsum_dense_dims`), params kernel + bias (the folded ones),
+      dsps `layer_dsps`, bram `layer_bram` (an einsum: latency kernel, none). A relu or
+      linear activation adds nothing; any other makes flops, dsps and bram uncovered.
     - QBatchNormalization: hls4ml 1.3 keeps it standalone after an HGQ layer (its input
       quantizer sits between; `FuseBatchNormalization` needs a Dense/Conv parent), a
       per-element `x * scale + offset`: flops 2 per element, params the quantized scale
@@ -406,6 +541,17 @@ def layer_costs(model) -> list[LayerCost]:
       window size per output (window - 1 adds and one division), padded cells included.
     - Add/QAdd, Subtract: (inputs - 1) adds per output; Average/QAveragePow2: inputs per
       output (adds and the scaling); Maximum, Minimum, Concatenate: 0.
+    - Products of data by data (params and bram 0; dsps when the narrower operand's type,
+      `quantizer_width` of the input quantizers, is 9 bits or wider, the width rule of
+      `layer_dsps`): QMultiply (inputs - 1) products per output, one multiplier each
+      (nnet::multiply, no reuse); QDot (hls4ml: two flat vectors of n) n products + n - 1
+      adds, ceil(n / RF) multipliers (nnet::dot1d, `multiplier_limit`); QEinsum 2 per
+      multiply-accumulate, ceil(multiplications / RF) multipliers (nnet::einsum); QSoftmax
+      `_softmax_cost` (n products a slice, `parallelization_factor` slices at once).
+    - QUnaryFunctionLUT (HGQ2's quantized activations, an exact table): a lookup per
+      element: flops, params, dsps, bram 0 (the table is a function of the activation and
+      the quantizers, not a trained weight; io_parallel reads it from every element at
+      once, so it is logic, in da4ml's `luts`, not a block RAM).
     - No arithmetic: InputLayer, Flatten, Reshape, Permute, Identity, RepeatVector,
       ZeroPadding, Cropping, Dropout and noise layers (identities at inference), HGQ's
       standalone Quantizer (a rounding and an overflow rule: wiring and a clamp), and
@@ -413,8 +559,9 @@ def layer_costs(model) -> list[LayerCost]:
       activation=): all 0. FLOPs count multiplications, additions and divisions, not the
       comparisons of relu and max (also why the built-in models' numbers count only their
       dense/conv arithmetic).
-    - Anything else (QEinsumDense, QConv3D, QUnaryFunctionLUT tables, attention, softmax,
-      Multiply, LeakyReLU, plain Keras Dense/Conv/BatchNormalization, custom layers): flops,
+    - Anything else (layers hls4ml 1.3 does not convert from HGQ2: QConv3D, QSum,
+      QMeanPow2, the table layers QDenseT/QConvT*, attention, RNN and SNN layers; and
+      LeakyReLU, plain Keras Dense/Conv/BatchNormalization/Multiply, custom layers): flops,
       dsps and bram uncovered, and params too when the layer has variables of its own
       (HGQ's quantizer variables aside); a layer without any has 0 params.
 
@@ -463,6 +610,23 @@ def cost_totals(
         nan = ", ".join(m for m in LAYER_METRICS if math.isnan(totals[m]))
         warnings.warn(f"no cost rule covers these layers of {model_name!r}: {what}; so {nan} are NaN", EstimateWarning, stacklevel=3)
     return totals
+
+
+def hgq_ebops(model) -> float:
+    """HGQ's EBOPs of the model from its quantizers' present state, with no data: what
+    `hgq.utils.trace_minmax` returns after its last pass (the sum of the layers' stored
+    `ebops`), recomputed layer by layer (`_compat.layer_ebops`) at the input shapes of the
+    model's graph. Each layer once (a shared layer's EBOPs are those of one call, as HGQ
+    stores them); nested models' layers included."""
+    from ._compat import layer_ebops
+
+    total, seen = 0, set()
+    for layer, node in graph_calls(model):
+        if node is None or id(layer) in seen or not getattr(layer, "enable_ebops", False):
+            continue
+        seen.add(id(layer))
+        total += layer_ebops(layer, *[(1, *_shape(t)) for t in node.input_tensors])
+    return float(total)
 
 
 @dataclass(frozen=True)

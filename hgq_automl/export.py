@@ -1,4 +1,5 @@
-"""`hgq_automl export RUN_ID`: a trial's model from MLflow out as an hls4ml project or Verilog.
+"""`hgq_automl export RUN_ID` (or `export MODEL.keras`): a trial's model from MLflow, or a
+trained model file, out as an hls4ml project or Verilog.
 
 Wires the MLflow adapter (the run, its `model/data/model.keras`, the parent run's
 `search_space.yaml`) to the hardware adapters: the same data split is rebuilt from the
@@ -39,6 +40,7 @@ class ExportOutcome:
     out: Path
     metrics: dict[str, float] = field(default_factory=dict)
     checked_samples: int = 0
+    checked_on: str = ""  # what the samples were, when not the search's held-out test split
 
     @property
     def bit_exact(self) -> bool:
@@ -185,5 +187,80 @@ def describe(outcome: ExportOutcome) -> list[str]:
         lines.append(f"  {name:<22} {format_value(value):>12} {unit}")
     n = int(outcome.metrics.get("bit_mismatches", 0))
     verdict = "bit-exact" if n == 0 else f"NOT bit-exact: {n} outputs differ"
-    lines.append(f"firmware vs Keras on {outcome.checked_samples} held-out test samples: {verdict}")
+    what = outcome.checked_on or f"{outcome.checked_samples} held-out test samples"
+    lines.append(f"firmware vs Keras on {what}: {verdict}")
     return lines
+
+
+@dataclass(frozen=True)
+class FileExportRequest:
+    """`export MODEL.keras`: a trained model file, no search behind it."""
+
+    model: str
+    to: str
+    out: str
+    data: str | None = None  # input samples for the bit-exactness check (and the tracing of a float model)
+    part: str | None = None
+    synth: bool = False
+    api: bool = False
+
+    def opt(self, name: str) -> str:
+        return f"{name}=" if self.api else f"--{name}"
+
+
+def run_file_export(request: FileExportRequest, say=print) -> ExportOutcome:
+    """Export a model file (`model_file.load`: an HGQ2 model as saved, a float one converted
+    and traced on `request.data`) by the trial's own steps, at hls4ml's default strategy
+    (latency) and reuse factor 1, and the default hardware section (`--part` aside).
+    Bit-exactness is checked on `request.data`'s samples, else on samples drawn over the
+    input quantizer's range (`model_file.drawn_inputs`), and `say` tells which."""
+    from .space.schema import HardwareSpec
+
+    check_request(ExportRequest("", request.to, request.out, part=request.part, api=request.api))
+    hardware = HardwareSpec(part=request.part) if request.part else HardwareSpec()
+    if request.synth and request.to == "hls4ml":
+        from .hardware.hls import check_vendor_tool
+        from .hardware.rtl import ToolMissing
+
+        try:
+            check_vendor_tool(hardware.hls_backend.lower())
+        except ToolMissing as exc:
+            raise UsageError(f"{request.opt('synth')}: {exc}") from None
+    from . import model_file
+
+    if request.data is None and model_file.is_float_model(model_file.model_config_text(request.model)):
+        raise UsageError(f"{request.model}: a float Keras model; its HGQ2 conversion needs {request.opt('data')}{'' if request.api else ' '}FILE to trace its activation ranges")
+    if request.data is not None and not Path(request.data).expanduser().is_file():
+        raise UsageError(f"{request.opt('data').rstrip('=')} {request.data}: no such file")
+    loaded = model_file.load(request.model)
+    shape = model_file.input_shape(loaded.model)
+    if request.data is not None:
+        x = model_file.read_inputs(request.data, shape, flag=request.opt("data").rstrip("="))
+        source = f"{len(x)} samples of {request.data}"
+    else:
+        x, source = model_file.drawn_inputs(loaded.model)
+        say(f"no {request.opt('data').rstrip('=')} given: checking bit-exactness on {source}")
+    for note in loaded.notes:
+        say(f"{request.model}: {note}")
+    if loaded.converted:
+        from hgq.utils import trace_minmax
+
+        trace_minmax(loaded.model, x, batch_size=4096)
+        say(f"activation ranges traced on {source}")
+
+    from .estimates import estimate
+    from .hardware.synthesis import hls_step, rtl_step, simulated_samples
+
+    out = Path(request.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"strategy": "latency", "reuse_factor": 1}
+    metrics: dict[str, float] = dict(estimate(loaded.model, 1, "latency", hardware.clock_period_ns))
+    if request.to == "hls4ml":
+        say(f"writing the hls4ml project ({hardware.hls_backend}, latency, reuse_factor 1, part {hardware.part}) to {out}")
+        checked = len(x)
+        metrics.update(hls_step(loaded.model, hardware, params, x, out, hardware.hls_backend.lower() if request.synth else None))
+    else:
+        say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
+        checked = simulated_samples(hardware, len(x))
+        metrics.update(rtl_step(loaded.model, hardware, x, out, synth=request.synth))
+    return ExportOutcome(out, metrics, checked, source if checked == len(x) else f"the first {checked} of {source}")

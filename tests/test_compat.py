@@ -119,3 +119,11 @@ def test_a_tuners_run_config_is_the_live_one_its_fit_uses(tmp_path):
     _compat.set_restored_callbacks(tuner, [new])
     assert tuner._local_tuner.get_run_config().callbacks == [new]
     assert tuner._local_tuner._run_config.callbacks == [new]  # fit() builds its run from this object
+
+
+def test_layer_ebops_is_what_a_tracing_pass_stores(model):
+    from hgq.utils import trace_minmax
+
+    trace_minmax(model, np.random.default_rng(1).normal(size=(16, 4)).astype(np.float32))
+    layer = model.get_layer("d")
+    assert _compat.layer_ebops(layer, (1, 4)) == int(layer.ebops) > 0
