@@ -140,7 +140,8 @@ def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits
     """The API's in-memory `data` as splits, checked like a file's contents.
 
     `data` is `(x, y)` (split as `spec` says: its fractions, seed, max_samples and
-    standardize), `{"train": (x, y), "val": (x, y), "test": (x, y)}` (used as given), or a `Splits`
+    standardize), `{"train": (x, y), "val": (x, y), "test": (x, y)}` (used as given; without
+    "val", the validation set is carved from train by spec's val_fraction and seed), or a `Splits`
     (used as is). Features are standardized as the space's dataset says (`standardize`;
     by default only for tabular). Labels are made to
     fit `task` as a file's are. Raises UsageError naming `data` (or `data['val']`)."""
@@ -153,15 +154,18 @@ def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits
     notes: list[str] = []
     standardize = spec.standardize if spec.standardize is not None else spec.name == "tabular"
     if isinstance(data, dict):
-        if sorted(data) != sorted(SPLITS):
-            raise UsageError(f"data: a dict of splits needs exactly the keys train, val and test; got {', '.join(map(str, data)) or 'none'}")
-        parts = {name: _memory_pair(data[name], f"data[{name!r}]", notes) for name in SPLITS}
+        if sorted(data) not in (sorted(SPLITS), ["test", "train"]):
+            raise UsageError(f"data: a dict of splits needs the keys train, val and test (or train and test, val carved from train); got {', '.join(map(str, data)) or 'none'}")
+        parts = {name: _memory_pair(data[name], f"data[{name!r}]", notes) for name in SPLITS if name in data}
         shape = parts["train"][0].shape[1:]
-        for name in ("val", "test"):
+        for name in parts:
             if parts[name][0].shape[1:] != shape:
                 raise UsageError(f"data[{name!r}]: samples of shape {parts[name][0].shape[1:]}, but data['train']'s are {shape}")
         ys = _targets([(y, f"data[{name!r}]") for name, (_, y) in parts.items()], task, notes)
-        xs = [x for x, _ in parts.values()]
+        parts = {name: (x, y) for (name, (x, _)), y in zip(parts.items(), ys)}
+        if "val" not in parts:
+            parts = _carved(*parts["train"], parts["test"], spec, task, "data['train']", notes)
+        xs, ys = [parts[s][0] for s in SPLITS], [parts[s][1] for s in SPLITS]
         if standardize:
             xs = [_standardized(x, xs[0]) for x in xs]
         (xtr, xva, xte), (ytr, yva, yte) = [x.astype(np.float32) for x in xs], ys
@@ -171,7 +175,7 @@ def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits
         (y,) = _targets([(y, "data")], task, notes)
         return split(x, y, replace(spec, name="in-memory data"), standardize=standardize, task=task, notes=tuple(notes))
     raise UsageError(
-        "data: must be None (the space's dataset), a path, (x, y) arrays or {'train': (x, y), 'val': (x, y), 'test': (x, y)}; "
+        "data: must be None (the space's dataset), a path, (x, y) arrays or {'train': (x, y), ['val': (x, y),] 'test': (x, y)}; "
         f"got {type(data).__name__}"
     )
 

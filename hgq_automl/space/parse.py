@@ -25,7 +25,7 @@ from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 from ..parts import UnknownPart, part_family
 from ..task import CHANCE_MARGIN, REGRESSION_LOSSES, TASKS, TaskSpec
-from .folders import has_split_files, split_files
+from .folders import LAYOUTS, has_split_files, split_files
 from .rules import _BETA_SCALE_NAME, _LAYER_PF_NAME, _WIDTH_NAME, Dimension, ParamRule, _PointTrial, _user_rule
 from .schema import (
     BOTH_SUFFIXES,
@@ -338,6 +338,11 @@ def _folder_splits(spec: DatasetSpec, d: dict, source: str) -> DatasetSpec:
         if has_split_files(folder):
             raise SpaceError(source, "dataset.path", f"folder {spec.path} holds both MNIST idx files ({idx[0]}) and split files; keep one layout")
         return spec
+    if spec.name == "mnist" and not has_split_files(folder):
+        raise SpaceError(
+            source, "dataset.path",
+            f"folder {spec.path} holds no MNIST idx files (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and their labels) nor split files ({LAYOUTS})",
+        )
     try:
         sources = split_files(folder)
     except ValueError as exc:
@@ -408,7 +413,8 @@ def _check_arrays_files(spec: DatasetSpec, source: str) -> None:
     if whole:
         raise SpaceError(source, f"dataset.{whole}", "the train/val/test files hold the data; drop this key (or the splits)")
     for name in SPLITS:
-        _check_source(getattr(spec, name), source, f"dataset.{name}")
+        if getattr(spec, name) is not None:
+            _check_source(getattr(spec, name), source, f"dataset.{name}")
 
 
 def _check_source(src: DataSource, source: str, key: str) -> None:
@@ -451,7 +457,7 @@ def _check_source_keys(src: DataSource, suffixes: list[str], source: str, key: s
 
 
 def _check_keys_used(spec: DatasetSpec, label_column_given: bool, source: str) -> None:
-    sources = [getattr(spec, s) for s in SPLITS] if spec.fixed_splits else [spec.source()]
+    sources = [getattr(spec, s) for s in SPLITS if getattr(spec, s) is not None] if spec.fixed_splits else [spec.source()]
     own = DataSource(x_key=spec.x_key, y_key=spec.y_key, label_column=spec.label_column if label_column_given else None, label_columns=spec.label_columns)
     _check_source_keys(own, [s.suffix for s in sources], source, "dataset")
 
