@@ -35,9 +35,9 @@ class Metric:
 #: One trial's luts and dsps are not one circuit: da4ml's fully parallel design has no
 #: DSPs, hls4ml's at a reuse factor > 1 is not fully parallel.
 DESIGNS: dict[str, tuple[str, str]] = {
-    "da4ml": ("da4ml, fully parallel", "da4ml's fully parallel distributed-arithmetic design"),
-    "hls4ml": ("hls4ml, strategy @ RF", "hls4ml's design at the trial's strategy and reuse_factor"),
-    "hgq": ("HGQ, @ PF", "HGQ's count at the trial's parallelization_factor"),
+    "da4ml": ("da4ml DA", "da4ml's fully parallel distributed-arithmetic design"),
+    "hls4ml": ("hls4ml RF", "hls4ml's design at the trial's strategy and reuse_factor"),
+    "hgq": ("HGQ PF", "HGQ's count at the trial's parallelization_factor"),
 }
 
 

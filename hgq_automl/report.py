@@ -110,9 +110,7 @@ def column_header(metric: str) -> str:
 def designs_legend(metrics: Sequence[str]) -> str:
     """What the designs of these columns are, one line each: their costs are not one circuit's."""
     designs = list(dict.fromkeys(FINAL_METRICS[m].design for m in metrics if FINAL_METRICS[m].design))
-    return "\n".join(
-        f"{DESIGNS[d][0]}: {', '.join(m for m in metrics if FINAL_METRICS[m].design == d)} describe {DESIGNS[d][1]}" for d in designs
-    )
+    return "\n".join(f"{DESIGNS[d][0]}: {DESIGNS[d][1]} ({', '.join(m for m in metrics if FINAL_METRICS[m].design == d)})" for d in designs)
 
 
 def front_figure(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]]):

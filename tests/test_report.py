@@ -34,18 +34,18 @@ def test_cost_columns_say_which_design_they_describe():
         "luts": "da4ml", "ffs": "da4ml", "latency_cycles": "da4ml", "latency_ns": "da4ml",
         "dsps": "hls4ml", "bram": "hls4ml", "ebops": "hgq", "params": "", "synth_luts": "",
     }  # fmt: skip
-    assert column_header("luts") == "luts\n[LUTs]\nda4ml, fully parallel"
-    assert column_header("dsps") == "dsps\n[DSP slices]\nhls4ml, strategy @ RF"
-    assert column_header("ebops") == "ebops\n[bit-operations]\nHGQ, @ PF"
+    assert column_header("luts") == "luts\n[LUTs]\nda4ml DA"
+    assert column_header("dsps") == "dsps\n[DSP slices]\nhls4ml RF"
+    assert column_header("ebops") == "ebops\n[bit-operations]\nHGQ PF"
     assert column_header("val_accuracy") == "val_acc"
     plain = TrialRecord("c3", {}, {"val_accuracy": 0.9, "ebops": 100.0, "luts": 812.0, "dsps": 3.0})
     text = _render(front_table([plain], ["val_accuracy", "ebops"]))
     header = text.split("c3")[0]
     for label, _ in DESIGNS.values():
         assert label in header
-    assert "da4ml, fully parallel: luts, latency_ns describe da4ml's fully parallel distributed-arithmetic design" in text
-    assert "hls4ml, strategy @ RF: dsps, bram describe hls4ml's design at the trial's strategy and reuse_factor" in text
-    assert "HGQ, @ PF: ebops describe HGQ's count at the trial's parallelization_factor" in text
+    assert "da4ml DA: da4ml's fully parallel distributed-arithmetic design (luts, latency_ns)" in text
+    assert "hls4ml RF: hls4ml's design at the trial's strategy and reuse_factor (dsps, bram)" in text
+    assert "HGQ PF: HGQ's count at the trial's parallelization_factor (ebops)" in text
 
 
 def test_readme_metric_table_gives_each_metric_its_registry_design():
