@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .metrics import DESIGNS, FINAL_METRICS
+
 _FORM = re.compile(r"^\s*(?P<metric>[A-Za-z_]\w*)\s*(?P<op><=|>=)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
 
 
@@ -47,3 +49,18 @@ def violations(constraints: Sequence[Constraint], metrics: Mapping[str, Any]) ->
 
 def feasible(constraints: Sequence[Constraint], metrics: Mapping[str, Any]) -> bool:
     return all(v <= 0 for v in violations(constraints, metrics))
+
+
+def mixed_designs(constraints: Sequence[Constraint]) -> str | None:
+    """One line when the constraints bound costs of different designs (e.g. `luts <= 5000`,
+    da4ml's fully parallel design, beside `dsps <= 10`, hls4ml's at the reuse factor): a
+    trial that meets both need not be one circuit that does. None when they do not mix."""
+    by_design: dict[str, list[str]] = {}
+    for c in constraints:
+        metric = FINAL_METRICS.get(c.metric)
+        if metric is not None and metric.design:
+            by_design.setdefault(metric.design, []).append(str(c))
+    if len(by_design) < 2:
+        return None
+    parts = [f"{' and '.join(cs)} on {DESIGNS[d][1]}" for d, cs in by_design.items()]
+    return "constraints mix designs: " + "; ".join(parts) + " (no one circuit need meet them all)"

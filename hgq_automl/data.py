@@ -1,6 +1,8 @@
-"""Datasets: scikit-learn's digits and diabetes (ship offline), MNIST from idx files or .npz, tabular
-.npz/.csv, and `arrays`: a user's own files (.npy pairs, .npz, HDF5, CSV, parquet), of any
-feature shape, split at random or in fixed train/val/test files.
+"""Datasets: scikit-learn's digits and diabetes (ship offline); and a user's own files, read
+alike by `mnist` (also idx files; N x height x width images), `tabular` (N x features,
+standardized) and `arrays` (any feature shape): .npy pairs, .npz, HDF5, CSV, parquet, split
+at random or in fixed train[/val]/test files (a folder of them: space/folders.py), the
+validation set carved out of train when no val file is given.
 
 Everything is loaded once, in the driver, and split with a fixed seed into train,
 validation and test sets (stratified by class for classification), so every trial of a
@@ -108,20 +110,18 @@ def load_dataset(spec: DatasetSpec, task: str = "classification") -> Splits:
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}; known tasks are {', '.join(TASKS)}")
     notes: list[str] = []
-    if spec.name == "arrays" and spec.fixed_splits:
+    if spec.fixed_splits:
         return _fixed_splits(spec, task)
     if spec.name == "digits":
         x, y, where = *_digits(), "digits"
     elif spec.name == "diabetes":
         x, y, where = *_diabetes(), "diabetes"
-    elif spec.name == "mnist":
+    elif spec.name == "mnist" and spec.path and Path(spec.path).expanduser().is_dir():
         path = Path(spec.path).expanduser()
         x, y, where = *_mnist(path), str(path)
-    elif spec.name == "tabular":
-        path = Path(spec.path).expanduser()
-        x, y, where = *_tabular(path, spec.label_column), str(path)
-    elif spec.name == "arrays":
+    elif spec.name in ("mnist", "tabular", "arrays"):
         x, y, where = _read_source(spec.source(), notes)
+        (x,) = _as_dataset_needs(spec.name, [(x, where)])
     else:  # pragma: no cover - the space validator refuses other names
         raise UsageError(f"unknown dataset {spec.name!r}")
     (y,) = _targets([(y, where)], task, notes)
@@ -140,7 +140,8 @@ def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits
     """The API's in-memory `data` as splits, checked like a file's contents.
 
     `data` is `(x, y)` (split as `spec` says: its fractions, seed, max_samples and
-    standardize), `{"train": (x, y), "val": (x, y), "test": (x, y)}` (used as given), or a `Splits`
+    standardize), `{"train": (x, y), "val": (x, y), "test": (x, y)}` (used as given; without
+    "val", the validation set is carved from train by spec's val_fraction and seed), or a `Splits`
     (used as is). Features are standardized as the space's dataset says (`standardize`;
     by default only for tabular). Labels are made to
     fit `task` as a file's are. Raises UsageError naming `data` (or `data['val']`)."""
@@ -153,15 +154,18 @@ def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits
     notes: list[str] = []
     standardize = spec.standardize if spec.standardize is not None else spec.name == "tabular"
     if isinstance(data, dict):
-        if sorted(data) != sorted(SPLITS):
-            raise UsageError(f"data: a dict of splits needs exactly the keys train, val and test; got {', '.join(map(str, data)) or 'none'}")
-        parts = {name: _memory_pair(data[name], f"data[{name!r}]", notes) for name in SPLITS}
+        if sorted(data) not in (sorted(SPLITS), ["test", "train"]):
+            raise UsageError(f"data: a dict of splits needs the keys train, val and test (or train and test, val carved from train); got {', '.join(map(str, data)) or 'none'}")
+        parts = {name: _memory_pair(data[name], f"data[{name!r}]", notes) for name in SPLITS if name in data}
         shape = parts["train"][0].shape[1:]
-        for name in ("val", "test"):
+        for name in parts:
             if parts[name][0].shape[1:] != shape:
                 raise UsageError(f"data[{name!r}]: samples of shape {parts[name][0].shape[1:]}, but data['train']'s are {shape}")
         ys = _targets([(y, f"data[{name!r}]") for name, (_, y) in parts.items()], task, notes)
-        xs = [x for x, _ in parts.values()]
+        parts = {name: (x, y) for (name, (x, _)), y in zip(parts.items(), ys)}
+        if "val" not in parts:
+            parts = _carved(*parts["train"], parts["test"], spec, task, "data['train']", notes)
+        xs, ys = [parts[s][0] for s in SPLITS], [parts[s][1] for s in SPLITS]
         if standardize:
             xs = [_standardized(x, xs[0]) for x in xs]
         (xtr, xva, xte), (ytr, yva, yte) = [x.astype(np.float32) for x in xs], ys
@@ -171,7 +175,7 @@ def from_memory(data, spec: DatasetSpec, task: str = "classification") -> Splits
         (y,) = _targets([(y, "data")], task, notes)
         return split(x, y, replace(spec, name="in-memory data"), standardize=standardize, task=task, notes=tuple(notes))
     raise UsageError(
-        "data: must be None (the space's dataset), a path, (x, y) arrays or {'train': (x, y), 'val': (x, y), 'test': (x, y)}; "
+        "data: must be None (the space's dataset), a path, (x, y) arrays or {'train': (x, y), ['val': (x, y),] 'test': (x, y)}; "
         f"got {type(data).__name__}"
     )
 
@@ -240,20 +244,65 @@ def _standardized(x: np.ndarray, train: np.ndarray) -> np.ndarray:
 
 
 def _fixed_splits(spec: DatasetSpec, task: str) -> Splits:
-    """The train/val/test files as given (no shuffling, no sampling); features of one shape."""
+    """The train/val/test files as given (no shuffling, no sampling); features of one shape.
+    Without a val file, the validation set is carved out of train: `val_fraction` of its
+    samples, drawn with `seed` (stratified by class when every class allows), noted."""
     notes: list[str] = []
     parts = {name: _read_source(src, notes) for name, src in spec.split_sources().items()}
     train_x, _, train_where = parts["train"]
-    for name in ("val", "test"):
+    for name in parts:
         x, _, where = parts[name]
         if x.shape[1:] != train_x.shape[1:]:
             raise UsageError(f"{where}: the {name} split's samples have shape {x.shape[1:]}, the train split's ({train_where}) {train_x.shape[1:]}")
+    xs = _as_dataset_needs(spec.name, [(x, where) for x, _, where in parts.values()])
     ys = _targets([(y, where) for _, y, where in parts.values()], task, notes)
-    xs = [x for x, _, _ in parts.values()]
-    if spec.standardize:
+    split_xy = {name: (x, y) for name, x, y in zip(parts, xs, ys)}
+    if "val" not in split_xy:
+        split_xy = _carved(*split_xy["train"], split_xy["test"], spec, task, train_where, notes)
+    xs, ys = [split_xy[s][0] for s in ("train", "val", "test")], [split_xy[s][1] for s in ("train", "val", "test")]
+    standardize = spec.standardize if spec.standardize is not None else spec.name == "tabular"
+    if standardize:
         xs = [_standardized(x, xs[0]) for x in xs]
     (xtr, xva, xte), (ytr, yva, yte) = [x.astype(np.float32) for x in xs], ys
     return Splits(xtr, ytr, xva, yva, xte, yte, task=task, notes=tuple(notes))
+
+
+def _carved(x: np.ndarray, y: np.ndarray, test: tuple[np.ndarray, np.ndarray], spec: DatasetSpec, task: str, where: str, notes: list[str]) -> dict:
+    """Train split into train and val (`spec.val_fraction` of it, seeded by `spec.seed`,
+    stratified for classification when it can be); each part keeps the file's order."""
+    n_val = max(1, round(len(x) * spec.val_fraction))
+    if len(x) - n_val < 1:
+        raise UsageError(f"{where}: {len(x)} training samples leave none to train on after carving val_fraction {spec.val_fraction:g} for validation")
+    order = np.random.default_rng(spec.seed).permutation(len(x))
+    tr, va = order[n_val:], order[:n_val]
+    how = ""
+    if task == "classification":
+        from sklearn.model_selection import train_test_split
+
+        try:
+            tr, va = train_test_split(np.arange(len(x)), test_size=n_val, stratify=y, random_state=spec.seed)
+            how = ", stratified"
+        except ValueError as exc:
+            how = f", unstratified: a class has too few samples to stratify ({_first_line(exc)})"
+    tr, va = np.sort(tr), np.sort(va)
+    notes.append(f"dataset: validation carved from the train split ({where}): {n_val} of {len(x)} samples (val_fraction {spec.val_fraction:g}, seed {spec.seed}{how})")
+    return {"train": (x[tr], y[tr]), "val": (x[va], y[va]), "test": test}
+
+
+def _as_dataset_needs(name: str, xs: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:
+    """Features shaped as the dataset needs them: tabular N x features; mnist N x height x
+    width images, scaled to [0, 1] (by 255) when any split holds values above 1."""
+    if name == "tabular":
+        for x, where in xs:
+            if x.ndim != 2:
+                raise UsageError(f"{where}: tabular features must be N x features; got shape {x.shape}")
+    if name == "mnist":
+        for x, where in xs:
+            if x.ndim != 3:
+                raise UsageError(f"{where}: MNIST images must be N x height x width; got shape {x.shape}")
+        if any(x.max() > 1 for x, _ in xs):
+            return [x.astype(np.float32) / 255.0 for x, _ in xs]
+    return [x for x, _ in xs]
 
 
 # --------------------------------------------------------------------------- labels
@@ -520,17 +569,3 @@ def _frame_xy(path: Path, label_column: str | None, label_columns: tuple[str, ..
         raise UsageError(f"{path}: feature columns must be numeric; {', '.join(non_numeric)} are not")
     return features.to_numpy(dtype=np.float32), y
 
-
-def _tabular(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray]:
-    if path.suffix == ".npz":
-        x, y = _npz_xy(path)
-    else:
-        x, y = _frame_xy(path, label_column, None)
-    if x.ndim != 2:
-        raise UsageError(f"{path}: tabular features must be N x features; got shape {x.shape}")
-    if len(x) == 0 or len(y) != len(x):
-        raise UsageError(f"{path}: {len(x)} samples of features but {len(y)} labels")
-    if x.dtype.kind not in "biuf":
-        raise UsageError(f"{path}: features must be numbers; got {_dtype_name(x)}")
-    _check_finite(x, str(path), "features")
-    return x.astype(np.float32), y

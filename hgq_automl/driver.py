@@ -352,6 +352,7 @@ def prepare(request: SearchRequest):
     Returns (space, name, root, data, state, data_fingerprint, notes): the resolved space,
     the search's name, the storage root, the `Splits`, the saved state of a resumed search
     (else None), the sha256 of in-memory data (else None), and what loading noted."""
+    from .constraints import mixed_designs
     from .data import fingerprint, from_memory, is_in_memory, load_dataset
     from .redact import redact
     from .space import parse_space
@@ -444,7 +445,7 @@ def prepare(request: SearchRequest):
             )
     else:
         data, data_fp = load_dataset(space.dataset, space.task.kind), None
-    notes: list[str] = []
+    notes: list[str] = [line for line in [mixed_designs(space.constraints)] if line]
     space = _check_model(space, data, notes)
     space = _with_floor(space, data, notes)
     return space, name, root, data, state, data_fp, tuple(notes)

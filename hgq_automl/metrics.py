@@ -21,6 +21,24 @@ class Metric:
     needs: tuple[str, ...] = ()
     #: Tasks (`task:`) whose trials report it; empty: every task.
     tasks: tuple[str, ...] = ()
+    #: The design a cost metric describes, a key of `DESIGNS`; empty: not a design's cost
+    #: (quality metrics, flops and params of the network, the synthesized firmware's own).
+    design: str = ""
+
+    @property
+    def design_label(self) -> str:
+        """The short label of its design (for column headers), or ""."""
+        return DESIGNS[self.design][0] if self.design else ""
+
+
+#: The designs the cost metrics describe, by `Metric.design`: (short label, what it is).
+#: One trial's luts and dsps are not one circuit: da4ml's fully parallel design has no
+#: DSPs, hls4ml's at a reuse factor > 1 is not fully parallel.
+DESIGNS: dict[str, tuple[str, str]] = {
+    "da4ml": ("da4ml DA", "da4ml's fully parallel distributed-arithmetic design"),
+    "hls4ml": ("hls4ml RF", "hls4ml's design at the trial's strategy and reuse_factor"),
+    "hgq": ("HGQ PF", "HGQ's count at the trial's parallelization_factor"),
+}
 
 
 #: Values of `hardware.synthesis` / `--synthesis`.
@@ -53,6 +71,7 @@ _ALL = [
     Metric(
         "ebops", "min", "bit-operations",
         "HGQ effective bit-operations after trace_minmax; a conv layer counts parallelization_factor output pixels in parallel",
+        design="hgq",
     ),
     Metric("flops", "min", "operations", "floating-point operations of one inference: 2 per multiply-accumulate"),
     Metric("params", "min", "count", "weights and biases of the network (quantizer variables excluded)"),
@@ -60,16 +79,18 @@ _ALL = [
         "luts", "min", "LUTs",
         "da4ml estimate of the LUTs of the distributed-arithmetic implementation, fully parallel "
         "(every conv output pixel its own adder tree, whatever parallelization_factor)",
+        design="da4ml",
     ),
-    Metric("ffs", "min", "FFs", "da4ml estimate of the pipeline-register bits (flip-flops) of that implementation"),
-    Metric("dsps", "min", "DSP slices", "DSPs of hls4ml's strategy (latency/resource) at the trial's reuse_factor; 0 for distributed_arithmetic"),
+    Metric("ffs", "min", "FFs", "da4ml estimate of the pipeline-register bits (flip-flops) of that implementation", design="da4ml"),
+    Metric("dsps", "min", "DSP slices", "DSPs of hls4ml's strategy (latency/resource) at the trial's reuse_factor; 0 for distributed_arithmetic", design="hls4ml"),
     Metric(
         "bram", "min", "BRAM (36-bit-wide blocks)",
         "hls4ml's BRAM rule for the weights: resource strategy with reuse_factor > 1, ceil(weight bits x weights "
         "in BRAM words holding a non-zero / (reuse_factor x 36)) per layer; 0 for latency, reuse_factor 1 and distributed_arithmetic",
+        design="hls4ml",
     ),
-    Metric("latency_cycles", "min", "clock cycles", "pipeline stages of the da4ml design, cut at hardware.clock_period_ns delay units"),
-    Metric("latency_ns", "min", "ns", "latency_cycles x hardware.clock_period_ns"),
+    Metric("latency_cycles", "min", "clock cycles", "pipeline stages of the da4ml design, cut at hardware.clock_period_ns delay units", design="da4ml"),
+    Metric("latency_ns", "min", "ns", "latency_cycles x hardware.clock_period_ns (the da4ml design's)", design="da4ml"),
     Metric(
         "bit_mismatches", "min", "count",
         "held-out test outputs where the firmware's simulation (hls4ml C simulation, or iverilog RTL simulation) "

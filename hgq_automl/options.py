@@ -87,7 +87,9 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "data",
-        "data for the space's dataset (replaces dataset.path): MNIST idx folder or .npz; tabular .npz or .csv; arrays .npz, .h5, .csv or .parquet; refused for digits/diabetes and fixed splits",
+        "data for the space's dataset (replaces dataset.path): a .npz, .h5, .csv or .parquet file, or a folder of split files "
+        "(train[/val]/test files, or X_train_val.npy, y_train_val.npy, X_test.npy, y_test.npy; val carved from train by val_fraction); "
+        "MNIST also a folder of idx files; refused for digits/diabetes and for a space naming its train/val/test files",
         api_help="None (the space's dataset), a path (replaces dataset.path, as --data), `(x, y)` arrays (split as the space's dataset says: "
         "val_fraction, test_fraction, seed, max_samples, standardize), or `{'train': (x, y), 'val': (x, y), 'test': (x, y)}`. Arrays reach the "
         "trials through Ray's object store; their sha256 is recorded, and a resume must give the same arrays.",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import TrialRecord
-from .metrics import FINAL_METRICS
+from .metrics import DESIGNS, FINAL_METRICS
 
 #: Metrics shown for every Pareto member, in this order (objectives not listed are added):
 #: the quality metrics of the members' task, then the costs.
@@ -90,14 +90,27 @@ def front_table(front: Sequence[TrialRecord], objectives: Sequence[str], title: 
     table.add_column("trial")
     metrics = table_metrics(objectives, front)
     for m in metrics:
-        unit = FINAL_METRICS[m].unit
-        header = m if unit in ("fraction", "count") else f"{m}\n[{unit}]"
-        header = header.replace("_accuracy", "_acc")
-        table.add_column(header, justify="right")
+        table.add_column(column_header(m), justify="right")
     for record in front:
         label = f"{record.trial_id} (untrusted)" if untrusted(record) else record.trial_id
         table.add_row(label, *(format_value(record.metrics.get(m, math.nan)) for m in metrics))
-    return Group(Text(title), table)
+    return Group(Text(title), table, Text(designs_legend(metrics)))
+
+
+def column_header(metric: str) -> str:
+    """A metric's column header: its name, its unit in brackets (but fractions and counts),
+    and the design it describes (`Metric.design_label`)."""
+    m = FINAL_METRICS[metric]
+    header = metric if m.unit in ("fraction", "count") else f"{metric}\n[{m.unit}]"
+    if m.design:
+        header += f"\n{m.design_label}"
+    return header.replace("_accuracy", "_acc")
+
+
+def designs_legend(metrics: Sequence[str]) -> str:
+    """What the designs of these columns are, one line each: their costs are not one circuit's."""
+    designs = list(dict.fromkeys(FINAL_METRICS[m].design for m in metrics if FINAL_METRICS[m].design))
+    return "\n".join(f"{DESIGNS[d][0]}: {DESIGNS[d][1]} ({', '.join(m for m in metrics if FINAL_METRICS[m].design == d)})" for d in designs)
 
 
 def front_figure(records: Sequence[TrialRecord], front: Sequence[TrialRecord], objectives: Sequence[tuple[str, str]]):

@@ -87,7 +87,7 @@ def test_a_dict_space_is_validated_like_a_file():
         ({"progress": "fancy"}, "progress: must be True, False, 'bar' or 'lines'; got 'fancy'"),
         ({"data": "x.npz"}, "--data given, but the digits dataset ships with scikit-learn and reads no file"),
         ({"data": (np.zeros((10, 8, 8)), np.zeros(5))}, "data: 10 samples of features but 5 labels"),
-        ({"data": {"train": (np.zeros((10, 8, 8)), np.zeros(10))}}, "data: a dict of splits needs exactly the keys train, val and test; got train"),
+        ({"data": {"train": (np.zeros((10, 8, 8)), np.zeros(10))}}, "data: a dict of splits needs the keys train, val and test (or train and test, val carved from train); got train"),
         ({"data": 3}, "data: must be None (the space's dataset), a path, (x, y) arrays"),
         ({"data": (np.full((10, 8, 8), np.nan), np.arange(10) % 2)}, "data: NaN or inf in the features (first at sample 0)"),
     ],

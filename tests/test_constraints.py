@@ -34,3 +34,22 @@ def test_violations_follow_optunas_sign_convention():
     assert violations(cs, {"val_accuracy": math.nan}) == [math.inf, math.inf]
     assert feasible([], {})
     assert str(cs[0]) == "luts <= 1000"
+
+
+def test_constraints_that_mix_designs_are_said_once_naming_both(tmp_path, monkeypatch):
+    from hgq_automl.constraints import mixed_designs
+    from hgq_automl.driver import SearchRequest, prepare
+
+    line = mixed_designs([parse_constraint("luts <= 5000"), parse_constraint("dsps <= 10"), parse_constraint("val_accuracy >= 0.5")])
+    assert line == (
+        "constraints mix designs: luts <= 5000 on da4ml's fully parallel distributed-arithmetic design; "
+        "dsps <= 10 on hls4ml's design at the trial's strategy and reuse_factor (no one circuit need meet them all)"
+    )
+    # one design, or costs of no design, do not mix
+    assert mixed_designs([parse_constraint("luts <= 5000"), parse_constraint("latency_ns <= 50"), parse_constraint("synth_dsps <= 0")]) is None
+    assert mixed_designs([parse_constraint("dsps <= 0"), parse_constraint("bram <= 2"), parse_constraint("params <= 900")]) is None
+    # a search says it once, among the notes its summary prints at the start
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text('dataset: {max_samples: 100}\nmodel: {family: cnn, conv_layers: 1}\nconstraints: ["luts <= 5000", "dsps <= 10"]\n')
+    *_, notes = prepare(SearchRequest(space="s.yaml", storage=str(tmp_path / "st")))
+    assert [n for n in notes if "mix designs" in n] == [line]

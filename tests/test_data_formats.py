@@ -273,7 +273,10 @@ def test_space_errors_name_the_key(tmp_path):
         ({**splits, "val_fraction": 0.1}, "dataset.val_fraction: the train/val/test files fix the split; drop this key"),
         ({**splits, "max_samples": 100}, "dataset.max_samples: the train/val/test files fix the split"),
         ({**splits, "seed": 1}, "dataset.seed: the train/val/test files fix the split"),
-        ({"train": npz, "val": npz}, "dataset.test: missing; fixed splits need train, val and test"),
+        ({"train": npz, "test": npz, "test_fraction": 0.3}, "dataset.test_fraction: the train/test files fix the split; drop this key"),
+        ({"train": npz, "test": npz, "max_samples": 100}, "dataset.max_samples: the train/test files fix the split; drop this key"),
+        ({"train": npz, "val": npz}, "dataset.test: missing; fixed splits need train and test, and val unless it is carved from train by val_fraction"),
+        ({"val": npz, "test": npz}, "dataset.train: missing; fixed splits need train and test"),
         ({**splits, "path": npz}, "dataset.path: the train/val/test files hold the data"),
         ({**splits, "test": {"path": npz, "label_column": "y"}}, "dataset.test.label_column: only applies to .csv and .parquet files"),
         ({**splits, "val": {"file": npz}}, "dataset.val.file: unknown key"),
@@ -281,7 +284,7 @@ def test_space_errors_name_the_key(tmp_path):
         ({**splits, "test": str(tmp_path / "nope.npz")}, f"dataset.test.path: no such file: {tmp_path / 'nope.npz'}"),
         ({}, "dataset.path: the arrays dataset needs its data: give dataset.path (or --data), dataset.x and dataset.y, or dataset.train/val/test"),
         ({"path": str(tmp_path / "wine.txt")}, "dataset.path: no such file"),
-        ({"path": str(tmp_path)}, "dataset.path: must be a file"),
+        ({"path": str(tmp_path)}, f"dataset.path: {tmp_path / 'keyed.npz'}: not a split file; a folder of splits holds train, val (optional) and test files"),
         ({"path": x}, "dataset.path: a file holding x and y must be .npz, .h5, .hdf5, .csv or .parquet; got"),
         ({"x": x}, "dataset.y: missing; x and y come as a pair of .npy files"),
         ({"x": npz, "y": x}, "dataset.x: x and y must be .npy files"),
@@ -295,8 +298,9 @@ def test_space_errors_name_the_key(tmp_path):
     ]
     for dataset, message in cases:
         one_line_error(SpaceError, f"s.yaml: {message}", space, dataset)
-    for name, key, value in (("digits", "x", x), ("tabular", "train", npz), ("mnist", "label_columns", ["a"]), ("digits", "standardize", True)):
-        one_line_error(SpaceError, f"dataset.{key}: only applies to the arrays", parse_space, {"dataset": {"name": name, key: value}}, "s.yaml")
+    for name, key, value in (("digits", "x", x), ("diabetes", "train", npz), ("digits", "label_columns", ["a"])):
+        one_line_error(SpaceError, f"dataset.{key}: only applies to the datasets that read files (mnist, tabular, arrays); this one is {name}", parse_space, {"dataset": {"name": name, key: value}}, "s.yaml")
+    one_line_error(SpaceError, "dataset.standardize: only applies to the arrays and tabular datasets", parse_space, {"dataset": {"name": "digits", "standardize": True}}, "s.yaml")
     one_line_error(SpaceError, "dataset.path: the digits dataset ships with scikit-learn and reads no file", parse_space, {"dataset": {"path": npz}}, "s.yaml")
 
 

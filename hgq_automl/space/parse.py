@@ -25,6 +25,7 @@ from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 from ..parts import UnknownPart, part_family
 from ..task import CHANCE_MARGIN, REGRESSION_LOSSES, TASKS, TaskSpec
+from .folders import LAYOUTS, has_split_files, split_files
 from .rules import _BETA_SCALE_NAME, _LAYER_PF_NAME, _WIDTH_NAME, Dimension, ParamRule, _PointTrial, _user_rule
 from .schema import (
     BOTH_SUFFIXES,
@@ -103,7 +104,7 @@ def _with_data_flag(d: dict, data: str, source: str) -> dict:
     name = d.get("name", "digits")
     if name in SHIPPED_DATASETS:
         raise SpaceError(source, "dataset.path", f"--data given, but the {name} dataset ships with scikit-learn and reads no file; drop --data")
-    if name == "arrays":
+    if name in FILE_DATASETS:
         split = next((s for s in SPLITS if d.get(s) is not None), None)
         if split:
             raise SpaceError(source, "dataset.path", f"--data given, but the space names its train/val/test files (dataset.{split}); drop --data or edit the space")
@@ -262,17 +263,22 @@ def _seed(value: Any, source: str, key: str) -> int:
     return n
 
 
+#: keys of the random split that fixed splits leave unused: all four beside a val split;
+#: without one, val_fraction and seed carve the validation set out of train
 _FIXED_SPLIT_CONFLICTS = ("val_fraction", "test_fraction", "max_samples", "seed")
-_ARRAYS_ONLY = ("x", "y", "x_key", "y_key", "label_columns", *SPLITS)
+_CARVE_KEYS = ("val_fraction", "seed")
+#: the datasets that read a user's files, every format and layout alike
+FILE_DATASETS = ("mnist", "tabular", "arrays")
+_FILES_ONLY = ("x", "y", "x_key", "y_key", "label_columns", *SPLITS)
 
 
 def _parse_dataset(d: dict, source: str, check_files: bool = True) -> DatasetSpec:
     _no_unknown_keys(d, tuple(vars(DatasetSpec())), source, "dataset")
     name = _one_of(d.get("name", "digits"), DATASETS, source, "dataset.name", ("dataset", "datasets"))
     spec = DatasetSpec(name=name)
-    for key in _ARRAYS_ONLY:
-        if d.get(key) is not None and name != "arrays":
-            raise SpaceError(source, f"dataset.{key}", f"only applies to the arrays dataset; this one is {name}")
+    for key in _FILES_ONLY:
+        if d.get(key) is not None and name not in FILE_DATASETS:
+            raise SpaceError(source, f"dataset.{key}", f"only applies to the datasets that read files ({', '.join(FILE_DATASETS)}); this one is {name}")
     if d.get("standardize") is not None:
         if name not in ("arrays", "tabular"):
             raise SpaceError(source, "dataset.standardize", f"only applies to the arrays and tabular datasets; this one is {name}")
@@ -283,16 +289,19 @@ def _parse_dataset(d: dict, source: str, check_files: bool = True) -> DatasetSpe
         spec = replace(spec, path=str(d["path"]))
     if "label_column" in d:
         spec = replace(spec, label_column=str(d["label_column"]))
-    if name == "arrays":
+    if name in FILE_DATASETS:
         top = _parse_source({k: d[k] for k in SOURCE_KEYS if d.get(k) is not None}, source, "dataset")
         spec = replace(spec, x=top.x, y=top.y, x_key=top.x_key, y_key=top.y_key, label_columns=top.label_columns)
         for split in SPLITS:
             if d.get(split) is not None:
                 spec = replace(spec, **{split: _parse_source(d[split], source, f"dataset.{split}")})
         if spec.fixed_splits:
-            given = next((k for k in _FIXED_SPLIT_CONFLICTS if d.get(k) is not None), None)
+            unused = _FIXED_SPLIT_CONFLICTS if spec.val is not None else tuple(k for k in _FIXED_SPLIT_CONFLICTS if k not in _CARVE_KEYS)
+            given = next((k for k in unused if d.get(k) is not None), None)
             if given:
-                raise SpaceError(source, f"dataset.{given}", "the train/val/test files fix the split; drop this key")
+                raise SpaceError(source, f"dataset.{given}", f"the {'/'.join(s for s in SPLITS if getattr(spec, s))} files fix the split; drop this key")
+        elif check_files and spec.path and Path(spec.path).expanduser().is_dir():
+            spec = _folder_splits(spec, d, source)
     for key in ("val_fraction", "test_fraction"):
         if key in d:
             frac = _number(d[key], source, f"dataset.{key}")
@@ -307,9 +316,44 @@ def _parse_dataset(d: dict, source: str, check_files: bool = True) -> DatasetSpe
         spec = replace(spec, seed=_seed(d["seed"], source, "dataset.seed"))
     if check_files:
         _check_data_path(spec, source)
-        if name == "arrays":
-            _check_keys_used(spec, "label_column" in d, source)
+        if name in FILE_DATASETS and not _is_idx_folder(spec):
+            # the built-in datasets list label_column (default `label`) whatever their file
+            label_column_given = "label_column" in d and (name == "arrays" or d["label_column"] != DatasetSpec().label_column)
+            _check_keys_used(spec, label_column_given, source)
     return spec
+
+
+def _is_idx_folder(spec: DatasetSpec) -> bool:
+    """An mnist dataset whose path is a folder of idx files (read as such, not as splits)."""
+    return spec.name == "mnist" and bool(spec.path) and Path(spec.path).expanduser().is_dir()
+
+
+def _folder_splits(spec: DatasetSpec, d: dict, source: str) -> DatasetSpec:
+    """`spec` with its path, a folder of split files, replaced by the splits it holds
+    (`folders.split_files`); an mnist folder of idx files is kept as it is. Random-split keys
+    the splits leave unused, set to other than their defaults, are refused."""
+    folder = Path(spec.path).expanduser()
+    idx = sorted(p.name for p in folder.iterdir() if "-idx" in p.name)
+    if spec.name == "mnist" and idx:
+        if has_split_files(folder):
+            raise SpaceError(source, "dataset.path", f"folder {spec.path} holds both MNIST idx files ({idx[0]}) and split files; keep one layout")
+        return spec
+    if spec.name == "mnist" and not has_split_files(folder):
+        raise SpaceError(
+            source, "dataset.path",
+            f"folder {spec.path} holds no MNIST idx files (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and their labels) nor split files ({LAYOUTS})",
+        )
+    try:
+        sources = split_files(folder)
+    except ValueError as exc:
+        raise SpaceError(source, "dataset.path", str(exc)) from None
+    unused = _FIXED_SPLIT_CONFLICTS if "val" in sources else tuple(k for k in _FIXED_SPLIT_CONFLICTS if k not in _CARVE_KEYS)
+    default = DatasetSpec()
+    given = next((k for k in unused if d.get(k) is not None and d[k] != getattr(default, k)), None)
+    if given:
+        why = "its val split fixes the validation set" if given in _CARVE_KEYS else "its test split fixes the test set"
+        raise SpaceError(source, f"dataset.{given}", f"folder {spec.path} holds fixed splits ({', '.join(sources)}): {why}; drop this key")
+    return replace(spec, path=None, **sources)
 
 
 def _parse_source(value: Any, source: str, key: str) -> DataSource:
@@ -343,18 +387,14 @@ def _check_data_path(spec: DatasetSpec, source: str) -> None:
         if spec.path:
             raise SpaceError(source, "dataset.path", f"the {spec.name} dataset ships with scikit-learn and reads no file; got {spec.path} (drop dataset.path / --data)")
         return
-    if spec.name == "arrays":
-        _check_arrays_files(spec, source)
-        return
-    if not spec.path:
-        raise SpaceError(source, "dataset.path", f"the {spec.name} dataset needs a data file; give dataset.path or --data")
-    path = Path(spec.path).expanduser()
-    if not path.exists():
-        raise SpaceError(source, "dataset.path", f"no such file or directory: {spec.path}")
-    if spec.name == "tabular" and path.suffix not in (".npz", ".csv"):
-        raise SpaceError(source, "dataset.path", f"tabular data must be a .npz or .csv file; got {spec.path}")
-    if spec.name == "mnist" and not (path.is_dir() or path.suffix == ".npz"):
-        raise SpaceError(source, "dataset.path", f"mnist data must be a folder of idx files or a .npz; got {spec.path}")
+    if spec.name != "arrays" and not spec.fixed_splits:
+        if not (spec.path or spec.x or spec.y):
+            raise SpaceError(source, "dataset.path", f"the {spec.name} dataset needs a data file; give dataset.path or --data")
+        if spec.path and not Path(spec.path).expanduser().exists():
+            raise SpaceError(source, "dataset.path", f"no such file or directory: {spec.path}")
+        if _is_idx_folder(spec):
+            return
+    _check_arrays_files(spec, source)
 
 
 def _check_arrays_files(spec: DatasetSpec, source: str) -> None:
@@ -363,14 +403,18 @@ def _check_arrays_files(spec: DatasetSpec, source: str) -> None:
     if not spec.fixed_splits:
         _check_source(spec.source(), source, "dataset")
         return
-    missing = [s for s in SPLITS if getattr(spec, s) is None]
+    missing = [s for s in ("train", "test") if getattr(spec, s) is None]
     if missing:
-        raise SpaceError(source, f"dataset.{missing[0]}", "missing; fixed splits need train, val and test (or none of them, for a random split)")
+        raise SpaceError(
+            source, f"dataset.{missing[0]}",
+            "missing; fixed splits need train and test, and val unless it is carved from train by val_fraction (or none of them, for a random split)",
+        )
     whole = next((k for k in ("path", "x", "y") if getattr(spec, k) is not None), None)
     if whole:
         raise SpaceError(source, f"dataset.{whole}", "the train/val/test files hold the data; drop this key (or the splits)")
     for name in SPLITS:
-        _check_source(getattr(spec, name), source, f"dataset.{name}")
+        if getattr(spec, name) is not None:
+            _check_source(getattr(spec, name), source, f"dataset.{name}")
 
 
 def _check_source(src: DataSource, source: str, key: str) -> None:
@@ -413,7 +457,7 @@ def _check_source_keys(src: DataSource, suffixes: list[str], source: str, key: s
 
 
 def _check_keys_used(spec: DatasetSpec, label_column_given: bool, source: str) -> None:
-    sources = [getattr(spec, s) for s in SPLITS] if spec.fixed_splits else [spec.source()]
+    sources = [getattr(spec, s) for s in SPLITS if getattr(spec, s) is not None] if spec.fixed_splits else [spec.source()]
     own = DataSource(x_key=spec.x_key, y_key=spec.y_key, label_column=spec.label_column if label_column_given else None, label_columns=spec.label_columns)
     _check_source_keys(own, [s.suffix for s in sources], source, "dataset")
 

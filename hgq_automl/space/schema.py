@@ -70,20 +70,20 @@ class DataSource:
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str = "digits"
-    path: str | None = None  # mnist: idx folder or .npz; tabular: .npz or .csv; arrays: .npz/.h5/.csv/.parquet
+    path: str | None = None  # a file (.npz/.h5/.hdf5/.csv/.parquet) or a folder of split files (space/folders.py); mnist also a folder of idx files
     label_column: str = "label"  # tabular .csv; arrays .csv / .parquet
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     max_samples: int | None = None  # use only the first N samples (after shuffling)
     seed: int = 0  # the split's seed, fixed so that every trial sees the same split
-    # arrays only
+    # the datasets that read files (mnist, tabular, arrays)
     x: str | None = None  # a .npy of features (with y)
     y: str | None = None  # a .npy of labels / targets (with x)
     x_key: str | None = None  # the features' array in an .npz / HDF5 file (HDF5 default: x)
     y_key: str | None = None  # the labels' array in an .npz / HDF5 file (HDF5 default: y)
     label_columns: tuple[str, ...] | None = None  # CSV / parquet: several target columns (regression)
     standardize: bool | None = None  # features to zero mean, unit variance (train statistics); None: tabular yes, others no
-    train: DataSource | None = None  # fixed splits: all three given, no random split
+    train: DataSource | None = None  # fixed splits: train and test (val given, or carved from train by val_fraction and seed)
     val: DataSource | None = None
     test: DataSource | None = None
 
@@ -110,9 +110,10 @@ class DatasetSpec:
 
     def describe(self) -> dict[str, Any]:
         """Plain data that `parse_space` reads back into an equal spec (logged, and kept by a
-        resumable search). The built-in datasets list every set key, as always; arrays lists
-        the keys that differ from their defaults (a fixed split has no fractions or seed)."""
-        if self.name != "arrays":
+        resumable search). The built-in datasets list every set key, as always; arrays, and
+        any dataset of fixed splits, lists the keys that differ from their defaults (fixed
+        splits have no test_fraction or max_samples)."""
+        if self.name != "arrays" and not self.fixed_splits:
             return {k: v for k, v in vars(self).items() if v is not None}
         out: dict[str, Any] = {"name": self.name}
         for f in fields(self):
