@@ -101,6 +101,21 @@ def set_random_seed(seed: int) -> None:
     np.random.seed(seed)
 
 
+def tensorflow_out_of_keras() -> None:
+    """Keep Keras (on JAX) from importing TensorFlow on its own: it does so whenever TensorFlow
+    is installed, to recognise tf.data and TensorShape objects (in `model.save`, in data
+    adapters; `keras.src.utils.module_utils.tensorflow`, a lazy module whose `available` it
+    asks). A JAX trial hands Keras numpy arrays only, so the answer is known: not available.
+    TensorFlow stays importable (hls4ml imports it itself); only Keras' question is answered."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    from keras.src.utils import module_utils
+
+    module_utils.tensorflow._available = False
+
+
 def producing_layer(tensor):
     """The layer (operation) whose call produced a symbolic tensor (`tensor._keras_history.operation`)."""
     return tensor._keras_history.operation

@@ -221,7 +221,8 @@ class Outbox:
             from .redact import redact
 
             first = first_line(exc, self.client.tracking_uri)
-            print(f"hgq_automl: warning: the MLflow store {redact(self.client.tracking_uri)} does not take writes ({first}); "
+            what = "refuses writes" if refuses_every_write(exc) else "does not answer"
+            print(f"hgq_automl: warning: the MLflow store {redact(self.client.tracking_uri)} {what} ({first}); "
                   f"queueing the tracking in {self.folder} until it does", file=sys.stderr, flush=True)
             self.warned = True
 

@@ -247,6 +247,11 @@ def run_trial(
     import keras
     from hgq.utils import trace_minmax
 
+    if keras.backend.backend() == "jax":
+        from ._compat import tensorflow_out_of_keras
+
+        tensorflow_out_of_keras()
+
     from .compiled import compile_calls
     from .estimates import da4ml_metrics, estimate
     from .models import build_model, compile_model

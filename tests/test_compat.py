@@ -127,3 +127,11 @@ def test_layer_ebops_is_what_a_tracing_pass_stores(model):
     trace_minmax(model, np.random.default_rng(1).normal(size=(16, 4)).astype(np.float32))
     layer = model.get_layer("d")
     assert _compat.layer_ebops(layer, (1, 4)) == int(layer.ebops) > 0
+
+
+def test_keras_asks_a_lazy_module_whether_tensorflow_is_available():
+    """`_compat.tensorflow_out_of_keras` answers that question for Keras (on JAX)."""
+    from keras.src.utils import module_utils
+
+    assert isinstance(module_utils.tensorflow, module_utils.LazyModule)
+    assert "_available" in vars(module_utils.tensorflow)
