@@ -668,33 +668,34 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         })
         tracker.use_queue(queue_dir(root, name))
     again = resume_command(name, root, request.address, api=request.api)
-    sizes = data.sizes()
-    say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
-    say(
-        f"search {name}{(' (resumed)' if settings.resume else ' (resumed: it was stopped before its first save, its trials start anew)') if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
-        f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}, backend {space.search.backend}\n"
-        f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
-        f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
-        + "".join(f"  note: {note}\n" for note in data.notes)
-        + "".join(f"  note: {note}\n" for note in model_notes)
-        + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
-        + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
-        + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
-        + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
-        + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
-        + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
-        + f"\n  MLflow: {redact(client.tracking_uri)}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {redact(settings.path)}"
-    )
-    listeners: list = [tracker]
-    if progress == "lines":
-        from .progress import ConsoleProgress
-
-        listeners.insert(0, ConsoleProgress(space))
-    elif progress == "bar":
-        from .progress import BarProgress
-
-        listeners.insert(0, BarProgress(space))
+    # from here on an interrupt ends the parent run KILLED and says how to resume
     try:
+        sizes = data.sizes()
+        say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
+        say(
+            f"search {name}{(' (resumed)' if settings.resume else ' (resumed: it was stopped before its first save, its trials start anew)') if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
+            f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}, backend {space.search.backend}\n"
+            f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
+            f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
+            + "".join(f"  note: {note}\n" for note in data.notes)
+            + "".join(f"  note: {note}\n" for note in model_notes)
+            + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
+            + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
+            + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
+            + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
+            + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
+            + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
+            + f"\n  MLflow: {redact(client.tracking_uri)}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {redact(settings.path)}"
+        )
+        listeners: list = [tracker]
+        if progress == "lines":
+            from .progress import ConsoleProgress
+
+            listeners.insert(0, ConsoleProgress(space))
+        elif progress == "bar":
+            from .progress import BarProgress
+
+            listeners.insert(0, BarProgress(space))
         try:
             records, unfinished = run_trials(space, data, settings, listeners)
         finally:

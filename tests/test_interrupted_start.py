@@ -104,12 +104,13 @@ def test_sigkill_as_the_state_file_appears_then_resume(folder):
 
 
 def test_sigint_as_the_state_file_appears_then_resume(folder):
-    """Ctrl-C right after the set-up: exit 130 with the resume command, the parent run
-    KILLED; the resume starts the trials anew and ends it FINISHED."""
+    """Ctrl-C right after the set-up (its summary printed, Ray starting): exit 130 with the
+    resume command, the parent run KILLED; the resume starts the trials anew and ends it
+    FINISHED."""
     proc = _popen(folder, ["-m", "hgq_automl", "search", "--space", "two.yaml", "--name", "c", "--seed", "2"], "c")
     search = folder / "hgq_automl_results" / "c"
     deadline = time.monotonic() + 300
-    while not (search / "hgq_automl.json").exists() and time.monotonic() < deadline and proc.poll() is None:
+    while "search c: space" not in (folder / "c.err").read_text() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=180) == 130, (folder / "c.err").read_text()[-3000:]
@@ -117,6 +118,16 @@ def test_sigint_as_the_state_file_appears_then_resume(folder):
     assert not _tune_saved(search)
     assert _parents(folder, "c")[0][0].info.status == "KILLED"
     _check_resumed_anew(folder, "c", run_cli(["search", "--resume", "c"], cwd=folder, isolated=True))
+
+
+def test_sigint_inside_the_set_up_undoes_it(folder):
+    """Ctrl-C just after the state file is written, inside the set-up: the set-up is undone
+    (folder removed, parent run and experiment set aside), exit 130, the name is free."""
+    code = _killed_at(folder, "after_state", "INT", ["--space", "two.yaml", "--name", "i", "--seed", "4"])
+    assert code == 130, (folder / "after_state-INT.err").read_text()[-2000:]
+    assert not (folder / "hgq_automl_results" / "i").exists()
+    assert MlflowClient(f"sqlite:///{folder / 'mlflow.db'}").get_experiment_by_name("i") is None
+    assert _no_running_run(folder)
 
 
 def test_sigkill_before_the_state_file_frees_the_name(folder):
