@@ -161,7 +161,7 @@ def test_resume_refuses_a_changed_input_file(folder, edited):
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    np.savez(folder / "d.npz", x=digits.images[:200], y=digits.target[:200])
+    np.savez(folder / "d.npz", x=digits.data[:200], y=digits.target[:200])
     write(folder / "my_builder.py", BUILDER)
     model = "{builder: 'my_builder:build'}" if edited == "builder" else "{family: mlp}"
     write(folder / "s.yaml", f"name: s\ndataset: {{name: arrays, path: d.npz}}\ntask: {{type: classification, chance_margin: 0}}\nmodel: {model}\n"
@@ -171,7 +171,7 @@ def test_resume_refuses_a_changed_input_file(folder, edited):
     target = folder / ("d.npz" if edited == "data" else "my_builder.py")
     original = target.read_bytes()
     if edited == "data":
-        np.savez(target, x=digits.images[:200], y=(digits.target[:200] + 1) % 10)
+        np.savez(target, x=digits.data[:200], y=(digits.target[:200] + 1) % 10)
     else:
         target.write_text(BUILDER.replace("Dense(n_outputs)", "Dense(n_outputs, use_bias=False)"))
     refused = run_cli(["search", "--resume", "s"], cwd=folder)
