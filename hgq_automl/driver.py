@@ -131,10 +131,33 @@ def _exists(root: str, name: str) -> bool:
 
 
 def _write_state(root: str, name: str, state: dict[str, Any]) -> None:
-    fs, base = _fs(root)
-    fs.create_dir(f"{base}/{name}", recursive=True)
-    with fs.open_output_stream(f"{base}/{name}/{STATE_FILE}") as out:
-        out.write(json.dumps(state, indent=2).encode())
+    """Write the state file whole or not at all: locally a temporary file in the same
+    folder, fsync'd, renamed over it (`os.replace`), then the folder fsync'd; an object
+    store writes an object whole by itself."""
+    text = json.dumps(state, indent=2).encode()
+    if "://" in root:
+        fs, base = _fs(root)
+        fs.create_dir(f"{base}/{name}", recursive=True)
+        with fs.open_output_stream(f"{base}/{name}/{STATE_FILE}") as out:
+            out.write(text)
+        return
+    folder = Path(root) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{STATE_FILE}.tmp"
+    try:
+        with open(tmp, "wb") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, folder / STATE_FILE)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 #: What a state file must hold (`run_search` writes them).
@@ -150,6 +173,11 @@ def _read_state(root: str, name: str) -> dict[str, Any]:
         with fs.open_input_stream(f"{base}/{name}/{STATE_FILE}") as f:
             raw = f.read()
     except (FileNotFoundError, OSError):
+        if _setup_interrupted(root, name):
+            raise UsageError(
+                f"the search {name!r} in {redact(root)} was stopped before its set-up ended (no {STATE_FILE}): nothing of it was kept; "
+                f"start it again with the same name"
+            ) from None
         raise UsageError(f"no search named {name!r} to resume in {redact(root)} (no {STATE_FILE} there)") from None
     try:
         state = json.loads(raw.decode("utf-8"))
@@ -175,23 +203,54 @@ def _check_storage(root: str, flag: str) -> None:
 LOCK_FILE = ".hgq_automl.lock"
 
 
-def _claim(root: str, name: str, request: SearchRequest) -> bool:
-    """Make the new search's folder STORAGE/NAME; the one of two searches started at once
-    with the same storage that makes it proceeds (mkdir is atomic), the other gets the
-    "already exists" error. True if the folder is local (and lockable)."""
-    if "://" in root:  # an object store: no atomic folder, the tracking store decides
+def _name_exists(name: str, root: str, request: SearchRequest) -> UsageError:
+    return UsageError(
+        f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
+        f"or choose another {request.opt('name')}"
+    )
+
+
+def _setup_interrupted(root: str, name: str) -> bool:
+    """STORAGE/NAME is what a start stopped (SIGKILL, power loss) before it wrote its state
+    file left: a local folder without a state file that no process holds (locks)."""
+    import fcntl
+
+    folder = Path(root) / name
+    if "://" in root or not folder.is_dir() or (folder / STATE_FILE).exists():
         return False
+    try:
+        with open(folder / LOCK_FILE, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # dropped on close
+    except OSError:  # locked by a start under way, or not ours to write
+        return False
+    return not (folder / STATE_FILE).exists()
+
+
+def _claim(root: str, name: str, request: SearchRequest) -> tuple[bool, _FolderLock | None, bool]:
+    """Make the new search's folder STORAGE/NAME and lock it; the one of two searches started
+    at once with the same storage that makes it proceeds (mkdir is atomic), the other gets
+    the "already exists" error. A folder left by a start stopped before its state file
+    (`_setup_interrupted`) is taken over. Returns (local, lock, taken over)."""
+    if "://" in root:  # an object store: no atomic folder, the tracking store decides
+        return False, None, False
+    taken_over = False
     try:
         Path(root).mkdir(parents=True, exist_ok=True)
         (Path(root) / name).mkdir()
     except FileExistsError:
-        raise UsageError(
-            f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
-            f"or choose another {request.opt('name')}"
-        ) from None
+        if not _setup_interrupted(root, name):
+            raise _name_exists(name, root, request) from None
+        taken_over = True
     except OSError as exc:
         raise UsageError(f"{request.opt('storage')}: cannot create the search's folder in {root}: {exc.strerror or exc}") from None
-    return True
+    try:
+        lock = _lock(root, name)
+    except UsageError:  # another start took the folder over between our mkdir and our lock
+        raise _name_exists(name, root, request) from None
+    if taken_over and (Path(root) / name / STATE_FILE).exists():  # another start got it first
+        _release(lock)
+        raise _name_exists(name, root, request)
+    return True, lock, taken_over
 
 
 class _FolderLock:
@@ -393,6 +452,11 @@ def prepare(request: SearchRequest):
         if memory and not stored_fp:
             raise UsageError(f"the search {name!r} was started with the space's dataset, not in-memory data; drop {request.opt('data')}")
         space = parse_space(raw, state["source"], data_in_memory=memory)
+        from .fingerprints import changed_file
+
+        changed = changed_file(state.get("files") or {})
+        if changed:
+            raise UsageError(f"{changed}; the search {name!r} cannot be resumed with it: put the file back as it was, or start a new search")
         if not request.tracking_uri:
             check_tracking_uri(_stored_tracking_uri(state, name, request.opt('tracking_uri')), request.opt("tracking_uri"))
     else:
@@ -412,7 +476,7 @@ def prepare(request: SearchRequest):
         name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not re.fullmatch(r"[\w.-]+", name):
             raise UsageError(f"{request.opt('name')} must be letters, digits, '_', '-' or '.'; got {name!r}")
-        if _exists(root, name):
+        if _exists(root, name) and not _setup_interrupted(root, name):
             raise UsageError(
                 f"a search named {name!r} already exists in {redact(root)}; continue it with `{resume_command(name, root, api=request.api)}`, "
                 f"or choose another {request.opt('name')}"
@@ -514,10 +578,11 @@ def _start_tracked(request: SearchRequest, root: str, name: str, client, space, 
 
     from .tracking import SearchTracker
 
-    local = _claim(root, name, request)
-    lock = _lock(root, name) if local else None
+    local, lock, taken_over = _claim(root, name, request)
     tracker = None
     try:
+        if taken_over:  # the start stopped before its state file may have left its MLflow experiment
+            SearchTracker.retire_interrupted(client, name, params["storage"])
         tracker = SearchTracker.start(client, name, name, space, params)
         try:
             _write_state(root, name, {**state, "experiment_id": tracker.experiment_id, "parent_run_id": tracker.parent_run_id})
@@ -545,6 +610,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     """
     from .constraints import feasible
     from .events import budget_ending, with_harvest
+    from .fingerprints import file_fingerprints
     from .pareto import pareto_front
     from .raytune import RunSettings, can_resume, run_trials
     from .report import config_summary, front_table
@@ -560,8 +626,10 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     if state is not None:
         lock = _lock(root, name)
         if not can_resume(settings.path):
-            _release(lock)
-            raise UsageError(f"the search {name!r} in {redact(root)} has no Ray Tune state to resume (it was stopped before its first trial)")
+            # stopped before Ray Tune's first save: nothing ran that is kept, its trials start anew
+            from dataclasses import replace
+
+            settings = replace(settings, resume=False)
         try:
             client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request.opt('tracking_uri')))
             _replay(client, root, name)
@@ -596,36 +664,38 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "tracking_uri": redact(client.tracking_uri),
             **({"python_model": True} if _python_model(space.model) else {}),
             **({"data_fingerprint": data_fp} if data_fp else {}),
+            "files": file_fingerprints(space),
         })
         tracker.use_queue(queue_dir(root, name))
     again = resume_command(name, root, request.address, api=request.api)
-    sizes = data.sizes()
-    say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
-    say(
-        f"search {name}{' (resumed)' if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
-        f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}, backend {space.search.backend}\n"
-        f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
-        f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
-        + "".join(f"  note: {note}\n" for note in data.notes)
-        + "".join(f"  note: {note}\n" for note in model_notes)
-        + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
-        + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
-        + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
-        + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
-        + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
-        + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
-        + f"\n  MLflow: {redact(client.tracking_uri)}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {redact(settings.path)}"
-    )
-    listeners: list = [tracker]
-    if progress == "lines":
-        from .progress import ConsoleProgress
-
-        listeners.insert(0, ConsoleProgress(space))
-    elif progress == "bar":
-        from .progress import BarProgress
-
-        listeners.insert(0, BarProgress(space))
+    # from here on an interrupt ends the parent run KILLED and says how to resume
     try:
+        sizes = data.sizes()
+        say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
+        say(
+            f"search {name}{(' (resumed)' if settings.resume else ' (resumed: it was stopped before its first save, its trials start anew)') if state else ''}: space {space.name} ({space.source}), {space.search.trials} trials, "
+            f"{space.search.concurrency} at a time, sampler {space.search.sampler}, seed {seed}, backend {space.search.backend}\n"
+            f"  data: {space.dataset.name if data_fp is None else 'in-memory arrays'}, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test samples; "
+            f"task {space.task.kind}" + (f" ({space.task.loss} loss, {data.n_outputs} targets)" if space.task.regression else f" ({data.n_outputs} classes)") + "\n"
+            + "".join(f"  note: {note}\n" for note in data.notes)
+            + "".join(f"  note: {note}\n" for note in model_notes)
+            + f"  objectives: {', '.join(f'{m} ({d})' for m, d in space.objectives)}"
+            + (f"; constraints: {', '.join(map(str, space.constraints))}" if space.constraints else "")
+            + (f"; early stopping: {space.early_stopping.scheduler} on score = " + " + ".join(f"{w:g}*{m}" for m, w in space.early_stopping.score) if space.early_stopping else "")
+            + (f"; harvesting up to {space.harvest.max_points} non-dominated epochs per trial (beta ramps)" if space.harvest else "")
+            + (f"; time budget {space.search.time_budget_s:g} s" if space.search.time_budget_s else "")
+            + f"\n  hardware: synthesis {space.hardware.synthesis}, part {space.hardware.part}, clock {space.hardware.clock_period_ns:g} ns"
+            + f"\n  MLflow: {redact(client.tracking_uri)}, experiment {name!r}, parent run {tracker.parent_run_id}\n  results: {redact(settings.path)}"
+        )
+        listeners: list = [tracker]
+        if progress == "lines":
+            from .progress import ConsoleProgress
+
+            listeners.insert(0, ConsoleProgress(space))
+        elif progress == "bar":
+            from .progress import BarProgress
+
+            listeners.insert(0, BarProgress(space))
         try:
             records, unfinished = run_trials(space, data, settings, listeners)
         finally:

@@ -227,6 +227,28 @@ class SearchTracker:
         except Exception:  # noqa: BLE001 - the store failing too must not hide the first error
             pass
 
+    @staticmethod
+    def retire_interrupted(client, experiment_name: str, storage: str) -> bool:
+        """Before a new search takes over the name of one whose start was stopped before it
+        wrote its state file (SIGKILL, power loss): if the MLflow experiment of that name
+        holds only that start's parent run(s) (the same storage or none logged yet, no trial),
+        they end KILLED
+        and the experiment is renamed and deleted, like a failed set-up (`discard`), so
+        that the new search can create it. Any other experiment of that name is left alone
+        (`start` then says the name is taken). True if one was retired."""
+        existing = client.get_experiment_by_name(experiment_name)
+        if existing is None or existing.lifecycle_stage != "active":
+            return False
+        runs = client.search_runs([existing.experiment_id], run_view_type=3, max_results=100)
+        if any(r.data.tags.get(ROLE) != "search" or r.data.params.get("storage", storage) != storage for r in runs):
+            return False
+        for run in runs:
+            if run.info.status == "RUNNING":
+                client.set_terminated(run.info.run_id, "KILLED")
+        client.rename_experiment(existing.experiment_id, f"{experiment_name}.start-interrupted-{time.strftime('%Y%m%d-%H%M%S')}-{existing.experiment_id}")
+        client.delete_experiment(existing.experiment_id)
+        return True
+
     @classmethod
     def attach(cls, client, parent_run_id: str, space: SearchSpace, queue_dir: Path | None = None) -> SearchTracker:
         try:
