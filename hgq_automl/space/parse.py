@@ -163,6 +163,12 @@ def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None =
     objectives = _parse_objectives(raw.get("objectives"), source, task)
     search = _parse_search(_section(raw, "search", source), source)
     hardware = _parse_hardware(_section(raw, "hardware", source), source)
+    if hardware.io_type == "io_stream" and not model.is_user:
+        raise SpaceError(
+            source, "hardware.io_type",
+            f"io_stream needs homogeneous activation quantizers (hls4ml 1.3); the built-in {model.family} models quantize activations "
+            "per element: use io_parallel, or a model of your own built with QuantizerConfigScope(place='datalane', heterogeneous_axis=())",
+        )
     constraints = _parse_constraints(raw.get("constraints"), source)
     space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints, task=task)
     params = _parse_parameters(_section(raw, "parameters", source), space, source)
@@ -729,6 +735,9 @@ def _parse_hardware(d: dict, source: str) -> HardwareSpec:
         problem = hls_config_problem(d["hls_config"])
         if problem:
             raise SpaceError(source, "hardware.hls_config", problem)
+        for key, param in (("Strategy", "strategy"), ("ReuseFactor", "reuse_factor")):
+            if key in (d["hls_config"].get("Model") or {}):
+                raise SpaceError(source, f"hardware.hls_config.Model.{key}", f"the model-wide {param} is a trial parameter: set parameters.{param}")
         hw = replace(hw, hls_config=d["hls_config"])
     return hw
 
