@@ -161,3 +161,26 @@ def test_hls_options_with_verilog_are_refused(saved, tmp_path):
     folder = saved[0]
     result = run_cli(["export", str(folder / "tiny.keras"), "--to", "verilog", "--out", "v", "--io-type", "io_stream"], cwd=tmp_path)
     assert_one_line_error(result, "--io-type goes with --to hls4ml; da4ml Verilog has no hls4ml configuration")
+
+
+def test_the_per_trial_csim_step_takes_io_type_and_hls_config(streamable, tmp_path):
+    """`hardware: {synthesis: csim, io_type: io_stream, hls_config: ...}` as a trial runs it."""
+    import keras
+
+    from hgq_automl.hardware.hls import NotConvertible
+    from hgq_automl.hardware.synthesis import run_synthesis
+    from hgq_automl.space import parse_space
+
+    model = keras.models.load_model(streamable / "mlp.keras")
+    x = np.load(streamable / "x.npy")
+    hw = parse_space(
+        {"model": {"path": str(streamable / "mlp.keras")}, "hardware": {"synthesis": "csim", "io_type": "io_stream", "hls_config": {"LayerName": {"d1": {"ReuseFactor": 3}}}}}
+    ).hardware
+    metrics = run_synthesis(model, hw, {"strategy": "latency", "reuse_factor": 1}, x, tmp_path / "trial")
+    assert metrics == {"bit_mismatches": 0}
+    config = _written_config(tmp_path / "trial" / "hls4ml" / "hls4ml_config.yml")
+    assert config["IOType"] == "io_stream" and config["HLSConfig"]["LayerName"] == {"d1": {"ReuseFactor": 3}}
+    assert _dense_params((tmp_path / "trial" / "hls4ml" / "firmware" / "parameters.h").read_text())[8] == ("nnet::latency", 3)
+    wrong = type(hw)(synthesis="csim", hls_config={"LayerName": {"dense_9": {"ReuseFactor": 2}}})
+    with pytest.raises(NotConvertible, match="hls_config: LayerName 'dense_9' is not a layer of the model"):
+        run_synthesis(model, wrong, {"strategy": "latency", "reuse_factor": 1}, x, tmp_path / "trial2")
