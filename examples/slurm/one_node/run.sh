@@ -3,7 +3,7 @@
 # (Debian 12: apt-get install -y slurm-wlm munge; run as root). munged, slurmctld and slurmd
 # run inside a private network namespace (every socket loopback) with their files in $D;
 # two allocations of the recipe: the first cut by its time limit, the second resuming.
-#   unshare -n bash examples/slurm/one_node/run.sh      (from the repository's root)
+#   PYTHON=/path/to/venv/bin/python unshare -n bash examples/slurm/one_node/run.sh   (PYTHON: a venv with the stack; default .venv/bin/python)
 set -u
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 D=${D:-/tmp/hgq_slurm_one_node}
