@@ -108,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="MODEL only: input samples (.npy, .npz, .h5) for the bit-exactness check (default: drawn over the input quantizer's range); "
         "needed for a float model, whose activation ranges are traced on them",
     )
+    hls = export.add_argument_group("hls4ml project (--to hls4ml; default: the run's choices, for a MODEL file Vitis, io_parallel, latency, reuse factor 1)")
+    hls.add_argument("--backend", metavar="Vivado|Vitis", help="hls4ml backend")
+    hls.add_argument("--io-type", choices=("io_parallel", "io_stream"), help="hls4ml io_type (io_stream needs homogeneous activation quantizers)")
+    hls.add_argument("--clock-period", type=float, metavar="NS", help="target clock period in ns (verilog too: the pipeline's cutoff; default 5)")
+    hls.add_argument("--strategy", choices=("latency", "resource", "distributed_arithmetic"), help="model-wide hls4ml strategy")
+    hls.add_argument("--reuse-factor", type=_positive_int, metavar="N", help="model-wide hls4ml reuse factor")
+    hls.add_argument(
+        "--hls-config", metavar="FILE",
+        help="YAML/JSON laid out as hls4ml.utils.config_from_keras_model(model, granularity='name') gives it (Model, LayerName, LayerType), "
+        "merged over the tool's config; --strategy/--reuse-factor override its Model section, its LayerName entries win for their layers",
+    )
 
     estimate = commands.add_parser(
         "estimate",
@@ -263,7 +274,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError("--data goes with a model file (export MODEL.keras --data FILE); a run's export checks on its search's test split")
     from .export import ExportRequest, describe, run_export
 
-    request = ExportRequest(args.run_id, args.to, args.out, part=args.part, tracking_uri=args.tracking_uri, synth=args.synth)
+    request = ExportRequest(args.run_id, args.to, args.out, part=args.part, tracking_uri=args.tracking_uri, synth=args.synth, hls=_hls_options(args))
     outcome = run_export(request, say=lambda text: print(text, file=sys.stderr, flush=True))
     print(f"exported run {args.run_id} as {args.to} to {outcome.out}")
     for line in describe(outcome):
@@ -271,12 +282,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0 if outcome.bit_exact else 1
 
 
+def _hls_options(args: argparse.Namespace):
+    from .export import HlsOptions
+
+    return HlsOptions(args.backend, args.io_type, args.clock_period, args.strategy, args.reuse_factor, args.hls_config)
+
+
 def _export_file(args: argparse.Namespace) -> int:
     from .export import FileExportRequest, describe, run_file_export
 
     if args.tracking_uri is not None:
         raise UsageError("--tracking-uri goes with a run id; a model file is read from disk")
-    request = FileExportRequest(args.run_id, args.to, args.out, data=args.data, part=args.part, synth=args.synth)
+    request = FileExportRequest(args.run_id, args.to, args.out, data=args.data, part=args.part, synth=args.synth, hls=_hls_options(args))
     outcome = run_file_export(request, say=lambda text: print(text, file=sys.stderr, flush=True))
     print(f"exported {args.run_id} as {args.to} to {outcome.out}")
     for line in describe(outcome):

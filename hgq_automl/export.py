@@ -22,6 +22,23 @@ TARGETS = ("hls4ml", "verilog")
 
 
 @dataclass(frozen=True)
+class HlsOptions:
+    """How the hls4ml project is configured, as an hls4ml user chooses it (None: the run's
+    own, or for a model file the defaults: Vitis, io_parallel, 5 ns, latency, reuse factor 1)."""
+
+    backend: str | None = None
+    io_type: str | None = None
+    clock_period: float | None = None  # ns; verilog too (the da4ml pipeline's cutoff)
+    strategy: str | None = None
+    reuse_factor: int | None = None
+    hls_config: str | None = None  # a YAML/JSON file laid out as config_from_keras_model(granularity='name') gives it
+
+    def hls_only(self) -> list[str]:
+        """The options set that only an hls4ml project takes."""
+        return [name for name in ("backend", "io_type", "strategy", "reuse_factor", "hls_config") if getattr(self, name) is not None]
+
+
+@dataclass(frozen=True)
 class ExportRequest:
     run_id: str
     to: str
@@ -30,9 +47,10 @@ class ExportRequest:
     tracking_uri: str | None = None
     synth: bool = False  # verilog: yosys; hls4ml: the vendor build (tool on PATH)
     api: bool = False  # made by the Python API: messages name its arguments (to=, out=), not the flags
+    hls: HlsOptions = HlsOptions()
 
     def opt(self, name: str) -> str:
-        return f"{name}=" if self.api else f"--{name}"
+        return f"{name.replace('-', '_')}=" if self.api else f"--{name}"
 
 
 @dataclass
@@ -92,6 +110,134 @@ def check_request(request: ExportRequest) -> None:
     out = Path(request.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{request.opt('out')}{'' if request.api else ' '}{request.out} exists and is not an empty folder")
+    check_hls_options(request)
+
+
+def _flag(request, name: str, value) -> str:
+    """`--name VALUE` (CLI) or `name=VALUE` (API), for messages."""
+    return f"{request.opt(name)}{value!r}" if request.api else f"{request.opt(name)} {value}"
+
+
+def check_hls_options(request) -> dict | None:
+    """Check the hls4ml options of an export request (one line naming the flag); the
+    --hls-config file's content (checked for shape; its layer names against the model later)."""
+    from .space import HLS_BACKENDS, IO_TYPES, OTHER_HLS4ML_BACKENDS, STRATEGIES
+
+    hls = request.hls
+    if request.to != "hls4ml" and hls.hls_only():
+        name = hls.hls_only()[0].replace("_", "-")
+        raise UsageError(f"{request.opt(name)} goes with {request.opt('to')}{'' if request.api else ' '}hls4ml; da4ml Verilog has no hls4ml configuration")
+    if hls.backend is not None and hls.backend not in HLS_BACKENDS:
+        if hls.backend in OTHER_HLS4ML_BACKENDS:
+            raise UsageError(f"{_flag(request, 'backend', hls.backend)}: {OTHER_HLS4ML_BACKENDS[hls.backend]}; use {' or '.join(HLS_BACKENDS)}")
+        raise UsageError(f"{request.opt('backend')} must be one of {', '.join(HLS_BACKENDS)}; got {hls.backend!r}")
+    if hls.io_type is not None and hls.io_type not in IO_TYPES:
+        raise UsageError(f"{request.opt('io-type')} must be one of {', '.join(IO_TYPES)}; got {hls.io_type!r}")
+    if hls.strategy is not None and hls.strategy not in STRATEGIES:
+        raise UsageError(f"{request.opt('strategy')} must be one of {', '.join(STRATEGIES)}; got {hls.strategy!r}")
+    if hls.reuse_factor is not None and (isinstance(hls.reuse_factor, bool) or not isinstance(hls.reuse_factor, int) or hls.reuse_factor < 1):
+        raise UsageError(f"{request.opt('reuse-factor')} must be an integer >= 1; got {hls.reuse_factor!r}")
+    if hls.clock_period is not None and (isinstance(hls.clock_period, bool) or not isinstance(hls.clock_period, (int, float)) or not hls.clock_period > 0):
+        raise UsageError(f"{request.opt('clock-period')} must be a number of ns > 0; got {hls.clock_period!r}")
+    if hls.strategy == "distributed_arithmetic" and hls.reuse_factor not in (None, 1):
+        raise UsageError(f"{request.opt('reuse-factor')} must be 1 with {request.opt('strategy')} distributed_arithmetic (hls4ml's DA is fully parallel); got {hls.reuse_factor}")
+    return read_hls_config(hls.hls_config, request.opt("hls-config").rstrip("=")) if hls.hls_config is not None else None
+
+
+def read_hls_config(path: str, flag: str = "--hls-config") -> dict:
+    """An hls4ml config from a YAML or JSON file (one line naming the file and the problem)."""
+    import json
+
+    import yaml
+
+    from .space import hls_config_problem
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise UsageError(f"{flag} {path}: no such file")
+    try:
+        text = file.read_text()
+        config = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{flag} {path}: not a readable {'JSON' if file.suffix.lower() == '.json' else 'YAML'} file: {first[:160]}") from None
+    problem = hls_config_problem(config)
+    if problem:
+        raise UsageError(f"{flag} {path}: {problem}")
+    return config
+
+
+def _configured(request, hardware, params: dict[str, Any], file_config: dict | None):
+    """The hardware section and params the export uses: the run's (or the defaults), the
+    --hls-config file merged over the section's `hls_config`, and the flags over both (a
+    flag's strategy or reuse factor is the model-wide one; the file's per-layer entries
+    still win for their layers). The file's model-wide Strategy/ReuseFactor, when no flag
+    says otherwise, become the export's params (its estimates use them)."""
+    from .hardware.hls import HLS_STRATEGY, _merge
+
+    hls = request.hls
+    if hls.backend is not None:
+        hardware = replace(hardware, backend=hls.backend, synthesis="csim" if hardware.synthesis in ("vivado", "vitis") else hardware.synthesis)
+    if hls.io_type is not None:
+        hardware = replace(hardware, io_type=hls.io_type)
+    if hls.clock_period is not None:
+        hardware = replace(hardware, clock_period_ns=float(hls.clock_period))
+    config = _merge(dict(hardware.hls_config or {}), file_config or {})
+    model = dict(config.get("Model") or {})
+    params = dict(params)
+    if hls.strategy is not None:
+        params["strategy"] = hls.strategy
+    elif "Strategy" in model:
+        ours = {v.lower(): k for k, v in HLS_STRATEGY.items()}
+        if str(model["Strategy"]).lower() not in ours:
+            raise UsageError(f"{request.opt('hls-config').rstrip('=')} {hls.hls_config}: Model.Strategy must be one of {', '.join(HLS_STRATEGY.values())}; got {model['Strategy']!r}")
+        params["strategy"] = ours[str(model["Strategy"]).lower()]
+    if hls.reuse_factor is not None:
+        params["reuse_factor"] = hls.reuse_factor
+    elif "ReuseFactor" in model:
+        params["reuse_factor"] = int(model["ReuseFactor"])
+    model.pop("Strategy", None)
+    model.pop("ReuseFactor", None)
+    config = {**config, "Model": model} if model else {k: v for k, v in config.items() if k != "Model"}
+    return replace(hardware, hls_config=config or None), params
+
+
+def _check_against_model(request, model, hardware) -> None:
+    """What needs the model: io_stream's homogeneous quantizers, the config's layer names."""
+    from .hardware.hls import NotConvertible, check_layer_names, stream_blocker
+
+    if request.to != "hls4ml":
+        return
+    if hardware.io_type == "io_stream":
+        reason = stream_blocker(model)
+        if reason:
+            what = _flag(request, "io-type", "io_stream") if request.hls.io_type else "the run's hardware.io_type io_stream"
+            raise UsageError(f"{what}: {reason}")
+    where = f"{request.opt('hls-config').rstrip('=')} {request.hls.hls_config}" if request.hls.hls_config else "the run's hardware.hls_config"
+    try:
+        check_layer_names(model, hardware.hls_config, where)
+    except NotConvertible as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _hls(model, hardware, params, x, out, build, say) -> dict[str, float]:
+    """The trial's hls4ml step; what hls4ml 1.3 refuses to convert as asked is one line."""
+    from .hardware.hls import NotConvertible
+    from .hardware.synthesis import hls_step
+
+    try:
+        return hls_step(model, hardware, params, x, out, build, say=say)
+    except NotConvertible as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _say_config(say, hardware, params, out) -> None:
+    say(
+        f"writing the hls4ml project ({hardware.hls_backend}, {hardware.io_type}, {params['strategy']}, reuse_factor {params['reuse_factor']}, "
+        f"clock {hardware.clock_period_ns:g} ns, part {hardware.part}"
+        + (", with the layer settings of the hls_config" if hardware.hls_config else "")
+        + f") to {out}"
+    )
 
 
 def run_export(request: ExportRequest, say=print, data=None, space=None) -> ExportOutcome:
@@ -102,6 +248,7 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     space's dataset is loaded again. `space`: the search's space when the caller has it
     (the API's result; a model given as a Python object), else read from the search's run."""
     check_request(request)
+    file_config = check_hls_options(request)
     import os
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr to our own lines
@@ -141,6 +288,8 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
             except SpaceError as exc:
                 raise UsageError(str(exc)) from None
         hardware = replace(space.hardware, part=request.part) if request.part else space.hardware
+        params = _typed_params(space, run.data.params)
+        hardware, params = _configured(request, hardware, params, file_config)
         if request.synth and request.to == "hls4ml":
             from .hardware.hls import check_vendor_tool
             from .hardware.rtl import ToolMissing
@@ -149,11 +298,11 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
                 check_vendor_tool(hardware.hls_backend.lower())
             except ToolMissing as exc:
                 raise UsageError(f"{request.opt('synth')}: {exc}") from None
-        params = _typed_params(space, run.data.params)
 
         from .mlflow_model import load_keras
 
         model = load_keras(model_path, f"MLflow run {request.run_id}")
+    _check_against_model(request, model, hardware)
 
     from .estimates import estimate
 
@@ -163,12 +312,12 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = dict(estimate(model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))
     # the trial's own synthesis steps, with the project written to `out` itself
-    from .hardware.synthesis import hls_step, rtl_step, simulated_samples
+    from .hardware.synthesis import rtl_step, simulated_samples
 
     if request.to == "hls4ml":
-        say(f"writing the hls4ml project ({hardware.hls_backend}, {params['strategy']}, reuse_factor {params['reuse_factor']}, part {hardware.part}) to {out}")
+        _say_config(say, hardware, params, out)
         checked = len(data.x_test)
-        metrics.update(hls_step(model, hardware, params, data.x_test, out, hardware.hls_backend.lower() if request.synth else None))
+        metrics.update(_hls(model, hardware, params, data.x_test, out, hardware.hls_backend.lower() if request.synth else None, say))
     else:
         say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
         checked = simulated_samples(hardware, len(data.x_test))
@@ -203,21 +352,25 @@ class FileExportRequest:
     part: str | None = None
     synth: bool = False
     api: bool = False
+    hls: HlsOptions = HlsOptions()
 
     def opt(self, name: str) -> str:
-        return f"{name}=" if self.api else f"--{name}"
+        return f"{name.replace('-', '_')}=" if self.api else f"--{name}"
 
 
 def run_file_export(request: FileExportRequest, say=print) -> ExportOutcome:
     """Export a model file (`model_file.load`: an HGQ2 model as saved, a float one converted
     and traced on `request.data`) by the trial's own steps, at hls4ml's default strategy
-    (latency) and reuse factor 1, and the default hardware section (`--part` aside).
+    (latency) and reuse factor 1, and the default hardware section, unless `--part` and
+    the hls4ml options (`request.hls`) say otherwise.
     Bit-exactness is checked on `request.data`'s samples, else on samples drawn over the
     input quantizer's range (`model_file.drawn_inputs`), and `say` tells which."""
     from .space.schema import HardwareSpec
 
-    check_request(ExportRequest("", request.to, request.out, part=request.part, api=request.api))
+    check_request(ExportRequest("", request.to, request.out, part=request.part, api=request.api, hls=request.hls))
+    file_config = check_hls_options(request)
     hardware = HardwareSpec(part=request.part) if request.part else HardwareSpec()
+    hardware, params = _configured(request, hardware, {"strategy": "latency", "reuse_factor": 1}, file_config)
     if request.synth and request.to == "hls4ml":
         from .hardware.hls import check_vendor_tool
         from .hardware.rtl import ToolMissing
@@ -233,6 +386,8 @@ def run_file_export(request: FileExportRequest, say=print) -> ExportOutcome:
     if request.data is not None and not Path(request.data).expanduser().is_file():
         raise UsageError(f"{request.opt('data').rstrip('=')} {request.data}: no such file")
     loaded = model_file.load(request.model)
+    if not loaded.converted:
+        _check_against_model(request, loaded.model, hardware)
     shape = model_file.input_shape(loaded.model)
     if request.data is not None:
         x = model_file.read_inputs(request.data, shape, flag=request.opt("data").rstrip("="))
@@ -247,18 +402,18 @@ def run_file_export(request: FileExportRequest, say=print) -> ExportOutcome:
 
         trace_minmax(loaded.model, x, batch_size=4096)
         say(f"activation ranges traced on {source}")
+        _check_against_model(request, loaded.model, hardware)
 
     from .estimates import estimate
-    from .hardware.synthesis import hls_step, rtl_step, simulated_samples
+    from .hardware.synthesis import rtl_step, simulated_samples
 
     out = Path(request.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    params = {"strategy": "latency", "reuse_factor": 1}
-    metrics: dict[str, float] = dict(estimate(loaded.model, 1, "latency", hardware.clock_period_ns))
+    metrics: dict[str, float] = dict(estimate(loaded.model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))
     if request.to == "hls4ml":
-        say(f"writing the hls4ml project ({hardware.hls_backend}, latency, reuse_factor 1, part {hardware.part}) to {out}")
+        _say_config(say, hardware, params, out)
         checked = len(x)
-        metrics.update(hls_step(loaded.model, hardware, params, x, out, hardware.hls_backend.lower() if request.synth else None))
+        metrics.update(_hls(loaded.model, hardware, params, x, out, hardware.hls_backend.lower() if request.synth else None, say))
     else:
         say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
         checked = simulated_samples(hardware, len(x))

@@ -167,6 +167,15 @@ def test_hardware_section_and_constraints():
     assert parse_space(d).to_dict() == d  # what a search logs loads back (export relies on it)
     default = parse_space({})
     assert default.hardware.synthesis == "none" and default.hardware.part == "xcvu9p-flga2104-2L-e" and default.constraints == ()
+    assert (default.hardware.io_type, default.hardware.hls_config) == ("io_parallel", None)
+
+
+def test_hardware_io_type_and_hls_config_round_trip():
+    layers = {"LayerName": {"d1": {"ReuseFactor": 2, "Strategy": "Resource"}}, "Model": {"Precision": "fixed<16,6>"}}
+    space = parse_space({"hardware": {"synthesis": "csim", "io_type": "io_parallel", "backend": "Vivado", "hls_config": layers}})
+    assert (space.hardware.io_type, space.hardware.hls_config, space.hardware.hls_backend) == ("io_parallel", layers, "Vivado")
+    d = space.to_dict()
+    assert d["hardware"]["hls_config"] == layers and parse_space(d).to_dict() == d
 
 
 @pytest.mark.parametrize(
@@ -176,6 +185,11 @@ def test_hardware_section_and_constraints():
         ({"hardware": {"clock_period_ns": 0}}, "hardware.clock_period_ns", "must be > 0"),
         ({"hardware": {"backend": "Quartus"}}, "hardware.backend", "must be one of Vitis, Vivado"),
         ({"hardware": {"fpga": "x"}}, "hardware.fpga", "unknown key"),
+        ({"hardware": {"io_type": "io_serial"}}, "hardware.io_type", "must be one of io_parallel, io_stream; got 'io_serial'"),
+        ({"hardware": {"io_type": "io_stream"}}, "hardware.io_type", "io_stream needs homogeneous activation quantizers (hls4ml 1.3); the built-in cnn models"),
+        ({"hardware": {"hls_config": {"Layers": {}}}}, "hardware.hls_config", "unknown key 'Layers'; an hls4ml config has Model, LayerName, LayerType"),
+        ({"hardware": {"hls_config": {"LayerName": {"dense_1": 4}}}}, "hardware.hls_config", "LayerName.dense_1 must be a mapping"),
+        ({"hardware": {"hls_config": {"Model": {"ReuseFactor": 4}}}}, "hardware.hls_config.Model.ReuseFactor", "set parameters.reuse_factor"),
         ({"constraints": "luts <= 5"}, None, None),  # one string is accepted
         ({"constraints": {"luts": 5}}, "constraints", "must be a list"),
         ({"constraints": ["area <= 5"]}, "constraints[0]", "unknown metric 'area'"),

@@ -1,6 +1,7 @@
 """The per-trial synthesis step (`hardware.synthesis`): none | csim | rtl | vivado | vitis.
 
-- `csim`: hls4ml conversion (the trial's strategy and reuse_factor), g++ C simulation of
+- `csim`: hls4ml conversion (the trial's strategy and reuse_factor, `hardware.io_type` and
+  `hardware.hls_config`), g++ C simulation of
   the held-out test set -> `bit_mismatches`;
 - `rtl`: da4ml Verilog -> yosys -> synth_luts/ffs/dsps/carry/seconds, and iverilog RTL
   simulation of the first `sim_samples` test samples -> `bit_mismatches`;
@@ -44,15 +45,22 @@ def run_synthesis(model, hw: HardwareSpec, params: dict[str, Any], x_test: np.nd
     return hls_step(model, hw, params, x_test, folder / "hls4ml", build)
 
 
-def hls_step(model, hw: HardwareSpec, params: dict[str, Any], x_test: np.ndarray, folder: Path, build: str | None = None) -> dict[str, float]:
-    """hls4ml project of the model in `folder` (the params' strategy and reuse_factor), its C
-    simulation on every sample of `x_test` -> bit_mismatches, then the vendor tool's build
-    (`build`: vivado | vitis) when given."""
-    from .hls import convert, csim_mismatches, vendor_build
+def hls_step(
+    model, hw: HardwareSpec, params: dict[str, Any], x_test: np.ndarray, folder: Path, build: str | None = None, say=None
+) -> dict[str, float]:
+    """hls4ml project of the model in `folder` (the params' strategy and reuse_factor, with
+    `hw.io_type` and `hw.hls_config` merged over them), its C simulation on every sample of
+    `x_test` -> bit_mismatches, then the vendor tool's build (`build`: vivado | vitis) when
+    given. `say` (when given) is told each thing hls4ml changed from the config it got."""
+    from .hls import changes, convert, csim_mismatches, vendor_build
 
     hls_model = convert(
-        model, Path(folder), hw.hls_backend, hw.part, hw.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"])
+        model, Path(folder), hw.hls_backend, hw.part, hw.clock_period_ns, str(params["strategy"]), int(params["reuse_factor"]),
+        io_type=hw.io_type, hls_config=hw.hls_config,
     )
+    for line in changes(hls_model):
+        if say is not None:
+            say(line)
     metrics: dict[str, float] = {"bit_mismatches": csim_mismatches(hls_model, model, x_test)}
     if build is not None:
         metrics.update(vendor_build(hls_model, build))

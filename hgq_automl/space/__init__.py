@@ -5,7 +5,7 @@ dimensions, sampling), `schema` the parsed sections and `SearchSpace`, `parse` l
 validation. Everything public is re-exported here: `from hgq_automl.space import X`.
 """
 
-from .parse import builtin_spaces, check_input_shape, load_space, parse_space, with_data_path
+from .parse import builtin_spaces, check_input_shape, hls_config_problem, load_space, parse_space, with_data_path
 from .rules import (
     BETA_SCALE_RULE,
     CNN_PARAMS,
@@ -42,7 +42,9 @@ from .vocabulary import (
     DIMENSION_TYPES,
     FAMILIES,
     HLS_BACKENDS,
+    IO_TYPES,
     MODEL_INITS,
+    OTHER_HLS4ML_BACKENDS,
     PRUNING_IMPORTANCES,
     PRUNING_OBJECTIVES,
     PRUNING_SCHEDULERS,
@@ -59,9 +61,9 @@ from .vocabulary import (
 __all__ = [
     "BETA_SCALE_RULE", "BETA_SCHEDULES", "BOTH_SUFFIXES", "CNN_PARAMS", "COLUMN_SUFFIXES", "COMMON_PARAMS",
     "DATASETS", "DIMENSION_TYPES", "DataSource", "DatasetSpec", "Dimension", "EarlyStopping", "FAMILIES",
-    "HLS_BACKENDS", "HardwareSpec", "HarvestSpec", "KEYED_SUFFIXES", "LAYER_PF_RULE", "MODEL_INITS", "ModelSpec",
+    "HLS_BACKENDS", "HardwareSpec", "IO_TYPES", "OTHER_HLS4ML_BACKENDS", "HarvestSpec", "KEYED_SUFFIXES", "LAYER_PF_RULE", "MODEL_INITS", "ModelSpec",
     "PAIR_SUFFIXES", "PRUNING_IMPORTANCES", "PRUNING_OBJECTIVES", "PRUNING_PARAMS", "PRUNING_SCHEDULERS",
     "PRUNING_SCHEDULES", "PRUNING_STRUCTURES", "ParamRule", "SAMPLERS", "SCHEDULERS", "SHIPPED_DATASETS",
     "SOURCE_KEYS", "SPLITS", "STRATEGIES", "SearchSettings", "SearchSpace", "WARM_START_FROM", "WARM_START_MODEL", "WarmStart", "SuggestsParams", "USER_FAMILIES",
-    "USER_PF_RULE", "WIDTH_RULE", "builtin_spaces", "check_input_shape", "load_space", "parse_space", "with_data_path",
+    "USER_PF_RULE", "WIDTH_RULE", "builtin_spaces", "check_input_shape", "hls_config_problem", "load_space", "parse_space", "with_data_path",
 ]

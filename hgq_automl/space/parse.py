@@ -48,6 +48,8 @@ from .vocabulary import (
     DIMENSION_TYPES,
     FAMILIES,
     HLS_BACKENDS,
+    HLS_CONFIG_KEYS,
+    IO_TYPES,
     MODEL_INITS,
     BACKENDS,
     SAMPLERS,
@@ -161,6 +163,12 @@ def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None =
     objectives = _parse_objectives(raw.get("objectives"), source, task)
     search = _parse_search(_section(raw, "search", source), source)
     hardware = _parse_hardware(_section(raw, "hardware", source), source)
+    if hardware.io_type == "io_stream" and not model.is_user:
+        raise SpaceError(
+            source, "hardware.io_type",
+            f"io_stream needs homogeneous activation quantizers (hls4ml 1.3); the built-in {model.family} models quantize activations "
+            "per element: use io_parallel, or a model of your own built with QuantizerConfigScope(place='datalane', heterogeneous_axis=())",
+        )
     constraints = _parse_constraints(raw.get("constraints"), source)
     space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints, task=task)
     params = _parse_parameters(_section(raw, "parameters", source), space, source)
@@ -721,7 +729,40 @@ def _parse_hardware(d: dict, source: str) -> HardwareSpec:
         hw = replace(hw, backend=_one_of(d["backend"], HLS_BACKENDS, source, "hardware.backend"))
     if "sim_samples" in d:
         hw = replace(hw, sim_samples=_int_at_least(d["sim_samples"], 1, source, "hardware.sim_samples"))
+    if "io_type" in d:
+        hw = replace(hw, io_type=_one_of(d["io_type"], IO_TYPES, source, "hardware.io_type"))
+    if d.get("hls_config") is not None:
+        problem = hls_config_problem(d["hls_config"])
+        if problem:
+            raise SpaceError(source, "hardware.hls_config", problem)
+        for key, param in (("Strategy", "strategy"), ("ReuseFactor", "reuse_factor")):
+            if key in (d["hls_config"].get("Model") or {}):
+                raise SpaceError(source, f"hardware.hls_config.Model.{key}", f"the model-wide {param} is a trial parameter: set parameters.{param}")
+        hw = replace(hw, hls_config=d["hls_config"])
     return hw
+
+
+def hls_config_problem(config: Any) -> str | None:
+    """What is wrong with an hls4ml config a user gives (laid out as
+    `hls4ml.utils.config_from_keras_model(model, granularity='name')` gives it), or None.
+    Its layer names are checked against the model at conversion."""
+    if not isinstance(config, dict):
+        return f"must be a mapping with keys {', '.join(HLS_CONFIG_KEYS)}; got {type(config).__name__}"
+    for key, value in config.items():
+        if key not in HLS_CONFIG_KEYS:
+            return f"unknown key {key!r}; an hls4ml config has {', '.join(HLS_CONFIG_KEYS)}"
+        if not isinstance(value, dict):
+            return f"{key} must be a mapping; got {type(value).__name__}"
+        if key in ("LayerName", "LayerType"):
+            for name, layer in value.items():
+                if not isinstance(layer, dict):
+                    return f"{key}.{name} must be a mapping (ReuseFactor, Strategy, Precision, ...); got {type(layer).__name__}"
+        entries = value.values() if key != "Model" else (value,)
+        for entry in entries:
+            rf = entry.get("ReuseFactor")
+            if rf is not None and (isinstance(rf, bool) or not isinstance(rf, int) or rf < 1):
+                return f"ReuseFactor must be an integer >= 1; got {rf!r}"
+    return None
 
 
 def _check_metrics_produced(space: SearchSpace, source: str) -> None:

@@ -262,6 +262,8 @@ class HardwareSpec:
     clock_period_ns: float = 5.0
     backend: str = "Vitis"  # hls4ml backend of the csim step (vivado/vitis imply theirs)
     sim_samples: int = 200  # rtl: held-out samples simulated with iverilog
+    io_type: str = "io_parallel"  # hls4ml io_type: io_parallel | io_stream (io_stream needs homogeneous activation quantizers)
+    hls_config: Mapping[str, Any] | None = None  # hls4ml config by layer name (config_from_keras_model(granularity='name')), merged over the tool's
 
     @property
     def family(self) -> str:

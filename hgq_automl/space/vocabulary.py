@@ -22,6 +22,18 @@ BACKENDS = ("jax", "tensorflow")
 BETA_SCHEDULES = ("constant", "ramp")
 STRATEGIES = ("latency", "resource", "distributed_arithmetic")
 HLS_BACKENDS = ("Vitis", "Vivado")
+#: hls4ml 1.3's other backends, and why an HGQ2 model cannot go through them here (tried December 2026)
+OTHER_HLS4ML_BACKENDS = {
+    "Quartus": "hls4ml 1.3's Quartus project of an HGQ2 model does not compile (g++)",
+    "oneAPI": "hls4ml 1.3's oneAPI backend needs Intel's icpx to compile, and its HGQ2 path is untested upstream",
+    "Catapult": "hls4ml 1.3 refuses HGQ2 models for Catapult ('Backend Catapult not tested')",
+    "VivadoAccelerator": "hls4ml 1.3 refuses HGQ2 models for VivadoAccelerator ('Backend VivadoAccelerator not tested')",
+    "Libero": "hls4ml 1.3's Libero backend needs Microchip's SmartHLS (shls) even to convert",
+}
+#: hls4ml's `io_type`: arrays in parallel, or streams (hardware.io_type, export --io-type)
+IO_TYPES = ("io_parallel", "io_stream")
+#: top-level keys of an hls4ml config (`hardware.hls_config`, export --hls-config)
+HLS_CONFIG_KEYS = ("Model", "LayerName", "LayerType")
 DIMENSION_TYPES = ("log_uniform", "uniform", "int", "choice")
 SCHEDULERS = ("asha", "hyperband")
 
