@@ -123,6 +123,16 @@ def _nul_space(cwd: Path, inputs: Path) -> None:
     (cwd / "bad.yaml").write_bytes(b"name: a\0b\n")
 
 
+#: a "billion laughs" of 342 bytes: nine levels of nine aliases, 10**9 strings once expanded
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
+)
+
+
+def _huge_space(cwd: Path, inputs: Path) -> None:
+    write(cwd / "bad.yaml", "description: '" + "x" * (2 << 20) + "'\n")
+
+
 def _space_is_a_folder(cwd: Path, inputs: Path) -> None:
     (cwd / "folder.yaml").mkdir()
 
@@ -139,6 +149,12 @@ CASES = [
     ("space-nul-byte", _nul_space, ["--space", "bad.yaml"], "bad.yaml"),
     ("space-a-list", "- 1\n- 2\n", ["--space", "bad.yaml"], "bad.yaml"),
     ("space-a-folder", _space_is_a_folder, ["--space", "folder.yaml"], "folder.yaml"),
+    # YAML limits: size, nesting, alias expansion (refused before anything is built)
+    ("space-billion-laughs", BILLION_LAUGHS, ["--space", "bad.yaml"], "bad.yaml: YAML: refused: expands to more than"),
+    ("space-nested-too-deep", "a: " + "[" * 40 + "]" * 40 + "\n", ["--space", "bad.yaml"], "bad.yaml: YAML: refused: nested deeper than"),
+    ("space-too-many-aliases", "a: &a 1\nb: [" + ", ".join(["*a"] * 101) + "]\n", ["--space", "bad.yaml"], "bad.yaml: YAML: refused: more than 100 aliases"),
+    ("space-recursive-alias", "a: &a [*a]\n", ["--space", "bad.yaml"], "bad.yaml: YAML: refused: a recursive alias"),
+    ("space-too-big", _huge_space, ["--space", "bad.yaml"], "bad.yaml: YAML: refused: 2097168 bytes"),
     ("space-parameters-a-list", "parameters: [1, 2]\n", ["--space", "bad.yaml"], "parameters"),
     ("space-seed-too-big", "search: {seed: 4294967296}\n", ["--space", "bad.yaml"], "search.seed"),
     ("space-dataset-seed-too-big", "dataset: {name: digits, seed: 4294967296}\n", ["--space", "bad.yaml"], "dataset.seed"),

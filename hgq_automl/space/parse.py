@@ -21,6 +21,7 @@ import yaml
 
 from ..constraints import Constraint, parse_constraint
 from ..errors import SpaceError
+from ..yaml_limits import describe_error, safe_load
 from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 from ..parts import UnknownPart, part_family
@@ -72,12 +73,9 @@ def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None,
     """
     text, source = _read_space_text(str(name_or_path))
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpaceError(source, where, f"not valid YAML ({problem})") from None
+        raise SpaceError(source, *describe_error(exc)) from None
     if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset") or {}, dict):
         raw["dataset"] = _with_data_flag(raw.get("dataset") or {}, data, source)
     return parse_space(raw, source, base_dir=_space_dir(str(name_or_path), source), data_in_memory=data_in_memory)
