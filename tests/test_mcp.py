@@ -407,3 +407,54 @@ def test_a_missing_root_is_a_one_line_error(tmp_path):
 
     result = run_cli(["mcp", "--root", str(tmp_path / "nope")], cwd=tmp_path)
     assert_one_line_error(result, f"--root {tmp_path / 'nope'}: no such folder")
+
+
+def _without_root() -> list[str]:
+    """The command prefix that runs a process without the capability `unshare -n` needs
+    (CAP_SYS_ADMIN: what a user without root lacks; uid 0 is kept, as the venv's interpreter
+    may live under /root), or [] when not root."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.fail("running as root without setpriv: cannot run the server without root's capabilities")
+    return ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"]
+
+
+@pytest.mark.parametrize("network", ["host", "private"])
+def test_the_server_runs_without_root_on_the_host_network(network):
+    """As a user who cannot `unshare -n` (no CAP_SYS_ADMIN): with --ray-network host a search is launched (here
+    one that fails its data check, so no Ray starts) and its own one-line error comes back;
+    with the default private network the tool says unshare needs root and names --ray-network host."""
+    import shutil
+    import tempfile
+
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    root = tempfile.mkdtemp(prefix="hgq_automl_noroot_")
+    try:
+        with open(os.path.join(root, "broken.npz"), "wb") as f:
+            f.write(b"not an npz file")
+        broken = SPACE.replace("dataset: {name: digits, max_samples: 300}", "dataset: {name: arrays, path: broken.npz}")
+        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+        env.update(PYTHONPATH=os.pathsep.join(p for p in (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), env.get("PYTHONPATH")) if p))
+        prefix = _without_root()
+        params = StdioServerParameters(command=(prefix or [sys.executable])[0], args=[*prefix[1:], *([sys.executable] if prefix else []),
+                                       "-m", "hgq_automl", "mcp", "--root", root, "--ray-network", network], env=env, cwd=root)
+
+        async def start():
+            with anyio.fail_after(120):
+                async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await session.call_tool("start_search", {"space": broken, "name": "nobody"})
+
+        result = anyio.run(start)
+        assert result.is_error
+        if network == "host":
+            assert "broken.npz" in _text(result) and "unshare" not in _text(result), _text(result)
+        else:
+            assert "unshare -n, which needs root" in _text(result) and "--ray-network host" in _text(result), _text(result)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
