@@ -285,6 +285,7 @@ def sync(name: str, storage: str | None = None, tracking_uri: str | None = None)
     root = storage_root(storage or os.environ.get(STORAGE_ENV))
     if is_redacted(root):
         raise UsageError(f"--storage {redact(root)}: its credentials are ***; give them (--storage or ${STORAGE_ENV})")
+    _check_storage(root, "--storage")
     state = _read_state(root, name)
     uri = tracking_uri or _stored_tracking_uri(state, name, "--tracking-uri (or $MLFLOW_TRACKING_URI)")
     lock = _lock(root, name)
