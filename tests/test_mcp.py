@@ -409,6 +409,18 @@ def test_a_missing_root_is_a_one_line_error(tmp_path):
     assert_one_line_error(result, f"--root {tmp_path / 'nope'}: no such folder")
 
 
+def test_a_port_already_taken_is_a_one_line_error(tmp_path):
+    from .conftest import assert_one_line_error, run_cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(["mcp", "--root", str(tmp_path), "--http", str(port)], cwd=tmp_path, timeout=60)
+    assert_one_line_error(result, f"--http {port}: cannot listen on 127.0.0.1:{port} (Address already in use)")
+    assert list(tmp_path.iterdir()) == []
+
+
 def _without_root() -> list[str]:
     """The command prefix that runs a process without the capability `unshare -n` needs
     (CAP_SYS_ADMIN: what a user without root lacks; uid 0 is kept, as the venv's interpreter
