@@ -470,3 +470,21 @@ def test_the_server_runs_without_root_on_the_host_network(network):
             assert "unshare -n, which needs root" in _text(result) and "--ray-network host" in _text(result), _text(result)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_validate_space_refuses_a_billion_laughs_at_once(tmp_path):
+    """A client's YAML text goes through the same limits as a file: 342 bytes that expand
+    to 10**9 strings are refused within the call, in well under a second."""
+    import hgq_automl
+    from hgq_automl.mcp_server import Workspace
+
+    from .test_bad_inputs import BILLION_LAUGHS
+
+    ws = Workspace(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(hgq_automl.SpaceError, match=r"^<space>: YAML: refused: expands to more than 100000 nodes"):
+        ws.validate_space(BILLION_LAUGHS)
+    (tmp_path / "laughs.yaml").write_text(BILLION_LAUGHS)
+    with pytest.raises(hgq_automl.SpaceError, match=r"laughs.yaml: YAML: refused: expands to more than"):
+        ws.validate_space("laughs.yaml")
+    assert time.monotonic() - started < 5
