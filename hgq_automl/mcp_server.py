@@ -2,7 +2,8 @@
 
 The MCP wiring only: the tools and resources, defined over a `mcp_workspace.Workspace`
 (which holds the logic: confinement to `--root`, search subprocesses, reading results
-back), and the server's transports (stdio, or streamable HTTP on 127.0.0.1). A
+back), and the server's transports (stdio, or streamable HTTP on 127.0.0.1 behind a bearer
+token, `require_bearer`). A
 UsageError from the workspace becomes a tool (or resource) error carrying the CLI's
 one-line message. The SDK's `MCPServer` is imported lazily: `--help` stays fast.
 """
