@@ -41,11 +41,15 @@ def load_space(space: Any = "digits_cnn"):
 
 
 def _positive_int(value: Any, name: str, minimum: int = 1) -> int | None:
+    from .options import MAX_COUNT
+
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         kind = "a positive integer" if minimum == 1 else "a non-negative integer"
         raise UsageError(f"{name}: must be {kind}; got {value!r}")
+    if value > MAX_COUNT:
+        raise UsageError(f"{name}: must be at most {MAX_COUNT}; got {value if value < 2**64 else f'{len(str(value))} digits'}")
     return value
 
 

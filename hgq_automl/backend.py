@@ -13,6 +13,7 @@ Thread caps are set here too: the variables only work before the framework start
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from .space.vocabulary import BACKENDS
@@ -100,13 +101,45 @@ def use_backend(backend: str, threads: int | None = None) -> None:
 
 def driver_backend(backend: str) -> str:
     """The backend the driver (the search's own process) loads Keras with: `backend` unless
-    Keras is loaded already (a notebook keeps its own; model files are backend-neutral)."""
+    Keras is loaded already (a notebook keeps its own; model files are backend-neutral).
+    TensorFlow is imported here, its start-up log lines kept off stderr (`import_quietly`),
+    so that a bad model's error is the only line."""
     active = active_backend()
     if active is None:
         os.environ["KERAS_BACKEND"] = backend
         os.environ.update(process_env(backend, None))
+        if backend == "tensorflow" and "tensorflow" not in sys.modules:
+            import_quietly("tensorflow")
         return backend
     return active
+
+
+#: what TensorFlow's C++ side prints when it loads, before it reads TF_CPP_MIN_LOG_LEVEL:
+#: absl's preamble and INFO lines (oneDNN, CPU features); warnings and errors pass
+_START_UP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR|I\d{4} \d\d:\d\d:\d\d)")
+
+
+def import_quietly(module: str) -> None:
+    """Import `module` with the start-up lines its native code writes to stderr (file
+    descriptor 2) filtered: `_START_UP_NOISE` dropped, anything else written back."""
+    import importlib
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            importlib.import_module(module)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode("utf-8", "replace").splitlines(True) if not _START_UP_NOISE.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def local_gpus() -> int:

@@ -72,9 +72,9 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
 def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0) -> int:
     """Run the MLflow UI on 127.0.0.1 for the store, print its URL, stop it (and its workers) on Ctrl-C."""
     from .redact import redact
-    from .tracking import resolve_tracking_uri
+    from .tracking import check_tracking_uri
 
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = check_tracking_uri(tracking_uri)
     if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///"):].split("?", 1)[0]):
         raise UsageError(f"no MLflow store at {redact(uri)}; run a search first or give --tracking-uri")
     # Ctrl-C, SIGINT or SIGTERM stop the UI, even where a shell started us with SIGINT ignored

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UsageError
+from .options import port as _port
 from .options import positive_int as _positive_int
 
 EXIT_FAILED = 1
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="run the MLflow UI on 127.0.0.1 for the tracking store", description="Start `mlflow ui` bound to 127.0.0.1 with the right store, print its URL; Ctrl-C stops it and its workers.")
     ui.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db)")
-    ui.add_argument("--port", type=_positive_int, default=5000, metavar="P", help="port on 127.0.0.1 (default: 5000)")
+    ui.add_argument("--port", type=_port, default=5000, metavar="P", help="port on 127.0.0.1 (default: 5000)")
 
     mcp = commands.add_parser(
         "mcp",
@@ -170,7 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     mcp.add_argument("--root", metavar="DIR", help="the workspace folder (default: the working directory)")
-    mcp.add_argument("--http", type=_positive_int, metavar="PORT", help="serve streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio")
+    mcp.add_argument(
+        "--http", type=_port, metavar="PORT",
+        help="serve streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio; every request needs the bearer token "
+        "(--token-file, else $HGQ_AUTOML_MCP_TOKEN, else one generated and printed once on stderr)",
+    )
+    mcp.add_argument("--token-file", metavar="FILE", help="with --http: read the bearer token from FILE's first line (at least 16 characters)")
     mcp.add_argument("--max-searches", type=_positive_int, default=1, metavar="N", help="searches running at once (default: 1)")
     mcp.add_argument(
         "--ray-network", choices=("private", "host"), default="private",
@@ -262,7 +268,7 @@ def _ui(args: argparse.Namespace) -> int:
 def _mcp(args: argparse.Namespace) -> int:
     from .mcp_server import serve
 
-    return serve(args.root, http=args.http, max_searches=args.max_searches, ray_network=args.ray_network)
+    return serve(args.root, http=args.http, max_searches=args.max_searches, ray_network=args.ray_network, token_file=args.token_file)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -357,6 +357,8 @@ def _class_labels(y: np.ndarray, where: str) -> np.ndarray:
         if not np.array_equal(y, np.round(y)):
             example = y[y != np.round(y)][0]
             raise UsageError(f"{where}: class labels must be whole numbers or text; got {example:g} (for continuous targets use task: regression)")
+        if len(y) and np.abs(y).max() >= 2.0**62:
+            raise UsageError(f"{where}: class labels must be integers below 2**62; got {y[np.abs(y) >= 2.0**62][0]:g}")
         return y.astype(np.int64)
     if y.dtype.kind in "SO":
         y = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()])
@@ -365,10 +367,26 @@ def _class_labels(y: np.ndarray, where: str) -> np.ndarray:
     raise UsageError(f"{where}: class labels must be integers or text; got {_dtype_name(y)}")
 
 
+#: the largest magnitude a trial's float32 tensors hold: data beyond it would become inf
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _check_finite(a: np.ndarray, where: str, what: str) -> None:
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        row = int(np.argwhere(~np.isfinite(a.reshape(len(a), -1)))[0, 0])
-        raise UsageError(f"{where}: NaN or inf in the {what} (first at sample {row})")
+    """No NaN or inf, and nothing that becomes inf as float32 (the trials' dtype)."""
+    if a.dtype.kind != "f" or a.size == 0:
+        return
+    flat = a.reshape(len(a), -1)
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        raise UsageError(f"{where}: NaN or inf in the {what} (first at sample {int(np.argwhere(bad)[0, 0])})")
+    if a.dtype.itemsize > 4:
+        big = np.abs(flat) > FLOAT32_MAX
+        if big.any():
+            row, col = (int(i) for i in np.argwhere(big)[0])
+            raise UsageError(
+                f"{where}: {what} beyond float32's range (|value| > {FLOAT32_MAX:.4g}), which trials compute in; "
+                f"first at sample {row}: {flat[row, col]:g}"
+            )
 
 
 def _dtype_name(a: np.ndarray) -> str:
@@ -425,6 +443,8 @@ def _checked_xy(x: np.ndarray, y: np.ndarray, x_where: str, y_where: str, notes:
         raise UsageError(f"{y_where}: {len(x)} samples of features but {len(y) if y.ndim else 0} labels")
     if x.dtype.kind not in "biuf":
         raise UsageError(f"{x_where}: features must be numbers; got {_dtype_name(x)}")
+    if x.ndim > 1 and 0 in x.shape[1:]:
+        raise UsageError(f"{x_where}: holds no features (features of shape {x.shape})")
     _check_finite(x, x_where, "features")
     if x.ndim == 1:
         x = x[:, None]

@@ -189,9 +189,22 @@ def _read_state(root: str, name: str) -> dict[str, Any]:
     return state
 
 
+#: the URI schemes Ray Tune's storage (pyarrow's and fsspec's file systems) reads
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "az", "memory")
+#: a search's name is a folder's and an MLflow experiment's: under a file name's 255 bytes,
+#: with room for what is added to it
+MAX_NAME = 200
+
+
 def _check_storage(root: str, flag: str) -> None:
-    """A local storage root must be a folder, or a path that can become one."""
+    """A local storage root must be a folder, or a path that can become one; a URI one of
+    a scheme Ray Tune reads."""
     if "://" in root:
+        from .redact import redact
+
+        scheme = root.split("://", 1)[0].lower()
+        if scheme not in STORAGE_SCHEMES:
+            raise UsageError(f"{flag} {redact(root)}: unknown scheme {scheme!r}; a storage is a folder or a URI of {', '.join(f'{s}://' for s in STORAGE_SCHEMES)}")
         return
     path = Path(root)
     while not path.exists() and path.parent != path:
@@ -331,6 +344,7 @@ def sync(name: str, storage: str | None = None, tracking_uri: str | None = None)
     root = storage_root(storage or os.environ.get(STORAGE_ENV))
     if is_redacted(root):
         raise UsageError(f"--storage {redact(root)}: its credentials are ***; give them (--storage or ${STORAGE_ENV})")
+    _check_storage(root, "--storage")
     state = _read_state(root, name)
     uri = tracking_uri or _stored_tracking_uri(state, name, "--tracking-uri (or $MLFLOW_TRACKING_URI)")
     lock = _lock(root, name)
@@ -476,6 +490,8 @@ def prepare(request: SearchRequest):
         name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not re.fullmatch(r"[\w.-]+", name):
             raise UsageError(f"{request.opt('name')} must be letters, digits, '_', '-' or '.'; got {name!r}")
+        if len(name.encode()) > MAX_NAME:
+            raise UsageError(f"{request.opt('name')} must be at most {MAX_NAME} bytes (it names a folder); got {len(name.encode())}")
         if _exists(root, name) and not _setup_interrupted(root, name):
             raise UsageError(
                 f"a search named {name!r} already exists in {redact(root)}; continue it with `{resume_command(name, root, api=request.api)}`, "

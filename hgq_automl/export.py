@@ -264,7 +264,7 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     if not parent:
         raise UsageError(f"run {request.run_id} has no parent search run (tag mlflow.parentRunId)")
 
-    import yaml
+    from .yaml_limits import safe_load
 
     from .data import fingerprint, load_dataset
     from .layout import KERAS_ARTIFACT, SPACE_ARTIFACT
@@ -284,7 +284,7 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
         if space is None:
             space_path = _download(client, parent, SPACE_ARTIFACT, tmp, "search space")
             try:
-                space = parse_space(yaml.safe_load(space_path.read_text()), f"search_space.yaml of run {parent}", data_in_memory=bool(expected_fp))
+                space = parse_space(safe_load(space_path.read_text()), f"search_space.yaml of run {parent}", data_in_memory=bool(expected_fp))
             except SpaceError as exc:
                 raise UsageError(str(exc)) from None
         hardware = replace(space.hardware, part=request.part) if request.part else space.hardware

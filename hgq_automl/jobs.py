@@ -74,14 +74,13 @@ def _ship_user_model(path: Path, root: Path) -> None:
     job's folder beside the space copy, and point the copy at them. The job's working_dir
     reaches every worker and is on their sys.path, so a worker on another node finds the
     module by name there. (A built-in space's builder travels inside hgq_automl/search_spaces.)"""
-    import yaml
-
     from .space import load_space
+    from .yaml_limits import safe_load
 
     model = load_space(path).model
     if model.family not in ("builder", "file"):
         return
-    raw = yaml.safe_load(path.read_text())
+    raw = safe_load(path.read_text())
     section = raw["model"]
     if model.family == "builder":
         source = Path(model.builder_file)

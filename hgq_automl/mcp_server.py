@@ -2,7 +2,8 @@
 
 The MCP wiring only: the tools and resources, defined over a `mcp_workspace.Workspace`
 (which holds the logic: confinement to `--root`, search subprocesses, reading results
-back), and the server's transports (stdio, or streamable HTTP on 127.0.0.1). A
+back), and the server's transports (stdio, or streamable HTTP on 127.0.0.1 behind a bearer
+token, `require_bearer`). A
 UsageError from the workspace becomes a tool (or resource) error carrying the CLI's
 one-line message. The SDK's `MCPServer` is imported lazily: `--help` stays fast.
 """
@@ -116,19 +117,100 @@ def build_server(workspace: Workspace):
     return app
 
 
-def serve(root: str | None, http: int | None = None, max_searches: int = 1, ray_network: str = "private") -> int:
-    """Run the server: stdio, or streamable HTTP on 127.0.0.1:`http`. Searches still
-    running when it ends are stopped (resumable)."""
+#: the environment variable a bearer token for `mcp --http` may come from
+TOKEN_ENV = "HGQ_AUTOML_MCP_TOKEN"
+
+
+def http_token(token_file: str | None) -> tuple[str, bool]:
+    """The bearer token `mcp --http` requires: the first line of `token_file`, else
+    $HGQ_AUTOML_MCP_TOKEN, else a new random one. Returns (token, generated)."""
+    import secrets
+
+    if token_file is not None:
+        from pathlib import Path
+
+        try:
+            token = Path(token_file).expanduser().read_text(encoding="utf-8").strip().splitlines()
+        except FileNotFoundError:
+            raise UsageError(f"--token-file {token_file}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--token-file {token_file}: cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+        return _checked_token(token[0].strip() if token else "", f"--token-file {token_file}"), False
+    if os.environ.get(TOKEN_ENV) is not None:
+        return _checked_token(os.environ[TOKEN_ENV].strip(), f"${TOKEN_ENV}"), False
+    return secrets.token_urlsafe(32), True
+
+
+def _checked_token(token: str, where: str) -> str:
+    if len(token) < 16:
+        raise UsageError(f"{where}: a bearer token of at least 16 characters is needed; got {len(token)}")
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise UsageError(f"{where}: the token must be printable ASCII without spaces")
+    return token
+
+
+def require_bearer(app, token: str):
+    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401
+    (compared in constant time). Lifespan events pass through."""
+    import hmac
+
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        given = dict(scope.get("headers") or ()).get(b"authorization", b"")
+        if hmac.compare_digest(given, expected):
+            return await app(scope, receive, send)
+        body = b'{"error": "unauthorized: send Authorization: Bearer <token>"}'
+        await send({"type": "http.response.start", "status": 401, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"www-authenticate", b'Bearer realm="hgq_automl"'),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+    return guarded
+
+
+def _check_port(port: int) -> None:
+    """--http PORT can be listened on at 127.0.0.1 (else a one-line UsageError)."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--http {port}: must be a port from 1 to 65535")
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise UsageError(f"--http {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc})") from None
+
+
+def serve(root: str | None, http: int | None = None, max_searches: int = 1, ray_network: str = "private", token_file: str | None = None) -> int:
+    """Run the server: stdio, or streamable HTTP on 127.0.0.1:`http`, where every request
+    needs the bearer token (`http_token`; a generated one is printed once, on stderr).
+    Searches still running when it ends are stopped (resumable)."""
+    if http is None and token_file is not None:
+        raise UsageError("--token-file goes with --http; stdio needs no token")
+    token, generated = http_token(token_file) if http is not None else (None, False)
+    if http is not None:
+        _check_port(http)
     workspace = Workspace(root or os.getcwd(), max_searches=max_searches, ray_network=ray_network)
     os.chdir(workspace.root)  # a space's relative paths are the workspace's
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the resources download artifacts
+    os.environ.pop(TOKEN_ENV, None)  # the searches it starts have no use for it
     app = build_server(workspace)
     try:
         if http is None:
             app.run("stdio")
         else:
+            import anyio
+            import uvicorn
+
             print(f"hgq_automl MCP server on http://127.0.0.1:{http}/mcp (workspace {workspace.root})", file=sys.stderr, flush=True)
-            app.run("streamable-http", host="127.0.0.1", port=http)
+            if generated:
+                print(f"hgq_automl MCP bearer token (send Authorization: Bearer TOKEN): {token}", file=sys.stderr, flush=True)
+            asgi = require_bearer(app.streamable_http_app(host="127.0.0.1"), token)
+            server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=http, log_level="warning"))
+            anyio.run(server.serve)
     except KeyboardInterrupt:
         pass
     finally:

@@ -154,14 +154,15 @@ class Workspace:
     # ------------------------------------------------------------------ spaces
 
     def list_spaces(self) -> list[dict[str, Any]]:
-        import yaml
         from importlib import resources
+
+        from .yaml_limits import safe_load
 
         from .space import builtin_spaces
 
         out = []
         for name in builtin_spaces():
-            raw = yaml.safe_load((resources.files("hgq_automl.search_spaces") / f"{name}.yaml").read_text()) or {}
+            raw = safe_load((resources.files("hgq_automl.search_spaces") / f"{name}.yaml").read_text()) or {}
             dataset = raw.get("dataset") or {}
             out.append({
                 "name": name,
@@ -176,14 +177,12 @@ class Workspace:
         import yaml
 
         from .space import parse_space
+        from .yaml_limits import describe_error, safe_load
 
         try:
-            raw = yaml.safe_load(text)
+            raw = safe_load(text)
         except yaml.YAMLError as exc:  # the same message as the CLI's for a file
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else "YAML"
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SpaceError(source, where, f"not valid YAML ({problem})") from None
+            raise SpaceError(source, *describe_error(exc)) from None
         self._check_builder_text(raw, source)
         space = parse_space(raw, source, base_dir=self.root)
         self._check_paths(space)
@@ -207,8 +206,10 @@ class Workspace:
                 raise SpaceError(one_line, "", "no such search-space file")
             import yaml
 
+            from .yaml_limits import safe_load
+
             try:
-                self._check_builder_text(yaml.safe_load(raw_text), one_line, path.parent)
+                self._check_builder_text(safe_load(raw_text), one_line, path.parent)
             except yaml.YAMLError:
                 pass  # load_space gives the message
             loaded = load_space(path)

@@ -10,6 +10,7 @@ C simulation against Keras).
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def load(path_text: str, flag: str = "MODEL") -> LoadedModel:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep stderr to our own lines
+    if os.environ.get("KERAS_BACKEND") == "tensorflow" and "keras" not in sys.modules:
+        from .backend import import_quietly
+
+        import_quietly("tensorflow")  # its start-up lines too
     import hgq  # noqa: F401 - registers HGQ2's layers with Keras before loading
     import keras
 

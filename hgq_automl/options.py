@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 
-def _number_type(kind: type, ok: Callable[[float], bool], what: str) -> Callable[[str], Any]:
-    """An argparse `type=`: `kind(text)` when `ok`, else "must be <what>; got 'text'"."""
+def _number_type(kind: type, ok: Callable[[float], bool], what: str, maximum: int | None = None) -> Callable[[str], Any]:
+    """An argparse `type=`: `kind(text)` when `ok` (and at most `maximum`), else
+    "must be <what>[ up to <maximum>]; got 'text'"."""
 
     def parse(text: str):
         try:
@@ -25,14 +26,19 @@ def _number_type(kind: type, ok: Callable[[float], bool], what: str) -> Callable
             raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}") from None
         if not ok(value):
             raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be {what} up to {maximum}; got {text if len(text) <= 30 else f'{len(text)} digits'}")
         return value
 
     return parse
 
 
-positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
+#: the largest count a flag takes (trials, concurrency, ...): a signed 32-bit integer, as Keras and NumPy index
+MAX_COUNT = 2**31 - 1
+positive_int = _number_type(int, lambda v: v >= 1, "a positive integer", MAX_COUNT)
+port = _number_type(int, lambda v: 1 <= v <= 65535, "a port from 1 to 65535")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive number")
-non_negative = _number_type(int, lambda v: v >= 0, "a non-negative integer")
+non_negative = _number_type(int, lambda v: v >= 0, "a non-negative integer", MAX_COUNT)
 non_negative_float = _number_type(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 #: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.MAX_SEED)
 seed_int = _number_type(int, lambda v: 0 <= v <= 2**32 - 1, f"an integer from 0 to {2**32 - 1}")

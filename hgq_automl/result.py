@@ -168,12 +168,12 @@ class SearchResult:
             from .space import parse_space
             from .tracking import connect
 
-            import yaml
+            from .yaml_limits import safe_load
 
             client = connect(self.tracking_uri)
             with tempfile.TemporaryDirectory(prefix="hgq_automl_space_") as tmp:
                 path = client.download_artifacts(self.parent_run_id, SPACE_ARTIFACT, tmp)
-                raw = yaml.safe_load(Path(path).read_text())
+                raw = safe_load(Path(path).read_text())
             self._space = parse_space(raw, f"search_space.yaml of run {self.parent_run_id}", data_in_memory=bool(self.data_fingerprint))
         return self._space
 

@@ -163,6 +163,9 @@ def load_model_file(spec: ModelSpec):
 
     if not isinstance(spec.path, str):
         return spec.path
+    from .model_file import model_config_text
+
+    model_config_text(spec.path, "model.path")  # a file that is no model: said so, not Keras' "File not found"
     try:
         return keras.models.load_model(spec.path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - any failure to read the user's file, on one line

@@ -241,40 +241,131 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_http_transport_listens_on_loopback_only(tmp_path):
-    """--http PORT: the SDK's streamable HTTP client lists the spaces; the server's only
-    listening socket is 127.0.0.1:PORT."""
-    import psutil
+def _http_server(tmp_path, port: int, *flags: str, env: dict | None = None) -> subprocess.Popen:
+    """`mcp --http PORT` in its own session, once it accepts connections."""
+    full_env = {**{k: v for k, v in os.environ.items() if k != "HGQ_AUTOML_MCP_TOKEN"}, **(env or {})}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hgq_automl", "mcp", "--http", str(port), "--root", str(tmp_path), *flags],
+        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err.txt", "w"), start_new_session=True, env=full_env,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "err.txt").read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.2)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGINT)
+    assert server.wait(timeout=30) == 0
+
+
+async def _list_spaces(port: int, token: str | None):
+    """list_spaces through the SDK's streamable HTTP client, with `token` as bearer (or none)."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+    with anyio.fail_after(60):
+        async with create_mcp_http_client(headers=headers) as http, streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return await session.call_tool("list_spaces", {})
+
+
+def _status(port: int, headers: dict) -> int:
+    """The HTTP status of a bare `initialize` POST to /mcp."""
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_http_transport_listens_on_loopback_only_with_a_token_file(tmp_path):
+    """--http PORT --token-file: the SDK's streamable HTTP client, sending the file's token,
+    lists the spaces; the server's only listening socket is 127.0.0.1:PORT; no token is printed."""
+    import psutil
 
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hgq_automl", "mcp", "--http", str(port), "--root", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err.txt", "w"), start_new_session=True,
-    )
+    token = "file-token-0123456789abcdef"
+    (tmp_path / "token").write_text(token + "\n")
+    server = _http_server(tmp_path, port, "--token-file", str(tmp_path / "token"))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "err.txt").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-
-        async def call():
-            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write), ClientSession(read, write) as session:
-                await session.initialize()
-                return await session.call_tool("list_spaces", {})
-
-        result = anyio.run(call)
+        result = anyio.run(_list_spaces, port, token)
         assert not result.is_error and "digits_cnn" in [s["name"] for s in result.structured_content["result"]]
         listening = [c.laddr for c in psutil.Process(server.pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
         assert [(a.ip, a.port) for a in listening] == [("127.0.0.1", port)]
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        assert server.wait(timeout=30) == 0
+        _stop(server)
+    assert token not in (tmp_path / "err.txt").read_text()
+
+
+def test_http_requests_without_the_generated_token_get_401(tmp_path):
+    """Without --token-file or $HGQ_AUTOML_MCP_TOKEN a token is generated and printed once on
+    stderr; a request without it, or with another, gets 401 (a real MCP client cannot even
+    initialize); with it, the client works."""
+    port = _free_port()
+    server = _http_server(tmp_path, port)
+    try:
+        deadline = time.monotonic() + 30
+        while "bearer token" not in (tmp_path / "err.txt").read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lines = [line for line in (tmp_path / "err.txt").read_text().splitlines() if "bearer token" in line]
+        assert len(lines) == 1, (tmp_path / "err.txt").read_text()
+        token = lines[0].rsplit(" ", 1)[1]
+        assert len(token) >= 32
+        assert _status(port, {}) == 401
+        assert _status(port, {"Authorization": "Bearer " + "x" * len(token)}) == 401
+        assert _status(port, {"Authorization": token}) == 401  # not as a bearer
+        with pytest.raises(Exception, match="unhandled errors") as refused:  # the SDK's MCPError, in task groups
+            anyio.run(_list_spaces, port, None)
+        assert "Server returned an error response" in repr(refused.value), repr(refused.value)
+        with pytest.raises(Exception):
+            anyio.run(_list_spaces, port, token[:-1] + ("a" if token[-1] != "a" else "b"))
+        result = anyio.run(_list_spaces, port, token)
+        assert not result.is_error and "digits_cnn" in [s["name"] for s in result.structured_content["result"]]
+    finally:
+        _stop(server)
+    assert (tmp_path / "err.txt").read_text().count(token) == 1
+
+
+def test_http_token_from_the_environment(tmp_path):
+    port = _free_port()
+    token = "env-token-0123456789abcdef"
+    server = _http_server(tmp_path, port, env={"HGQ_AUTOML_MCP_TOKEN": token})
+    try:
+        assert _status(port, {}) == 401
+        assert _status(port, {"Authorization": f"Bearer {token}"}) == 200
+    finally:
+        _stop(server)
+    assert token not in (tmp_path / "err.txt").read_text()
+
+
+@pytest.mark.parametrize(("flags", "env", "fragment"), [
+    (["--http", "70000"], {}, "--http: must be a port from 1 to 65535; got '70000'"),
+    (["--http", "0"], {}, "--http: must be a port from 1 to 65535; got '0'"),
+    (["--http", "8000", "--token-file", "missing.txt"], {}, "--token-file missing.txt: no such file"),
+    (["--http", "8000", "--token-file", "short.txt"], {}, "--token-file short.txt: a bearer token of at least 16 characters is needed; got 5"),
+    (["--http", "8000"], {"HGQ_AUTOML_MCP_TOKEN": ""}, "$HGQ_AUTOML_MCP_TOKEN: a bearer token of at least 16 characters is needed; got 0"),
+    (["--token-file", "short.txt"], {}, "--token-file goes with --http"),
+], ids=["port-too-big", "port-zero", "token-file-missing", "token-too-short", "token-env-empty", "token-file-without-http"])
+def test_bad_http_flags_are_one_line_and_start_nothing(tmp_path, flags, env, fragment):
+    from .conftest import assert_one_line_error, run_cli
+
+    (tmp_path / "short.txt").write_text("short\n")
+    result = run_cli(["mcp", "--root", str(tmp_path), *flags], cwd=tmp_path, env=env, timeout=60)
+    assert_one_line_error(result, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
 
 
 def test_confinement_of_builder_modules_model_files_and_symlinks(tmp_path):
@@ -316,3 +407,84 @@ def test_a_missing_root_is_a_one_line_error(tmp_path):
 
     result = run_cli(["mcp", "--root", str(tmp_path / "nope")], cwd=tmp_path)
     assert_one_line_error(result, f"--root {tmp_path / 'nope'}: no such folder")
+
+
+def test_a_port_already_taken_is_a_one_line_error(tmp_path):
+    from .conftest import assert_one_line_error, run_cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(["mcp", "--root", str(tmp_path), "--http", str(port)], cwd=tmp_path, timeout=60)
+    assert_one_line_error(result, f"--http {port}: cannot listen on 127.0.0.1:{port} (Address already in use)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _without_root() -> list[str]:
+    """The command prefix that runs a process without the capability `unshare -n` needs
+    (CAP_SYS_ADMIN: what a user without root lacks; uid 0 is kept, as the venv's interpreter
+    may live under /root), or [] when not root."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.fail("running as root without setpriv: cannot run the server without root's capabilities")
+    return ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"]
+
+
+@pytest.mark.parametrize("network", ["host", "private"])
+def test_the_server_runs_without_root_on_the_host_network(network):
+    """As a user who cannot `unshare -n` (no CAP_SYS_ADMIN): with --ray-network host a search is launched (here
+    one that fails its data check, so no Ray starts) and its own one-line error comes back;
+    with the default private network the tool says unshare needs root and names --ray-network host."""
+    import shutil
+    import tempfile
+
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    root = tempfile.mkdtemp(prefix="hgq_automl_noroot_")
+    try:
+        with open(os.path.join(root, "broken.npz"), "wb") as f:
+            f.write(b"not an npz file")
+        broken = SPACE.replace("dataset: {name: digits, max_samples: 300}", "dataset: {name: arrays, path: broken.npz}")
+        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+        env.update(PYTHONPATH=os.pathsep.join(p for p in (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), env.get("PYTHONPATH")) if p))
+        prefix = _without_root()
+        params = StdioServerParameters(command=(prefix or [sys.executable])[0], args=[*prefix[1:], *([sys.executable] if prefix else []),
+                                       "-m", "hgq_automl", "mcp", "--root", root, "--ray-network", network], env=env, cwd=root)
+
+        async def start():
+            with anyio.fail_after(120):
+                async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await session.call_tool("start_search", {"space": broken, "name": "nobody"})
+
+        result = anyio.run(start)
+        assert result.is_error
+        if network == "host":
+            assert "broken.npz" in _text(result) and "unshare" not in _text(result), _text(result)
+        else:
+            assert "unshare -n, which needs root" in _text(result) and "--ray-network host" in _text(result), _text(result)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_validate_space_refuses_a_billion_laughs_at_once(tmp_path):
+    """A client's YAML text goes through the same limits as a file: 342 bytes that expand
+    to 10**9 strings are refused within the call, in well under a second."""
+    import hgq_automl
+    from hgq_automl.mcp_server import Workspace
+
+    from .test_bad_inputs import BILLION_LAUGHS
+
+    ws = Workspace(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(hgq_automl.SpaceError, match=r"^<space>: YAML: refused: expands to more than 100000 nodes"):
+        ws.validate_space(BILLION_LAUGHS)
+    (tmp_path / "laughs.yaml").write_text(BILLION_LAUGHS)
+    with pytest.raises(hgq_automl.SpaceError, match=r"laughs.yaml: YAML: refused: expands to more than"):
+        ws.validate_space("laughs.yaml")
+    assert time.monotonic() - started < 5

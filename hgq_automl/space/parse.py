@@ -21,6 +21,7 @@ import yaml
 
 from ..constraints import Constraint, parse_constraint
 from ..errors import SpaceError
+from ..yaml_limits import describe_error, safe_load
 from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 from ..parts import UnknownPart, part_family
@@ -74,12 +75,9 @@ def load_space(name_or_path: str | Path = "digits_cnn", data: str | None = None,
     """
     text, source = _read_space_text(str(name_or_path))
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpaceError(source, where, f"not valid YAML ({problem})") from None
+        raise SpaceError(source, *describe_error(exc)) from None
     if data is not None and isinstance(raw, dict) and isinstance(raw.get("dataset") or {}, dict):
         raw["dataset"] = _with_data_flag(raw.get("dataset") or {}, data, source)
     return parse_space(raw, source, base_dir=_space_dir(str(name_or_path), source), data_in_memory=data_in_memory)
@@ -237,18 +235,28 @@ def _one_of(value: Any, allowed: Sequence[str], source: str, key: str, names: tu
     raise SpaceError(source, key, f"must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def _number(value: Any, source: str, key: str, kind: type = float) -> float | int:
-    """A number from YAML; strings such as '1e-5' (which YAML 1.1 reads as text) are accepted."""
+#: the largest integer a space holds (trials, epochs, batch_size, ...): a signed 32-bit
+#: integer, as Keras, NumPy and Optuna take counts; seeds have their own range (MAX_SEED)
+MAX_INT = 2**31 - 1
+
+
+def _number(value: Any, source: str, key: str, kind: type = float, limit: int | None = MAX_INT) -> float | int:
+    """A number from YAML; strings such as '1e-5' (which YAML 1.1 reads as text) are accepted.
+    An integer beyond +-`limit` is refused (it would overflow where it is used)."""
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
             raise SpaceError(source, key, f"must be a number; got {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:  # beyond any float
+        raise SpaceError(source, key, f"must be a number of at most {MAX_INT if kind is int else 'about 1.8e308'}; got {len(str(abs(value)))} digits")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SpaceError(source, key, f"must be a finite number; got {value!r}")
     if kind is int:
         if not float(value).is_integer():
             raise SpaceError(source, key, f"must be an integer; got {value!r}")
+        if limit is not None and abs(int(value)) > limit:
+            raise SpaceError(source, key, f"must be an integer of at most {limit}; got {value!r}")
         return int(value)
     return float(value)
 
@@ -265,7 +273,9 @@ MAX_SEED = 2**32 - 1
 
 
 def _seed(value: Any, source: str, key: str) -> int:
-    n = _number(value, source, key, int)
+    if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_SEED:
+        raise SpaceError(source, key, f"must be an integer from 0 to {MAX_SEED}; got {value if value < 2**64 else f'{len(str(value))} digits'}")
+    n = _number(value, source, key, int, limit=None)
     if not 0 <= n <= MAX_SEED:
         raise SpaceError(source, key, f"must be an integer from 0 to {MAX_SEED}; got {value!r}")
     return n
