@@ -217,16 +217,14 @@ class Workspace:
         return self._parse_text(space), None, space
 
     def validate_space(self, text: str) -> dict[str, Any]:
+        """The space checked and summarized as `python -m hgq_automl validate` summarizes it
+        (`validate.space_summary`). Only the space: the data and the model are checked by
+        the search's own start (`start_search`), so that the server loads neither Keras nor
+        the data."""
+        from .validate import space_summary
+
         space, _, _ = self.load(text)
-        return {
-            "ok": True,
-            "name": space.name,
-            "trials": space.search.trials,
-            "concurrency": space.search.concurrency,
-            "sampler": space.search.sampler,
-            "objectives": [f"{m}:{d}" for m, d in space.objectives],
-            "parameters": sorted(space.parameters),
-        }
+        return space_summary(space)
 
     # ------------------------------------------------------------------ searches
 

@@ -155,10 +155,11 @@ def by_field(name: str) -> Option:
     return next(o for o in SEARCH_OPTIONS if o.field == name)
 
 
-def add_search_flags(parser: argparse.ArgumentParser, local_ray: bool = True) -> None:
-    """The `search` flags on `parser` (`local_ray=False` for `submit`: no --address / --cpus)."""
+def add_search_flags(parser: argparse.ArgumentParser, local_ray: bool = True, skip: tuple[str, ...] = ()) -> None:
+    """The `search` flags on `parser` (`local_ray=False` for `submit`: no --address / --cpus;
+    `skip`: fields given otherwise, e.g. `validate`'s positional SPACE)."""
     for option in SEARCH_OPTIONS:
-        if option.local_ray and not local_ray:
+        if (option.local_ray and not local_ray) or option.field in skip:
             continue
         kwargs: dict[str, Any] = {"help": option.help}
         if option.boolean:

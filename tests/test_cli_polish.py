@@ -34,3 +34,53 @@ def test_open_search_in_an_empty_folder_creates_nothing(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="no MLflow store at .*tracking_uri"):
         open_search()
     assert list(tmp_path.iterdir()) == []
+
+
+def _only(folder, *names):
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+def test_validate_checks_space_data_and_model_and_starts_nothing(tmp_path):
+    write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
+    result = run_cli(["validate", "tiny.yaml", "--trials", "5", "--time-budget", "30"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "space tiny (tiny.yaml): valid" in out
+    assert "train /" in out and "val /" in out and "test samples" in out and "task classification (10 classes)" in out
+    assert "5 trials" in out and "time budget 30 s" in out
+    assert "objectives: val_accuracy:max, ebops:min" in out
+    assert "parameters (first config)" in out
+    assert out.strip().endswith("nothing was started")
+    _only(tmp_path, "tiny.yaml")  # no mlflow.db, no hgq_automl_results, no search folder
+
+
+def test_search_dry_run_is_validate(tmp_path):
+    write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
+    result = run_cli(["search", "--space", "tiny.yaml", "--dry-run", "--name", "n1"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "space tiny (tiny.yaml): valid; search n1" in result.stdout
+    assert result.stdout.strip().endswith("nothing was started (--dry-run)")
+    _only(tmp_path, "tiny.yaml")
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["validate", "mnist_cnn"], ("search_spaces/mnist_cnn.yaml: dataset.path: the mnist dataset needs a data file",)),
+        (["validate", "tabular_mlp", "--data", "nowhere.npz"], ("dataset.path", "nowhere.npz")),
+        (["validate", "tiny.yaml", "--tracking-uri", "mongo://x"], ("--tracking-uri mongo://x: unknown scheme",)),
+        (["validate", "tiny.yaml", "--name", "a b"], ("--name must be letters",)),
+        (["search", "--space", "tiny.yaml", "--dry-run", "--synthesis", "vivado"], ("vivado",)),
+        (["validate", "no_such_space"], ("no_such_space: no such search space",)),
+    ],
+)
+def test_validate_refuses_bad_input_on_one_line_and_creates_nothing(tmp_path, args, fragments):
+    write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
+    assert_one_line_error(run_cli(args, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}), *fragments)
+    _only(tmp_path, "tiny.yaml")
+
+
+def test_validate_refuses_a_taken_search_name(tmp_path):
+    write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
+    (tmp_path / "hgq_automl_results" / "taken").mkdir(parents=True)
+    assert_one_line_error(run_cli(["validate", "tiny.yaml", "--name", "taken"], cwd=tmp_path), "a search named 'taken' already exists")
