@@ -359,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        from .options import take_deprecated
+
+        take_deprecated(args, lambda text: print(text, file=sys.stderr, flush=True))
         if os.environ.get("HGQ_AUTOML_SECRETS_FILE"):  # a Ray Job `submit` made: its credentials
             from .jobs import load_job_secrets
 

@@ -289,12 +289,17 @@ class Workspace:
 
     def start_search(
         self, space: str, name: str | None = None, trials: int | None = None, concurrency: int | None = None, sampler: str | None = None,
-        seed: int | None = None, harvest: bool | None = None, time_budget: float | None = None,
+        seed: int | None = None, harvest: bool | None = None, time_budget_s: float | None = None, time_budget: float | None = None,
     ) -> dict[str, Any]:
+        note = None
+        if time_budget is not None:  # the old name
+            if time_budget_s is not None:
+                raise UsageError("time_budget is the old name of time_budget_s; give time_budget_s only")
+            time_budget_s, note = time_budget, "time_budget is deprecated; use time_budget_s (seconds)"
         with self._lock:
             loaded, cli_space, text = self.load(space)
             loaded = loaded.with_overrides(
-                trials=trials, concurrency=concurrency, sampler=sampler, seed=seed, harvest=harvest, time_budget_s=time_budget,
+                trials=trials, concurrency=concurrency, sampler=sampler, seed=seed, harvest=harvest, time_budget_s=time_budget_s,
                 origin="start_search arguments",
             )
             name = name or f"{loaded.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -309,7 +314,7 @@ class Workspace:
                 (folder / "space.yaml").write_text(text)
                 cli_space = str(folder / "space.yaml")
             args = ["search", "--space", cli_space, "--name", name, "--tracking-uri", self.tracking_uri, "--storage", str(self.storage)]
-            for flag, value in (("--trials", trials), ("--concurrency", concurrency), ("--sampler", sampler), ("--seed", seed), ("--time-budget", time_budget)):
+            for flag, value in (("--trials", trials), ("--concurrency", concurrency), ("--sampler", sampler), ("--seed", seed), ("--time-budget-s", time_budget_s)):
                 if value is not None:
                     args += [flag, str(value)]
             if harvest is not None:
@@ -317,7 +322,7 @@ class Workspace:
             launched = self._launch(name, args)
         return {
             "name": name, "trials": loaded.search.trials, "concurrency": loaded.search.concurrency,
-            "running": launched.process.poll() is None, "log": str(launched.log),
+            "running": launched.process.poll() is None, "log": str(launched.log), **({"note": note} if note else {}),
         }
 
     def resume_search(self, name: str) -> dict[str, Any]:

@@ -168,7 +168,7 @@ CASES = [
     ("seed-negative", None, ["--seed", "-1"], "--seed"),
     ("seed-too-big", None, ["--seed", str(2**32)], "--seed: must be an integer from 0 to 4294967295"),
     ("seed-not-a-number", None, ["--seed", "x"], "--seed"),
-    ("time-budget-nan", None, ["--time-budget", "nan"], "--time-budget"),
+    ("time-budget-nan", None, ["--time-budget-s", "nan"], "--time-budget-s"),
     ("concurrency-zero", None, ["--concurrency", "0"], "--concurrency"),
     ("storage-a-file", _storage_is_a_file, ["--storage", "store", "--name", "s"], "store"),
     # tracking stores

@@ -42,7 +42,7 @@ def _only(folder, *names):
 
 def test_validate_checks_space_data_and_model_and_starts_nothing(tmp_path):
     write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
-    result = run_cli(["validate", "tiny.yaml", "--trials", "5", "--time-budget", "30"], cwd=tmp_path)
+    result = run_cli(["validate", "tiny.yaml", "--trials", "5", "--time-budget-s", "30"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "space tiny (tiny.yaml): valid" in out
@@ -84,3 +84,38 @@ def test_validate_refuses_a_taken_search_name(tmp_path):
     write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
     (tmp_path / "hgq_automl_results" / "taken").mkdir(parents=True)
     assert_one_line_error(run_cli(["validate", "tiny.yaml", "--name", "taken"], cwd=tmp_path), "a search named 'taken' already exists")
+
+
+def test_time_budget_has_one_name_and_the_old_flag_still_works(tmp_path):
+    write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
+    new = run_cli(["search", "--space", "tiny.yaml", "--dry-run", "--time-budget-s", "30"], cwd=tmp_path)
+    assert new.returncode == 0 and "time budget 30 s" in new.stdout and "deprecated" not in new.stderr, new.stderr
+    old = run_cli(["validate", "tiny.yaml", "--time-budget", "25"], cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert "time budget 25 s" in old.stdout
+    notes = [line for line in old.stderr.splitlines() if "deprecated" in line]
+    assert notes == ["hgq_automl: note: --time-budget is deprecated; use --time-budget-s (the same value, in seconds)"]
+    both = run_cli(["validate", "tiny.yaml", "--time-budget", "25", "--time-budget-s", "30"], cwd=tmp_path)
+    assert_one_line_error(both, "--time-budget is the old name of --time-budget-s")
+    assert "--time-budget-s SECONDS" in run_cli(["search", "--help"], cwd=tmp_path).stdout
+
+
+def test_time_budget_keyword_is_deprecated_in_the_api(tmp_path):
+    import hgq_automl
+    from hgq_automl.errors import UsageError
+
+    # a bad space makes the call stop at its checks: the warning comes before them
+    with pytest.warns(DeprecationWarning, match=r"time_budget=\.\.\.\) is deprecated; use time_budget_s"):
+        with pytest.raises(UsageError, match="no such search space"):
+            hgq_automl.search("no_such_space", time_budget=5, tracking_uri=f"sqlite:///{tmp_path / 'm.db'}", progress=False)
+    with pytest.raises(UsageError, match="give time_budget_s only"):
+        hgq_automl.search("digits_cnn", time_budget=5, time_budget_s=5, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mcp_start_search_takes_time_budget_s():
+    import inspect
+
+    from hgq_automl.mcp_workspace import Workspace
+
+    assert "time_budget_s" in inspect.signature(Workspace.start_search).parameters
