@@ -368,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
             load_job_secrets()
         return {"search": _search, "validate": _validate, "submit": _submit, "export": _export, "estimate": _estimate, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
     except UsageError as exc:
-        print(f"hgq_automl: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # one line, or one per error of a space (`SpaceErrors`)
+            print(f"hgq_automl: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hgq_automl: interrupted", file=sys.stderr)

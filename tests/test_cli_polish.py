@@ -119,3 +119,54 @@ def test_mcp_start_search_takes_time_budget_s():
     from hgq_automl.mcp_workspace import Workspace
 
     assert "time_budget_s" in inspect.signature(Workspace.start_search).parameters
+
+
+BAD_SPACE = """name: bad
+nmae: x
+dataset: {name: digits, max_sampels: 300}
+model: {family: cnn, conv_layer: 1}
+search: {trails: 3}
+hardware: {synthesis: vivdo}
+"""
+
+
+def test_every_section_error_at_once_each_with_did_you_mean(tmp_path):
+    write(tmp_path / "bad.yaml", BAD_SPACE)
+    result = run_cli(["validate", "bad.yaml"], cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(": ")[3] for line in lines] == ["nmae", "dataset.max_sampels", "model.conv_layer", "search.trails", "hardware.synthesis"]
+    assert all(line.startswith("hgq_automl: error: bad.yaml: ") for line in lines)
+    for line, wanted in zip(lines, ("'name'", "'max_samples'", "'conv_layers'", "'trials'", "'vivado'")):
+        assert f"did you mean {wanted}?" in line
+    assert list(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_one_error_stays_one_line_and_unknown_parameters_get_a_suggestion(tmp_path):
+    write(tmp_path / "p.yaml", "parameters:\n  filtres_1: {type: int, low: 2, high: 4}\n")
+    assert_one_line_error(run_cli(["validate", "p.yaml"], cwd=tmp_path), "p.yaml: parameters.filtres_1: unknown parameter; did you mean 'filters_1'?")
+    write(tmp_path / "q.yaml", "search: {trials: 2, sampler: nsga}\n")
+    assert_one_line_error(run_cli(["search", "--space", "q.yaml"], cwd=tmp_path), "search.sampler", "did you mean 'nsga2'?")
+    write(tmp_path / "r.yaml", "search: {trials: 2}\nqqqq: 1\n")
+    result = run_cli(["validate", "r.yaml"], cwd=tmp_path)
+    assert_one_line_error(result, "r.yaml: qqqq: unknown key; allowed keys are")  # nothing close: no suggestion
+    assert "did you mean" not in result.stderr
+
+
+def test_space_errors_in_python_are_one_exception_listing_them_all():
+    from hgq_automl import SpaceError, load_space
+
+    import yaml
+
+    with pytest.raises(SpaceError) as caught:
+        load_space(yaml.safe_load(BAD_SPACE))
+    assert caught.value.key == "nmae" and len(str(caught.value).splitlines()) == 5
+    assert [e.key for e in caught.value.errors][1:] == ["dataset.max_sampels", "model.conv_layer", "search.trails", "hardware.synthesis"]
+
+
+def test_at_most_ten_errors_are_listed(tmp_path):
+    write(tmp_path / "many.yaml", "search: {" + ", ".join(f"k{i}: 1" for i in range(14)) + "}\n")
+    result = run_cli(["validate", "many.yaml"], cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 11
+    assert lines[-1] == "hgq_automl: error: many.yaml: ... and 4 more error(s)"
