@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from hgq_automl.backend import BackendMismatch, process_env, use_backend
-from hgq_automl.space import SpaceError, parse_space
+from hgq_automl.errors import SpaceError
+from hgq_automl.space import parse_space
 
 TRAIN = """
 import json, sys
