@@ -78,7 +78,7 @@ def search(
     name: str | None = None,
     tracking_uri: str | None = None,
     storage: str | None = None,
-    time_budget: float | None = None,
+    time_budget_s: float | None = None,
     harvest: bool | None = None,
     synthesis: str | None = None,
     part: str | None = None,
@@ -87,6 +87,7 @@ def search(
     max_failures: int = 0,
     resume: bool = False,
     progress: bool | str = True,
+    time_budget: float | None = None,
 ) -> SearchResult:
     """Run a multi-objective search (Ray Tune + Optuna), log it to MLflow, return its result.
 
@@ -105,6 +106,13 @@ def search(
         UsageError: another argument, the data or the tracking store is unusable; nothing ran.
         KeyboardInterrupt: interrupted outside Ray Tune; the search is left resumable.
     """
+    if time_budget is not None:  # the old name (options.Option.old_api)
+        import warnings
+
+        if time_budget_s is not None:
+            raise UsageError("time_budget is the old name of time_budget_s; give time_budget_s only")
+        warnings.warn("search(time_budget=...) is deprecated; use time_budget_s=... (seconds)", DeprecationWarning, stacklevel=2)
+        time_budget_s = time_budget
     if not isinstance(resume, bool):
         raise UsageError(f"resume: must be True or False; got {resume!r}")
     if resume and not name:
@@ -133,7 +141,7 @@ def search(
         synthesis=synthesis,
         part=part,
         harvest=harvest,
-        time_budget_s=time_budget,
+        time_budget_s=time_budget_s,
         api=True,
     )
     return run_request(request, progress=_progress_mode(progress))

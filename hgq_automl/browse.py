@@ -38,7 +38,10 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
     from .api import open_search
     from .report import config_summary, front_rows, front_table, rows_to_csv
 
+    from .tracking import existing_store
+
     chosen = parse_objectives(objectives) if objectives else None
+    existing_store(tracking_uri)  # an empty folder: say so, create no store
     result = open_search(list(experiments) if experiments else None, tracking_uri, objectives=chosen)
     front = result.front_records
     names_only = [m for m, _ in result.objectives]
@@ -72,11 +75,9 @@ def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str
 def ui(tracking_uri: str | None, port: int = 5000, ready_timeout: float = 120.0) -> int:
     """Run the MLflow UI on 127.0.0.1 for the store, print its URL, stop it (and its workers) on Ctrl-C."""
     from .redact import redact
-    from .tracking import check_tracking_uri
+    from .tracking import existing_store
 
-    uri = check_tracking_uri(tracking_uri)
-    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///"):].split("?", 1)[0]):
-        raise UsageError(f"no MLflow store at {redact(uri)}; run a search first or give --tracking-uri")
+    uri = existing_store(tracking_uri)
     # Ctrl-C, SIGINT or SIGTERM stop the UI, even where a shell started us with SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

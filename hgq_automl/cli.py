@@ -1,4 +1,4 @@
-"""Command line: `python -m hgq_automl search ...`, `export RUN_ID|MODEL ...`, `estimate MODEL`, `report`, `ui`, `submit` and `mcp`.
+"""Command line: `python -m hgq_automl search ...`, `validate SPACE`, `export RUN_ID|MODEL ...`, `estimate MODEL`, `report`, `ui`, `submit` and `mcp`.
 
 Only argparse is imported at start-up; each command imports what it needs, so `--help`
 answers at once.
@@ -73,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _search_flags(search)
+    search.add_argument("--dry-run", action="store_true", help="check the space, the data and the model as a search's start does, print a summary, start nothing")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a space, its data and its model as a search's start does; start nothing",
+        description=(
+            "Run a search's checks (the space and the flags overriding it, the data, the model built once with the first "
+            "parameters, the synthesis tools, the tracking URI's scheme, the search's name in --storage) and print a summary; "
+            "no Ray, no MLflow store, no folder. Exit 0 when a search would start, 2 with the one-line error otherwise. "
+            "The same as `search --dry-run`."
+        ),
+    )
+    validate.add_argument("space", nargs="?", default="digits_cnn", metavar="SPACE", help="search-space YAML path or built-in name (default: digits_cnn)")
+    _search_flags(validate, skip=("space",))
 
     submit = commands.add_parser(
         "submit",
@@ -186,11 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _search_flags(search: argparse.ArgumentParser, with_address: bool = True) -> None:
+def _search_flags(search: argparse.ArgumentParser, with_address: bool = True, skip: tuple[str, ...] = ()) -> None:
     """The search flags, from the one table of search options (`options.SEARCH_OPTIONS`)."""
     from .options import add_search_flags
 
-    add_search_flags(search, local_ray=with_address)
+    add_search_flags(search, local_ray=with_address, skip=skip)
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -199,6 +213,8 @@ def _search(args: argparse.Namespace) -> int:
     from .options import request_fields
 
     request = SearchRequest(**request_fields(args))
+    if args.dry_run:
+        return _check(request, "nothing was started (--dry-run)")
     terminated = _sigterm_as_sigint()
     try:
         outcome = run_request(request, progress="lines", show_front=True)
@@ -218,6 +234,22 @@ def _search(args: argparse.Namespace) -> int:
         )
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     return _failures(outcome)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .driver import SearchRequest
+    from .options import request_fields
+
+    return _check(SearchRequest(**{**request_fields(args), "space": args.space}), "nothing was started")
+
+
+def _check(request, started: str) -> int:
+    """A search's checks (`validate.validate`) and their summary on stdout; nothing started."""
+    from .validate import summary_lines, validate
+
+    for line in summary_lines(validate(request), started):
+        print(line)
+    return 0
 
 
 def _failures(result) -> int:
@@ -350,13 +382,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        from .options import take_deprecated
+
+        take_deprecated(args, lambda text: print(text, file=sys.stderr, flush=True))
         if os.environ.get("HGQ_AUTOML_SECRETS_FILE"):  # a Ray Job `submit` made: its credentials
             from .jobs import load_job_secrets
 
             load_job_secrets()
-        return {"search": _search, "submit": _submit, "export": _export, "estimate": _estimate, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
+        return {"search": _search, "validate": _validate, "submit": _submit, "export": _export, "estimate": _estimate, "report": _report, "ui": _ui, "sync": _sync, "mcp": _mcp}[args.command](args)
     except UsageError as exc:
-        print(f"hgq_automl: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # one line, or one per error of a space (`SpaceErrors`)
+            print(f"hgq_automl: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hgq_automl: interrupted", file=sys.stderr)

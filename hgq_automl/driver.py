@@ -56,8 +56,8 @@ class SearchRequest:
     api: bool = False
 
     def opt(self, field_name: str) -> str:
-        """How the user wrote option `field_name` (`options.SEARCH_OPTIONS`): `--time-budget`
-        on the CLI, `time_budget` in Python (`resume=True` there)."""
+        """How the user wrote option `field_name` (`options.SEARCH_OPTIONS`): `--time-budget-s`
+        on the CLI, `time_budget_s` in Python (`resume=True` there)."""
         from .options import by_field
 
         option = by_field(field_name)

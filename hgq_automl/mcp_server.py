@@ -61,13 +61,13 @@ def build_server(workspace: Workspace):
     @tool
     def start_search(
         space: str, name: str | None = None, trials: int | None = None, concurrency: int | None = None, sampler: str | None = None,
-        seed: int | None = None, harvest: bool | None = None, time_budget: float | None = None,
+        seed: int | None = None, harvest: bool | None = None, time_budget_s: float | None = None, time_budget: float | None = None,
     ) -> dict[str, Any]:
         """Start a search in the background and return its name once it has passed its checks.
         `space`: a built-in name, YAML text, or a .yaml file in the workspace. The other
         arguments override the space's `search:` settings (None: as the space says):
-        sampler nsga2 | tpe | random | grid; harvest: keep non-dominated epochs; time_budget: seconds."""
-        return workspace.start_search(space, name, trials, concurrency, sampler, seed, harvest, time_budget)
+        sampler nsga2 | tpe | random | grid; harvest: keep non-dominated epochs; time_budget_s: seconds (time_budget: its deprecated old name)."""
+        return workspace.start_search(space, name, trials, concurrency, sampler, seed, harvest, time_budget_s, time_budget)
 
     @tool
     def search_status(name: str) -> dict[str, Any]:

@@ -218,16 +218,14 @@ class Workspace:
         return self._parse_text(space), None, space
 
     def validate_space(self, text: str) -> dict[str, Any]:
+        """The space checked and summarized as `python -m hgq_automl validate` summarizes it
+        (`validate.space_summary`). Only the space: the data and the model are checked by
+        the search's own start (`start_search`), so that the server loads neither Keras nor
+        the data."""
+        from .validate import space_summary
+
         space, _, _ = self.load(text)
-        return {
-            "ok": True,
-            "name": space.name,
-            "trials": space.search.trials,
-            "concurrency": space.search.concurrency,
-            "sampler": space.search.sampler,
-            "objectives": [f"{m}:{d}" for m, d in space.objectives],
-            "parameters": sorted(space.parameters),
-        }
+        return space_summary(space)
 
     # ------------------------------------------------------------------ searches
 
@@ -292,12 +290,17 @@ class Workspace:
 
     def start_search(
         self, space: str, name: str | None = None, trials: int | None = None, concurrency: int | None = None, sampler: str | None = None,
-        seed: int | None = None, harvest: bool | None = None, time_budget: float | None = None,
+        seed: int | None = None, harvest: bool | None = None, time_budget_s: float | None = None, time_budget: float | None = None,
     ) -> dict[str, Any]:
+        note = None
+        if time_budget is not None:  # the old name
+            if time_budget_s is not None:
+                raise UsageError("time_budget is the old name of time_budget_s; give time_budget_s only")
+            time_budget_s, note = time_budget, "time_budget is deprecated; use time_budget_s (seconds)"
         with self._lock:
             loaded, cli_space, text = self.load(space)
             loaded = loaded.with_overrides(
-                trials=trials, concurrency=concurrency, sampler=sampler, seed=seed, harvest=harvest, time_budget_s=time_budget,
+                trials=trials, concurrency=concurrency, sampler=sampler, seed=seed, harvest=harvest, time_budget_s=time_budget_s,
                 origin="start_search arguments",
             )
             name = name or f"{loaded.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -312,7 +315,7 @@ class Workspace:
                 (folder / "space.yaml").write_text(text)
                 cli_space = str(folder / "space.yaml")
             args = ["search", "--space", cli_space, "--name", name, "--tracking-uri", self.tracking_uri, "--storage", str(self.storage)]
-            for flag, value in (("--trials", trials), ("--concurrency", concurrency), ("--sampler", sampler), ("--seed", seed), ("--time-budget", time_budget)):
+            for flag, value in (("--trials", trials), ("--concurrency", concurrency), ("--sampler", sampler), ("--seed", seed), ("--time-budget-s", time_budget_s)):
                 if value is not None:
                     args += [flag, str(value)]
             if harvest is not None:
@@ -320,7 +323,7 @@ class Workspace:
             launched = self._launch(name, args)
         return {
             "name": name, "trials": loaded.search.trials, "concurrency": loaded.search.concurrency,
-            "running": launched.process.poll() is None, "log": str(launched.log),
+            "running": launched.process.poll() is None, "log": str(launched.log), **({"note": note} if note else {}),
         }
 
     def resume_search(self, name: str) -> dict[str, Any]:

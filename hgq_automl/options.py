@@ -60,6 +60,10 @@ class Option:
     submit: str = "value"  # how `submit` passes it on: value, path (made absolute), none (handled apart)
     #: may be given when resuming (where things run and are stored); the others are the search's own
     on_resume: bool = False
+    #: an older CLI flag, still accepted with a deprecation note on stderr (`take_deprecated`)
+    old_flag: str | None = None
+    #: an older `api.search` argument, still accepted with a DeprecationWarning
+    old_api: str | None = None
 
     @property
     def cli(self) -> str:
@@ -147,7 +151,7 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option(
         "time_budget_s",
         "wall-clock budget of the search: no trial starts after it, running ones end their training at it and are kept (default: the space's search.time_budget_s, else none)",
-        api="time_budget", flag="--time-budget", metavar="SECONDS", type=positive_float,
+        metavar="SECONDS", type=positive_float, old_flag="--time-budget", old_api="time_budget",
     ),
 )
 
@@ -161,10 +165,11 @@ def by_field(name: str) -> Option:
     return next(o for o in SEARCH_OPTIONS if o.field == name)
 
 
-def add_search_flags(parser: argparse.ArgumentParser, local_ray: bool = True) -> None:
-    """The `search` flags on `parser` (`local_ray=False` for `submit`: no --address / --cpus)."""
+def add_search_flags(parser: argparse.ArgumentParser, local_ray: bool = True, skip: tuple[str, ...] = ()) -> None:
+    """The `search` flags on `parser` (`local_ray=False` for `submit`: no --address / --cpus;
+    `skip`: fields given otherwise, e.g. `validate`'s positional SPACE)."""
     for option in SEARCH_OPTIONS:
-        if option.local_ray and not local_ray:
+        if (option.local_ray and not local_ray) or option.field in skip:
             continue
         kwargs: dict[str, Any] = {"help": option.help}
         if option.boolean:
@@ -174,6 +179,29 @@ def add_search_flags(parser: argparse.ArgumentParser, local_ray: bool = True) ->
         if option.default is not None:
             kwargs["default"] = option.default
         parser.add_argument(option.cli, **kwargs)
+        if option.old_flag:  # hidden from --help; `take_deprecated` moves its value over
+            parser.add_argument(option.old_flag, dest=_old_dest(option), type=option.type, metavar=option.metavar, help=argparse.SUPPRESS)
+
+
+def _old_dest(option: Option) -> str:
+    return "deprecated_" + option.dest
+
+
+def take_deprecated(args: argparse.Namespace, warn: Callable[[str], None]) -> None:
+    """Move the values given with an old flag (`Option.old_flag`) to the option's own, with
+    a one-line note through `warn`. Both given: a UsageError naming them."""
+    from .errors import UsageError
+
+    for option in SEARCH_OPTIONS:
+        old = getattr(args, _old_dest(option), None) if option.old_flag else None
+        if old is None:
+            continue
+        if getattr(args, option.dest, None) is not None:
+            raise UsageError(f"{option.old_flag} is the old name of {option.cli}; give {option.cli} only")
+        warn(f"hgq_automl: note: {option.old_flag} is deprecated; use {option.cli} (the same value, in seconds)" if option.metavar == "SECONDS"
+             else f"hgq_automl: note: {option.old_flag} is deprecated; use {option.cli}")
+        setattr(args, option.dest, old)
+        setattr(args, _old_dest(option), None)
 
 
 def request_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -187,6 +215,7 @@ def api_args_doc(indent: str = "        ") -> str:
 
     items = [(o.api_name, o.api_help or (o.help + ".")) for o in SEARCH_OPTIONS if o.api_name]
     items += list(API_ONLY.items())
+    items += [(o.old_api, f"deprecated: the old name of {o.api_name} (a DeprecationWarning).") for o in SEARCH_OPTIONS if o.old_api]
     lines = []
     for name, text in items:
         lines += textwrap.wrap(f"{name}: {text}", width=96, initial_indent=indent, subsequent_indent=indent + "    ")

@@ -326,9 +326,9 @@ def open_result(name: str | Sequence[str] | None = None, tracking_uri: str | Non
     replaces the objectives the front is computed with.
     """
     from .pareto import pareto_front
-    from .tracking import connect, latest_search_experiment, read_search
+    from .tracking import connect, existing_store, latest_search_experiment, read_search
 
-    client = connect(tracking_uri)
+    client = connect(existing_store(tracking_uri, "tracking_uri"))
     if name is None:
         names = [latest_search_experiment(client)]
     elif isinstance(name, str):

@@ -66,6 +66,18 @@ def check_tracking_uri(uri: str | None, flag: str = "--tracking-uri") -> str:
     return uri
 
 
+def existing_store(uri: str | None, flag: str = "--tracking-uri") -> str:
+    """The tracking URI to read searches from (`check_tracking_uri`); UsageError when it is a
+    SQLite file that does not exist, which would hold no search: reading one must not create
+    an empty store (`report`, `ui` and `open_search` in a folder with no search)."""
+    from .redact import redact
+
+    uri = check_tracking_uri(uri, flag)
+    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :].split("?", 1)[0]):
+        raise UsageError(f"no MLflow store at {redact(uri)}, so no searches; run a search first or give {flag}")
+    return uri
+
+
 @contextlib.contextmanager
 def _sqlite_init_lock(uri: str):
     """For a SQLite store, an fcntl lock beside the database while MLflow first opens it:

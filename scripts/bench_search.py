@@ -2,7 +2,7 @@
 long HGQ beta-ramp run, with and without intra-trial harvesting, on digits and MNIST.
 
 Every method runs through the real command (`python -m hgq_automl search`: Ray Tune,
-Optuna, MLflow SQLite) with the same wall-clock budget (`--time-budget`, counted from the
+Optuna, MLflow SQLite) with the same wall-clock budget (`--time-budget-s`, counted from the
 start of the trials; Ray's start-up comes on top, the same for every method):
 - `default`: the dataset's built-in space as it ships (harvesting, its sampler, trials and
   epochs), given the budget;
@@ -127,7 +127,7 @@ def _largest(space: dict) -> dict:
 def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | None = None) -> tuple[dict, list[str]]:
     """The space (plain data) and extra command-line flags of one method."""
     space = _space_dict(dataset)
-    flags = ["--time-budget", f"{budget:g}"]
+    flags = ["--time-budget-s", f"{budget:g}"]
     if method == "default":  # the built-in space as it ships, given the budget
         return space, flags
     name, _, harvest = method.partition("+")
@@ -349,7 +349,7 @@ def write_markdown(data: dict, path: Path, image: str, name: str | None = None) 
         f"## Search quality vs wall-clock (`scripts/bench_search.py`){title}",
         "",
         "Every method runs through `python -m hgq_automl search` (Ray Tune + Optuna + MLflow SQLite) with the same",
-        "`--time-budget`; quality is the hypervolume of (val_accuracy, log10 EBOPs) of all points finished by the",
+        "`--time-budget-s`; quality is the hypervolume of (val_accuracy, log10 EBOPs) of all points finished by the",
         f"horizon (budget + {slack:g} s for Ray's start-up and the last reports), against a fixed reference point",
         "(accuracy 0.5, the EBOPs given). Trials running at the budget end their training there and are kept",
         "(a beta ramp keeps pace with the budget: it still ends at `beta_final`).",

@@ -131,3 +131,35 @@ def finished_search(tmp_path_factory):
     seed = find_seed(space, 3, lambda configs: [c["learning_rate"] for c in configs].count(1e30) == 1)
     result = run_cli(["search", "--space", "tiny.yaml", "--seed", str(seed), "--name", "e2e"], cwd=folder, isolated=True)
     return folder, result
+
+
+# --------------------------------------------------------------------------- the fast tier
+# `python -m pytest -m 'not e2e'` runs the fast tier (CONTRIBUTING.md). A test is e2e when it
+# starts Ray, a server or a CLI search, or trains a model: its module is listed below, or its
+# own source or that of a fixture it uses does one of these things (so a new test that does
+# is marked without anyone remembering to).
+E2E_MODULES = {
+    "test_api_e2e", "test_export_e2e", "test_harvest_e2e", "test_regression_e2e", "test_search_e2e", "test_user_models_e2e",
+    "test_faults", "test_recovery", "test_resume", "test_failed_search_and_secrets", "test_jobs", "test_mcp", "test_network",
+    "test_notebook", "test_tracking", "test_early_stopping", "test_warm_start", "test_trust", "test_browse",
+}
+_E2E_SOURCE = ("isolated=True", "logged_search(", "run_trial(", "run_trials(", "start_ray", "Popen(", "anyio.run(", ".fit(", "tune.Tuner", "ray.init(")
+
+
+def _source(fn) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        sources = [_source(getattr(item, "function", None))]
+        for defs in getattr(item, "_fixtureinfo", None).name2fixturedefs.values() if getattr(item, "_fixtureinfo", None) else ():
+            sources += [_source(d.func) for d in defs if getattr(d, "baseid", "") != ""]
+        if module in E2E_MODULES or any(p in s for s in sources for p in _E2E_SOURCE):
+            item.add_marker(pytest.mark.e2e)

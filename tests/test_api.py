@@ -183,7 +183,7 @@ def test_one_table_of_search_options_feeds_the_api_the_cli_and_submit(tmp_path):
     from hgq_automl.jobs import search_arguments
     from hgq_automl.options import API_ONLY, SEARCH_OPTIONS, request_fields
 
-    names = {o.api_name for o in SEARCH_OPTIONS} | set(API_ONLY)
+    names = {o.api_name for o in SEARCH_OPTIONS} | set(API_ONLY) | {o.old_api for o in SEARCH_OPTIONS if o.old_api}
     assert set(inspect.signature(hgq_automl.search).parameters) == names
     for name in names:
         assert f"\n        {name}: " in hgq_automl.search.__doc__, name
@@ -191,15 +191,15 @@ def test_one_table_of_search_options_feeds_the_api_the_cli_and_submit(tmp_path):
     # every flag reaches the request under its field
     args = build_parser().parse_args(["search", "--space", "s.yaml", "--data", "d.npz", "--trials", "3", "--concurrency", "2", "--sampler", "tpe", "--seed", "4",
                                       "--name", "n", "--tracking-uri", "sqlite:///m.db", "--storage", "st", "--address", "a:1", "--cpus", "2", "--max-failures", "1",
-                                      "--synthesis", "rtl", "--part", "p", "--no-harvest", "--time-budget", "9"])
+                                      "--synthesis", "rtl", "--part", "p", "--no-harvest", "--time-budget-s", "9"])
     request = SearchRequest(**request_fields(args))
     assert (request.space, request.data, request.trials, request.concurrency, request.sampler, request.seed, request.name) == ("s.yaml", "d.npz", 3, 2, "tpe", 4, "n")
     assert (request.cpus, request.max_failures, request.synthesis, request.part, request.harvest, request.time_budget_s) == (2, 1, "rtl", "p", False, 9.0)
-    assert request.opt("time_budget_s") == "--time-budget" and SearchRequest(api=True).opt("time_budget_s") == "time_budget"
+    assert request.opt("time_budget_s") == "--time-budget-s" and SearchRequest(api=True).opt("time_budget_s") == "time_budget_s"
     # submit passes the search's options on, paths made absolute
-    sub = build_parser().parse_args(["submit", "--address", "http://h:8265", "--data", "d.npz", "--trials", "3", "--harvest", "--time-budget", "9", "--max-failures", "1",
+    sub = build_parser().parse_args(["submit", "--address", "http://h:8265", "--data", "d.npz", "--trials", "3", "--harvest", "--time-budget-s", "9", "--max-failures", "1",
                                      "--storage", str(tmp_path / "st"), "--tracking-uri", "sqlite:///m.db"])
     argv = search_arguments(sub)
     assert argv[argv.index("--data") + 1].endswith("/d.npz") and argv[argv.index("--data") + 1].startswith("/")
-    assert argv[argv.index("--trials") + 1] == "3" and "--harvest" in argv and argv[argv.index("--time-budget") + 1] == "9.0"
+    assert argv[argv.index("--trials") + 1] == "3" and "--harvest" in argv and argv[argv.index("--time-budget-s") + 1] == "9.0"
     assert argv[argv.index("--max-failures") + 1] == "1" and "--address" not in argv and "--cpus" not in argv

@@ -231,7 +231,7 @@ CASES = [
     ("trials-1e30", None, ["--trials", "1e30"], "--trials: must be a positive integer"),
     ("concurrency-400-digits", None, ["--concurrency", str(10**400)], "--concurrency: must be a positive integer"),
     ("name-longer-than-a-file-name", None, ["--name", "a" * 300], "--name must be at most 200 bytes (it names a folder); got 300"),
-    ("time-budget-nan", None, ["--time-budget", "nan"], "--time-budget"),
+    ("time-budget-nan", None, ["--time-budget-s", "nan"], "--time-budget-s"),
     ("concurrency-zero", None, ["--concurrency", "0"], "--concurrency"),
     ("storage-a-file", _storage_is_a_file, ["--storage", "store", "--name", "s"], "store"),
     # tracking stores

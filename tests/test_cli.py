@@ -17,7 +17,7 @@ def test_help_imports_no_heavy_library():
 def test_help_lists_the_search_flags(tmp_path):
     result = run_cli(["search", "--help"], cwd=tmp_path)
     assert result.returncode == 0
-    for flag in ("--space", "--data", "--trials", "--concurrency", "--sampler", "--seed", "--name", "--tracking-uri", "--storage", "--synthesis", "--part", "--cpus", "--harvest", "--time-budget"):
+    for flag in ("--space", "--data", "--trials", "--concurrency", "--sampler", "--seed", "--name", "--tracking-uri", "--storage", "--synthesis", "--part", "--cpus", "--harvest", "--time-budget-s"):
         assert flag in result.stdout
     result = run_cli(["export", "--help"], cwd=tmp_path)
     assert result.returncode == 0

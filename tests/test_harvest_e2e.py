@@ -21,7 +21,7 @@ SPACE = tiny_space(
 
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
-    return logged_search(tmp_path_factory, "hv", SPACE, "--seed", "3", "--time-budget", "40")
+    return logged_search(tmp_path_factory, "hv", SPACE, "--seed", "3", "--time-budget-s", "40")
 
 
 def _role(runs, role):

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from ..constraints import Constraint, parse_constraint
-from ..errors import SpaceError
+from ..errors import SpaceError, SpaceErrors, did_you_mean
 from ..yaml_limits import describe_error, safe_load
 from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
@@ -147,27 +147,33 @@ def parse_space(raw: Any, source: str = "<space>", base_dir: str | Path | None =
         base_dir = Path(source).resolve().parent if Path(source).is_file() else None
     if not isinstance(raw, dict):
         raise SpaceError(source, "", f"must be a mapping of {', '.join(_TOP_KEYS)}; got {type(raw).__name__}")
-    _no_unknown_keys(raw, _TOP_KEYS, source, "")
+    # the sections are checked independently and their errors reported together; the
+    # checks that need them all (parameters, cross-section checks) run once they are valid
+    collect = _Collect()
+    collect(_no_unknown_keys, raw, _TOP_KEYS, source, "")
     default_name = re.sub(r"[^\w.-]", "", Path(source).stem) or "space"
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
-        raise SpaceError(source, "name", f"must be a word of letters, digits, '_', '-', '.'; got {name!r}")
+        collect.errors.append(SpaceError(source, "name", f"must be a word of letters, digits, '_', '-', '.'; got {name!r}"))
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise SpaceError(source, "description", f"must be text; got {type(description).__name__}")
-    task = _parse_task(raw.get("task"), source)
-    dataset = _parse_dataset(_section(raw, "dataset", source), source, check_files=not data_in_memory)
-    model = _parse_model(_section(raw, "model", source), source, base_dir)
-    objectives = _parse_objectives(raw.get("objectives"), source, task)
-    search = _parse_search(_section(raw, "search", source), source)
-    hardware = _parse_hardware(_section(raw, "hardware", source), source)
-    if hardware.io_type == "io_stream" and not model.is_user:
+        collect.errors.append(SpaceError(source, "description", f"must be text; got {type(description).__name__}"))
+    task = collect(_parse_task, raw.get("task"), source)
+    dataset = collect(lambda: _parse_dataset(_section(raw, "dataset", source), source, check_files=not data_in_memory))
+    model = collect(lambda: _parse_model(_section(raw, "model", source), source, base_dir))
+    objectives = collect(_parse_objectives, raw.get("objectives"), source, task) if task is not None else None
+    search = collect(lambda: _parse_search(_section(raw, "search", source), source))
+    hardware = collect(lambda: _parse_hardware(_section(raw, "hardware", source), source))
+    constraints = collect(_parse_constraints, raw.get("constraints"), source)
+    collect(_parse_early_stopping, raw.get("early_stopping"), source)
+    collect(_parse_harvest, raw.get("harvest"), source)
+    collect.raise_any()
+    if hardware is not None and model is not None and hardware.io_type == "io_stream" and not model.is_user:
         raise SpaceError(
             source, "hardware.io_type",
             f"io_stream needs homogeneous activation quantizers (hls4ml 1.3); the built-in {model.family} models quantize activations "
             "per element: use io_parallel, or a model of your own built with QuantizerConfigScope(place='datalane', heterogeneous_axis=())",
         )
-    constraints = _parse_constraints(raw.get("constraints"), source)
     space = SearchSpace(name, source, description, dataset, model, objectives, search, hardware=hardware, constraints=constraints, task=task)
     params = _parse_parameters(_section(raw, "parameters", source), space, source)
     if model.input_shape is not None:  # else search.prepare checks it with the data's shape
@@ -219,10 +225,39 @@ def _section(raw: dict, key: str, source: str) -> dict:
 
 
 def _no_unknown_keys(d: dict, allowed, source: str, prefix: str) -> None:
-    for key in d:
-        if key not in allowed:
-            where = f"{prefix}.{key}" if prefix else str(key)
-            raise SpaceError(source, where, f"unknown key; allowed keys are {', '.join(allowed)}")
+    """Every unknown key of the mapping `d`, each on its line with a did-you-mean."""
+    errors = [
+        SpaceError(source, f"{prefix}.{key}" if prefix else str(key), f"unknown key; {did_you_mean(key, allowed)}allowed keys are {', '.join(allowed)}")
+        for key in d
+        if key not in allowed
+    ]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SpaceErrors(errors)
+
+
+class _Collect:
+    """Runs independent checks of a space and keeps their SpaceErrors, so that one pass
+    reports them all (`SpaceErrors`); a check that failed gives None."""
+
+    def __init__(self):
+        self.errors: list[SpaceError] = []
+
+    def __call__(self, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except SpaceErrors as exc:
+            self.errors += exc.errors
+        except SpaceError as exc:
+            self.errors.append(exc)
+        return None
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise SpaceErrors(self.errors)
 
 
 def _one_of(value: Any, allowed: Sequence[str], source: str, key: str, names: tuple[str, str] | None = None) -> Any:
@@ -230,9 +265,10 @@ def _one_of(value: Any, allowed: Sequence[str], source: str, key: str, names: tu
     <names> are ..." when `names` (singular, plural) are given, else "must be one of ...; got 'v'"."""
     if isinstance(value, str) and value in allowed:
         return value
+    hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
     if names:
-        raise SpaceError(source, key, f"unknown {names[0]} {value!r}; known {names[1]} are {', '.join(allowed)}")
-    raise SpaceError(source, key, f"must be one of {', '.join(allowed)}; got {value!r}")
+        raise SpaceError(source, key, f"unknown {names[0]} {value!r}; {hint}known {names[1]} are {', '.join(allowed)}")
+    raise SpaceError(source, key, f"must be one of {', '.join(allowed)}; got {value!r}" + (f"; {hint.strip()}" if hint else ""))
 
 
 #: the largest integer a space holds (trials, epochs, batch_size, ...): a signed 32-bit
@@ -866,7 +902,7 @@ def _unknown_parameter_hint(name: str, space: SearchSpace) -> str:
             return "unknown parameter: a model file's layers have fixed widths"
         return "unknown parameter: this model has no such layer (check model.conv_layers / model.dense_layers)"
     own = "; a model file takes no parameters of its own" if space.model.family == "file" else " (a parameter of your own needs model.builder)"
-    return f"unknown parameter; known parameters are {', '.join(sorted(space.rules()))}{own}"
+    return f"unknown parameter; {did_you_mean(name, space.rules())}known parameters are {', '.join(sorted(space.rules()))}{own}"
 
 
 def _parse_user_dimension(name: str, spec: Any, source: str, key: str) -> Dimension:
