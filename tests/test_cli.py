@@ -86,7 +86,10 @@ def test_unreachable_tracking_server_is_refused_before_any_trial(tmp_path):
 
 
 def test_existing_search_name_is_refused(tmp_path):
+    from hgq_automl.layout import STATE_FILE
+
     (tmp_path / "results" / "taken").mkdir(parents=True)
+    (tmp_path / "results" / "taken" / STATE_FILE).write_text("{}")  # a search's folder: its state file written
     result = run_cli(["search", "--storage", "results", "--name", "taken"], cwd=tmp_path)
     assert_one_line_error(result, "a search named 'taken' already exists")
 
