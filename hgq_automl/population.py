@@ -1,0 +1,228 @@
+"""Populations: K models of one architecture trained in one compiled program (JAX backend).
+
+A trial's step is overhead-dominated on CPUs (tiny matmuls; docs/benchmarks.md): training
+K members side by side in one program costs far less than K programs. The members share
+the architecture, the optimizer's kind and learning rate and the data batches; they differ
+in their initial weights (one seed each) and in their beta schedules (HGQ's per-layer
+`_beta` variables are non-trainable variables, so each member carries its own).
+
+The program, per member and batch: `model.stateless_call(trainable, non_trainable, x,
+training=True, return_losses=True)`, the task loss plus the layers' losses (HGQ2 adds
+`beta * EBOPs` with `add_loss` in every quantized layer's training call and stores the
+EBOPs in its non-trainable `_ebops` variable), gradients with `jax.value_and_grad` and the
+optimizer's `stateless_apply`; `jax.vmap` over the members' variables (data in_axes None)
+and, with `scan=True`, `jax.lax.scan` over an epoch's full batches, so that an epoch is one
+call (a short last batch is one more call, as Keras trains it). Without `scan`, one call
+per batch, as `model.fit` does.
+
+Each member is then written back into the model (`assign_member`) and measured exactly as
+a single trained model is. No Ray, no MLflow: the pure core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+#: a member's global beta at an epoch (0-based)
+Schedule = Callable[[int], float]
+
+
+@dataclass
+class PopulationState:
+    """The stacked variables of K members (leading axis K) of one model."""
+
+    trainable: list
+    non_trainable: list
+    optimizer: list
+    beta_slots: list[tuple[int, float]]  # (index in non_trainable, layer scale) per HGQ layer
+    ebops_slots: list[int]  # index in non_trainable of each HGQ layer's `_ebops`
+    losses: list = field(default_factory=list)  # per epoch: (K,) mean training loss
+
+    @property
+    def size(self) -> int:
+        return int(self.trainable[0].shape[0])
+
+
+def _beta_slots(model, scales: dict[str, float] | None) -> tuple[list[tuple[int, float]], list[int]]:
+    from ._compat import flatten_layers, layer_beta
+
+    ids = {id(v): i for i, v in enumerate(model.non_trainable_variables)}
+    betas, ebops = [], []
+    for layer in flatten_layers(model, include_self=False):
+        beta = layer_beta(layer)
+        if beta is None:
+            continue
+        betas.append((ids[id(beta)], float((scales or {}).get(layer.name, 1.0))))
+        ebops.append(ids[id(layer._ebops)])
+    return betas, ebops
+
+
+def init_population(build: Callable[[int], Any], seeds: Sequence[int], compile: Callable[[Any], None], beta_scales: dict[str, float] | None = None):
+    """(template model, PopulationState) for one member per seed.
+
+    `build(seed)` returns a built model (same architecture for every seed; it should set the
+    seed itself, e.g. `_compat.set_random_seed` then `models.build_model`). The template is
+    the first seed's model, `compile(template)` compiles it (e.g. `models.compile_model`);
+    its optimizer is built on its trainable variables and its (fresh) state stacked K times.
+    `beta_scales`: {layer name: factor} applied to every member's global beta (the space's
+    `beta_scale_<layer>`)."""
+    import jax.numpy as jnp
+
+    models = [build(int(s)) for s in seeds]
+    template = models[0]
+    shapes = [tuple(v.shape) for v in template.variables]
+    for m in models[1:]:
+        if [tuple(v.shape) for v in m.variables] != shapes:
+            raise ValueError("population members must share one architecture")
+    compile(template)
+    optimizer = template.optimizer
+    optimizer.build(template.trainable_variables)
+
+    def stack(get):
+        return [jnp.stack([jnp.asarray(vals[i]) for vals in map(get, models)]) for i in range(len(get(models[0])))]
+
+    trainable = stack(lambda m: [v.value for v in m.trainable_variables])
+    non_trainable = stack(lambda m: [v.value for v in m.non_trainable_variables])
+    opt = [jnp.stack([v.value] * len(models)) for v in optimizer.variables]
+    betas, ebops = _beta_slots(template, beta_scales)
+    return template, PopulationState(trainable, non_trainable, opt, betas, ebops)
+
+
+def set_betas(state: PopulationState, betas: Sequence[float]) -> None:
+    """Every member's HGQ layers get beta = its global beta times the layer's scale."""
+    import jax.numpy as jnp
+
+    glob = np.asarray(betas, dtype=np.float64)
+    for index, scale in state.beta_slots:
+        old = state.non_trainable[index]
+        state.non_trainable[index] = jnp.asarray(glob * scale, dtype=old.dtype)
+
+
+def make_steps(model, optimizer, loss_fn):
+    """(epoch_fn, step_fn), both jitted and vmapped over members:
+    `epoch_fn(tv, ntv, ov, x, y, idx)` runs the batches `idx` (n_batches, batch) in a scan;
+    `step_fn(tv, ntv, ov, xb, yb)` one batch. Both return (tv, ntv, ov, mean loss per member)."""
+    import jax
+    import jax.numpy as jnp
+
+    def member_step(tv, ntv, ov, xb, yb):
+        def total(tv):
+            y_pred, new_ntv, losses = model.stateless_call(tv, ntv, xb, training=True, return_losses=True)
+            loss = loss_fn(yb, y_pred)
+            for extra in losses:
+                loss = loss + jnp.sum(extra)
+            return loss, new_ntv
+
+        (loss, new_ntv), grads = jax.value_and_grad(total, has_aux=True)(tv)
+        new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
+        return new_tv, new_ntv, new_ov, loss
+
+    batched = jax.vmap(member_step, in_axes=(0, 0, 0, None, None))
+
+    @jax.jit
+    def step_fn(tv, ntv, ov, xb, yb):
+        return batched(tv, ntv, ov, xb, yb)
+
+    @jax.jit
+    def epoch_fn(tv, ntv, ov, x, y, idx):
+        def body(carry, ids):
+            tv, ntv, ov = carry
+            tv, ntv, ov, loss = batched(tv, ntv, ov, x[ids], y[ids])
+            return (tv, ntv, ov), loss
+
+        (tv, ntv, ov), losses = jax.lax.scan(body, (tv, ntv, ov), idx)
+        return tv, ntv, ov, jnp.mean(losses, axis=0)
+
+    return epoch_fn, step_fn
+
+
+def train_population(
+    model,
+    state: PopulationState,
+    schedules: Sequence[Schedule],
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    loss_fn=None,
+    shuffle: bool = True,
+    scan: bool = True,
+    on_epoch_end: Callable[[int, PopulationState], None] | None = None,
+) -> PopulationState:
+    """Train the population `epochs` epochs on (x, y), every member on the same batches.
+
+    The batch order is Keras' own for numpy arrays under JAX: each epoch a permutation
+    from NumPy's global generator (`np.random.permutation`), batches in order, the last one
+    short. `schedules[k](epoch)` is member k's global beta in that epoch. `loss_fn(y,
+    y_pred)` is the task loss (default: the loss the model was compiled with).
+    `on_epoch_end(epoch, state)` may look at (not replace) the members after each epoch."""
+    import jax.numpy as jnp
+
+    if len(schedules) != state.size:
+        raise ValueError(f"{len(schedules)} schedules for {state.size} members")
+    optimizer = model.optimizer
+    loss_fn = loss_fn or model.loss
+    epoch_fn, step_fn = _steps_for(model, optimizer, loss_fn)
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    n = len(x)
+    full = n // batch_size
+    tv, ntv, ov = state.trainable, state.non_trainable, state.optimizer
+    for epoch in range(epochs):
+        state.non_trainable = ntv
+        set_betas(state, [s(epoch) for s in schedules])
+        ntv = state.non_trainable
+        order = np.random.permutation(n) if shuffle else np.arange(n)
+        losses = []
+        if scan and full:
+            idx = jnp.asarray(order[: full * batch_size].reshape(full, batch_size))
+            tv, ntv, ov, loss = epoch_fn(tv, ntv, ov, xj, yj, idx)
+            losses.append(loss * full)
+        else:
+            for b in range(full):
+                ids = order[b * batch_size : (b + 1) * batch_size]
+                tv, ntv, ov, loss = step_fn(tv, ntv, ov, xj[ids], yj[ids])
+                losses.append(loss)
+        if n > full * batch_size:
+            ids = order[full * batch_size :]
+            tv, ntv, ov, loss = step_fn(tv, ntv, ov, xj[ids], yj[ids])
+            losses.append(loss)
+        state.trainable, state.non_trainable, state.optimizer = tv, ntv, ov
+        state.losses.append(np.asarray(sum(losses)) / (full + (n > full * batch_size)))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, state)
+    return state
+
+
+_STEPS: dict = {}
+
+
+def _steps_for(model, optimizer, loss_fn):
+    key = (id(model), id(optimizer), id(loss_fn))
+    if key not in _STEPS:
+        _STEPS.clear()  # one population at a time: don't keep old models alive
+        _STEPS[key] = make_steps(model, optimizer, loss_fn)
+    return _STEPS[key]
+
+
+def assign_member(model, state: PopulationState, k: int) -> None:
+    """Write member k's variables into `model` (the template or any model of the architecture)."""
+    for v, value in zip(model.trainable_variables, state.trainable):
+        v.assign(value[k])
+    for v, value in zip(model.non_trainable_variables, state.non_trainable):
+        v.assign(value[k])
+
+
+def member_ebops(state: PopulationState) -> np.ndarray:
+    """(K,) the EBOPs each member's last training step stored (before any trace_minmax)."""
+    return np.sum([np.asarray(state.non_trainable[i], dtype=np.float64) for i in state.ebops_slots], axis=0)
+
+
+def ramp(beta: float, beta_final: float, epochs: int) -> Schedule:
+    """A log-linear ramp from beta to beta_final over `epochs`, as a trial ramps (`trial.beta_at`)."""
+    from .trial import beta_at
+
+    params = {"beta": beta, "beta_final": beta_final, "beta_schedule": "ramp", "epochs": epochs}
+    return lambda epoch: beta_at(params, epoch)
