@@ -11,9 +11,9 @@ training=True, return_losses=True)`, the task loss plus the layers' losses (HGQ2
 `beta * EBOPs` with `add_loss` in every quantized layer's training call and stores the
 EBOPs in its non-trainable `_ebops` variable), gradients with `jax.value_and_grad` and the
 optimizer's `stateless_apply`; `jax.vmap` over the members' variables (data in_axes None)
-and, with `scan=True`, `jax.lax.scan` over an epoch's full batches, so that an epoch is one
-call (a short last batch is one more call, as Keras trains it). Without `scan`, one call
-per batch, as `model.fit` does.
+and, with `scan=True`, `jax.lax.scan` over an epoch's batches, so that an epoch is one
+call (a short last batch padded with copies of its own samples at loss weight 0, see
+`_epoch_batches`). Without `scan`, one call per batch, as `model.fit` does.
 
 Each member is then written back into the model (`assign_member`) and measured exactly as
 a single trained model is. No Ray, no MLflow: the pure core.
@@ -103,15 +103,20 @@ def set_betas(state: PopulationState, betas: Sequence[float]) -> None:
 
 def make_steps(model, optimizer, loss_fn):
     """(epoch_fn, step_fn), both jitted and vmapped over members:
-    `epoch_fn(tv, ntv, ov, x, y, idx)` runs the batches `idx` (n_batches, batch) in a scan;
+    `epoch_fn(tv, ntv, ov, x, y, idx, w)` runs the batches `idx` (n_batches, batch) in a
+    scan, each sample's loss weighted by `w` (same shape; a short last batch is padded with
+    copies of its own samples at weight 0, so that the whole epoch is one program);
     `step_fn(tv, ntv, ov, xb, yb)` one batch. Both return (tv, ntv, ov, mean loss per member)."""
     import jax
     import jax.numpy as jnp
 
-    def member_step(tv, ntv, ov, xb, yb):
+    def member_step(tv, ntv, ov, xb, yb, wb=None):
         def total(tv):
             y_pred, new_ntv, losses = model.stateless_call(tv, ntv, xb, training=True, return_losses=True)
-            loss = loss_fn(yb, y_pred)
+            if wb is None:
+                loss = loss_fn(yb, y_pred)
+            else:  # the loss' own mean over the real samples: weights scaled to mean 1 (exactly 1 in a full batch)
+                loss = loss_fn(yb, y_pred, sample_weight=wb * (wb.shape[0] / jnp.sum(wb)))
             for extra in losses:
                 loss = loss + jnp.sum(extra)
             return loss, new_ntv
@@ -121,19 +126,21 @@ def make_steps(model, optimizer, loss_fn):
         return new_tv, new_ntv, new_ov, loss
 
     batched = jax.vmap(member_step, in_axes=(0, 0, 0, None, None))
+    weighted = jax.vmap(member_step, in_axes=(0, 0, 0, None, None, None))
 
     @jax.jit
     def step_fn(tv, ntv, ov, xb, yb):
         return batched(tv, ntv, ov, xb, yb)
 
     @jax.jit
-    def epoch_fn(tv, ntv, ov, x, y, idx):
-        def body(carry, ids):
+    def epoch_fn(tv, ntv, ov, x, y, idx, w):
+        def body(carry, batch):
             tv, ntv, ov = carry
-            tv, ntv, ov, loss = batched(tv, ntv, ov, x[ids], y[ids])
+            ids, wb = batch
+            tv, ntv, ov, loss = weighted(tv, ntv, ov, x[ids], y[ids], wb)
             return (tv, ntv, ov), loss
 
-        (tv, ntv, ov), losses = jax.lax.scan(body, (tv, ntv, ov), idx)
+        (tv, ntv, ov), losses = jax.lax.scan(body, (tv, ntv, ov), (idx, w))
         return tv, ntv, ov, jnp.mean(losses, axis=0)
 
     return epoch_fn, step_fn
@@ -168,32 +175,43 @@ def train_population(
     epoch_fn, step_fn = _steps_for(model, optimizer, loss_fn)
     xj, yj = jnp.asarray(x), jnp.asarray(y)
     n = len(x)
-    full = n // batch_size
     tv, ntv, ov = state.trainable, state.non_trainable, state.optimizer
     for epoch in range(epochs):
         state.non_trainable = ntv
         set_betas(state, [s(epoch) for s in schedules])
         ntv = state.non_trainable
         order = np.random.permutation(n) if shuffle else np.arange(n)
-        losses = []
-        if scan and full:
-            idx = jnp.asarray(order[: full * batch_size].reshape(full, batch_size))
-            tv, ntv, ov, loss = epoch_fn(tv, ntv, ov, xj, yj, idx)
-            losses.append(loss * full)
+        if scan:
+            idx, w = _epoch_batches(order, batch_size)
+            tv, ntv, ov, loss = epoch_fn(tv, ntv, ov, xj, yj, jnp.asarray(idx), jnp.asarray(w))
+            state.losses.append(np.asarray(loss))
         else:
-            for b in range(full):
-                ids = order[b * batch_size : (b + 1) * batch_size]
+            losses = []
+            for b in range(0, n, batch_size):
+                ids = order[b : b + batch_size]
                 tv, ntv, ov, loss = step_fn(tv, ntv, ov, xj[ids], yj[ids])
                 losses.append(loss)
-        if n > full * batch_size:
-            ids = order[full * batch_size :]
-            tv, ntv, ov, loss = step_fn(tv, ntv, ov, xj[ids], yj[ids])
-            losses.append(loss)
+            state.losses.append(np.asarray(sum(losses)) / len(losses))
         state.trainable, state.non_trainable, state.optimizer = tv, ntv, ov
-        state.losses.append(np.asarray(sum(losses)) / (full + (n > full * batch_size)))
         if on_epoch_end is not None:
             on_epoch_end(epoch, state)
     return state
+
+
+def _epoch_batches(order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """An epoch's batches as (indices, weights), each (n_batches, batch_size): the last batch,
+    if short, filled up with its own first samples again (`np.resize`) at weight 0. HGQ's
+    quantizers' range updates in training take a batch's maximum, which copies of the
+    batch's own samples leave as they are; the weights leave them out of the loss."""
+    n = len(order)
+    full, rest = divmod(n, batch_size)
+    idx = [order[: full * batch_size].reshape(full, batch_size)]
+    w = [np.ones((full, batch_size), np.float32)]
+    if rest:
+        last = order[full * batch_size :]
+        idx.append(np.resize(last, batch_size)[None])
+        w.append((np.arange(batch_size) < rest).astype(np.float32)[None])
+    return np.concatenate(idx), np.concatenate(w)
 
 
 _STEPS: dict = {}
