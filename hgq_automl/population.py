@@ -244,3 +244,11 @@ def ramp(beta: float, beta_final: float, epochs: int) -> Schedule:
 
     params = {"beta": beta, "beta_final": beta_final, "beta_schedule": "ramp", "epochs": epochs}
     return lambda epoch: beta_at(params, epoch)
+
+
+def measure_members(model, state: PopulationState, measure: Callable[[Any], Any]) -> list:
+    """`measure(model)` for each member in turn, the member's variables written into `model`
+    first (`assign_member`): every member measured as a single trained model is (e.g. HGQ's
+    trace_minmax, then accuracy and EBOPs; `measure` may change the model's variables, the
+    population's state stays as trained)."""
+    return [(assign_member(model, state, k), measure(model))[1] for k in range(state.size)]

@@ -137,10 +137,7 @@ class Bench:
                            on_epoch_end=lambda e, s: marks.append((time.perf_counter(), time.process_time())))
         w1, c1 = time.perf_counter(), time.process_time()
         calls = compile_calls(template)
-        points = []
-        for i in range(k):
-            P.assign_member(template, state, i)
-            points.append(self.measure(template, calls))
+        points = P.measure_members(template, state, lambda model: self.measure(model, calls))
         w2, c2 = time.perf_counter(), time.process_time()
         steady = np.diff([m[0] for m in marks[1:]]) if len(marks) > 2 else np.array([np.nan])
         return {"k": k, "scan": scan, "wall": w2 - w0, "cpu": c2 - c0, "first_epoch_wall": marks[0][0] - w0, "steady_epoch_wall": float(np.median(steady)),
