@@ -252,3 +252,46 @@ def measure_members(model, state: PopulationState, measure: Callable[[Any], Any]
     trace_minmax, then accuracy and EBOPs; `measure` may change the model's variables, the
     population's state stays as trained)."""
     return [(assign_member(model, state, k), measure(model))[1] for k in range(state.size)]
+
+
+def make_check(model, state: PopulationState, chunk: int = 1024):
+    """`check(calibration, x) -> (ebops (K,), outputs (K, len(x), ...))`: every member traced
+    on the calibration samples (HGQ's trace_minmax: the ranges of those samples alone), then
+    its outputs on `x` (inference), all members in one program per pass (vmapped) — the
+    population's version of `compiled.compiled_check`, for harvesting members every epoch.
+    The population's state is left as trained."""
+    import jax
+    import jax.numpy as jnp
+
+    from ._compat import flatten_layers, tracing_flag
+
+    tracing = tracing_flag()
+    ids = {id(v): i for i, v in enumerate(model.non_trainable_variables)}
+    resets = []  # (index, value) that `_compat.reset_minmax` assigns: WRAP-mode quantizers' i and k
+    for layer in flatten_layers(model):
+        if hasattr(layer, "_i_decay_speed") and layer.trainable:
+            resets += [(ids[id(layer._i)], -1e9), (ids[id(layer._k)], 0)]
+
+    traced = jax.jit(jax.vmap(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=tracing)[1], in_axes=(0, 0, None)))
+    inferred = jax.jit(jax.vmap(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0], in_axes=(0, 0, None)))
+
+    def chunks(x):
+        for i in range(0, len(x), chunk):
+            part = x[i : i + chunk]
+            n = len(part)
+            if n < chunk:  # as compiled._chunks: filled up with the array's first rows
+                part = np.concatenate([part, np.resize(x, (chunk - n, *x.shape[1:]))])
+            yield part, n
+
+    def check(calibration: np.ndarray, x: np.ndarray):
+        tv = state.trainable
+        ntv = list(state.non_trainable)
+        for index, value in resets:
+            ntv[index] = jnp.full_like(ntv[index], value)
+        for part, _ in chunks(calibration):
+            ntv = traced(tv, ntv, part)
+        ebops = np.sum([np.asarray(ntv[i], dtype=np.float64) for i in state.ebops_slots], axis=0)
+        outs = [np.asarray(inferred(tv, ntv, part))[:, :n] for part, n in chunks(x)]
+        return ebops, np.concatenate(outs, axis=1)
+
+    return check

@@ -47,6 +47,10 @@ def test_two_betas_in_one_program(setup):
     assert ebops[1] < 0.9 * ebops[0], ebops  # 1e-3 * EBOPs in the loss: measured ~0.76x
     assert acc[0] > 0.5, acc  # the low-beta member learned
     assert len(state.losses) == 8 and state.losses[-1].shape == (2,)
+    # all members measured in one vmapped program: the same numbers
+    batched_ebops, outputs = P.make_check(template, state, chunk=256)(data.x_train, data.x_val)
+    assert batched_ebops.tolist() == ebops
+    assert [top1(o, data.y_val) for o in outputs] == acc
 
 
 @pytest.mark.parametrize("scan", [True, False])
