@@ -140,7 +140,9 @@ class Bench:
         points = P.measure_members(template, state, lambda model: self.measure(model, calls))
         w2, c2 = time.perf_counter(), time.process_time()
         steady = np.diff([m[0] for m in marks[1:]]) if len(marks) > 2 else np.array([np.nan])
+        steady_cpu = (marks[-1][1] - marks[1][1]) / (len(marks) - 2) if len(marks) > 2 else float("nan")
         return {"k": k, "scan": scan, "wall": w2 - w0, "cpu": c2 - c0, "first_epoch_wall": marks[0][0] - w0, "steady_epoch_wall": float(np.median(steady)),
+                "steady_epoch_cpu": steady_cpu, "measure_cpu": c2 - c1,
                 "measure_wall": w2 - w1, "acc": [p[0] for p in points], "ebops": [p[1] for p in points]}
 
     def fit(self, i: int) -> dict:
@@ -164,15 +166,17 @@ class Bench:
                         set_layer_beta(layer, schedule(epoch) * scales[layer.name])
 
             def on_epoch_end(self, epoch, logs=None):
-                marks.append(time.perf_counter())
+                marks.append((time.perf_counter(), time.process_time()))
 
         np.random.seed(0)
         model.fit(self.data.x_train, self.data.y_train, batch_size=self.batch, epochs=self.epochs, shuffle=True, callbacks=[Beta()], verbose=0)
-        w1 = time.perf_counter()
+        w1, c1 = time.perf_counter(), time.process_time()
         acc, ebops = self.measure(model, compile_calls(model))
         w2, c2 = time.perf_counter(), time.process_time()
-        steady = np.diff(marks[1:]) if len(marks) > 2 else np.array([np.nan])
-        return {"i": i, "wall": w2 - w0, "cpu": c2 - c0, "first_epoch_wall": marks[0] - w0, "steady_epoch_wall": float(np.median(steady)),
+        steady = np.diff([m[0] for m in marks[1:]]) if len(marks) > 2 else np.array([np.nan])
+        steady_cpu = (marks[-1][1] - marks[1][1]) / (len(marks) - 2) if len(marks) > 2 else float("nan")
+        return {"i": i, "wall": w2 - w0, "cpu": c2 - c0, "first_epoch_wall": marks[0][0] - w0, "steady_epoch_wall": float(np.median(steady)),
+                "steady_epoch_cpu": steady_cpu, "measure_cpu": c2 - c1,
                 "measure_wall": w2 - w1, "acc": acc, "ebops": ebops}
 
 
@@ -199,6 +203,7 @@ def summarize(pops: list[dict], fits: list[dict], ks: list[int], skip_repeats: i
                 "ratio_front_points_per_cpu_s": (pf / p["cpu"]) / (ff / fcpu),
                 "ratio_points_per_cpu_s": fcpu / p["cpu"],
                 "member_epochs_per_s_steady": {"population": k / p["steady_epoch_wall"], "fits": float(np.mean([1 / f["steady_epoch_wall"] for f in rep_fits]))},
+                "member_epochs_per_cpu_s_steady": {"population": k / p.get("steady_epoch_cpu", np.nan), "fits": float(np.mean([1 / f.get("steady_epoch_cpu", np.nan) for f in rep_fits]))},
                 "hypervolume": {"population": hypervolume(pa, pe, ref), "fits": hypervolume(fa, fe, ref)},
                 "mean_acc": {"population": float(pa.mean()), "fits": float(fa.mean())},
                 "mean_log10_ebops": {"population": float(np.log10(np.maximum(pe, 1)).mean()), "fits": float(np.log10(np.maximum(fe, 1)).mean())},
@@ -215,6 +220,8 @@ def summarize(pops: list[dict], fits: list[dict], ks: list[int], skip_repeats: i
                 "ratio_points_per_cpu_s": spread(lambda r: r["ratio_points_per_cpu_s"]),
                 "steady_member_epochs_per_s_population": spread(lambda r: r["member_epochs_per_s_steady"]["population"]),
                 "steady_member_epochs_per_s_fit": spread(lambda r: r["member_epochs_per_s_steady"]["fits"]),
+                "steady_member_epochs_per_cpu_s_population": spread(lambda r: r["member_epochs_per_cpu_s_steady"]["population"]),
+                "steady_member_epochs_per_cpu_s_fit": spread(lambda r: r["member_epochs_per_cpu_s_steady"]["fits"]),
                 "hypervolume_population": spread(lambda r: r["hypervolume"]["population"]),
                 "hypervolume_fits": spread(lambda r: r["hypervolume"]["fits"]),
                 "mean_acc_population": spread(lambda r: r["mean_acc"]["population"]),
