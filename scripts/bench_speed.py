@@ -671,6 +671,20 @@ def engine_space(folder: Path, space: str) -> Path:
     return path
 
 
+def _engine_record(r: dict, dataset: str, engine: str, repeat: int) -> dict:
+    """A search's measurement (`run_search`) with its engine's figures: epochs per
+    trial-second (all epochs over all trial_seconds), mean first epoch, trial time, accuracy."""
+    t = r["timings"]
+    r.update(
+        dataset=dataset, engine=engine, repeat=repeat,
+        epochs_per_trial_second=sum(x["epochs_trained"] for x in t) / sum(x["trial_seconds"] for x in t),
+        first_epoch_seconds=float(np.mean([x["first_epoch_seconds"] for x in t])) if all("first_epoch_seconds" in x for x in t) else None,
+        trial_seconds=float(np.mean([x["trial_seconds"] for x in t])),
+        val_accuracy=float(np.mean([x["val_accuracy"] for x in t])),
+    )
+    return {k: v for k, v in r.items() if k != "cpu_seconds_trials_span"}
+
+
 def engine_default(folder: Path, repeats: int) -> list[dict]:
     """The default search itself (the shipped digits_cnn: 2 harvesting ramps side by side in
     its 135-s time budget, which paces them), on round 2's engine and on this one (JAX,
@@ -690,13 +704,7 @@ def engine_default(folder: Path, repeats: int) -> list[dict]:
                     r = run_search(folder, name, args, code_root=old)
                 else:
                     r = run_search(folder, name, args, env_extra={"JAX_COMPILATION_CACHE_DIR": str(cache)})
-                t = r["timings"]
-                r.update(dataset="digits_cnn (default)", engine=engine, repeat=repeat,
-                         epochs_per_trial_second=sum(x["epochs_trained"] for x in t) / sum(x["trial_seconds"] for x in t),
-                         first_epoch_seconds=float(np.mean([x["first_epoch_seconds"] for x in t])) if all("first_epoch_seconds" in x for x in t) else None,
-                         trial_seconds=float(np.mean([x["trial_seconds"] for x in t])),
-                         val_accuracy=float(np.mean([x["val_accuracy"] for x in t])))
-                runs.append({k: v for k, v in r.items() if k != "cpu_seconds_trials_span"})
+                runs.append(_engine_record(r, "digits_cnn (default)", engine, repeat))
                 print(f"{name}: {r['epochs_per_trial_second']:.2f} epochs per trial-second, {r['epochs_trained']:.0f} epochs, "
                       f"start-up {r['startup_seconds']:.1f} s, wind-down {r['winddown_seconds']:.1f} s, command {r['wall_seconds']:.0f} s", flush=True)
     finally:
@@ -729,15 +737,7 @@ def engine_benchmark(folder: Path, repeats: int) -> list[dict]:
                     else:
                         backend = "tensorflow" if engine == "tensorflow" else "jax"
                         r = run_search(folder, name, [*args, "--backend", backend], env_extra=env)
-                    t = r["timings"]
-                    r.update(
-                        dataset=dataset, engine=engine, repeat=repeat,
-                        epochs_per_trial_second=sum(x["epochs_trained"] for x in t) / sum(x["trial_seconds"] for x in t),
-                        first_epoch_seconds=float(np.mean([x["first_epoch_seconds"] for x in t])) if all("first_epoch_seconds" in x for x in t) else None,
-                        trial_seconds=float(np.mean([x["trial_seconds"] for x in t])),
-                        val_accuracy=float(np.mean([x["val_accuracy"] for x in t])),
-                    )
-                    runs.append({k: v for k, v in r.items() if k != "cpu_seconds_trials_span"})
+                    runs.append(_engine_record(r, dataset, engine, repeat))
                     print(f"{name}: {r['epochs_per_trial_second']:.2f} epochs per trial-second, trial {r['trial_seconds']:.1f} s, "
                           f"worker peak {r['peak_rss_trial_worker_gb']:.2f} GB, start-up {r['startup_seconds']:.1f} s, "
                           f"wind-down {r['winddown_seconds']:.1f} s, command {r['wall_seconds']:.0f} s", flush=True)

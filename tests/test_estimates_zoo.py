@@ -15,15 +15,9 @@ RNG = np.random.default_rng(0)
 
 def _scopes():
     """The quantizer and layer configuration of `hgq_automl.models.build_model`."""
-    from contextlib import ExitStack
+    from hgq_automl.models import hgq_scopes
 
-    from hgq.config import LayerConfigScope, QuantizerConfigScope
-
-    stack = ExitStack()
-    stack.enter_context(QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM"))
-    stack.enter_context(QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP"))
-    stack.enter_context(LayerConfigScope(enable_ebops=True, beta0=1e-5))
-    return stack
+    return hgq_scopes(1e-5)
 
 
 def _model(shape, body, name):
