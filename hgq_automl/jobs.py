@@ -74,6 +74,8 @@ def _ship_user_model(path: Path, root: Path) -> None:
     job's folder beside the space copy, and point the copy at them. The job's working_dir
     reaches every worker and is on their sys.path, so a worker on another node finds the
     module by name there. (A built-in space's builder travels inside hgq_automl/search_spaces.)"""
+    import yaml
+
     from .space import load_space
     from .yaml_limits import safe_load
 
@@ -211,7 +213,7 @@ def submit(args) -> int:
     if not args.resume:  # bad input fails here, at once, not later in the job
         load_space(args.space, data=args.data).with_overrides(
             trials=args.trials, concurrency=args.concurrency, sampler=args.sampler, backend=args.backend, gpus_per_trial=args.gpus_per_trial, seed=args.seed, synthesis=args.synthesis, part=args.part,
-            harvest=args.harvest, time_budget_s=args.time_budget,
+            harvest=args.harvest, time_budget_s=args.time_budget_s,
         )
     warning = cleartext_warning(args.address)
     if warning:

@@ -82,7 +82,10 @@ def test_validate_refuses_bad_input_on_one_line_and_creates_nothing(tmp_path, ar
 
 def test_validate_refuses_a_taken_search_name(tmp_path):
     write(tmp_path / "tiny.yaml", tiny_space("tiny", trials=3))
+    from hgq_automl.layout import STATE_FILE
+
     (tmp_path / "hgq_automl_results" / "taken").mkdir(parents=True)
+    (tmp_path / "hgq_automl_results" / "taken" / STATE_FILE).write_text("{}")  # a search's folder: its state file written
     assert_one_line_error(run_cli(["validate", "tiny.yaml", "--name", "taken"], cwd=tmp_path), "a search named 'taken' already exists")
 
 
