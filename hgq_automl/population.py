@@ -101,12 +101,18 @@ def set_betas(state: PopulationState, betas: Sequence[float]) -> None:
         state.non_trainable[index] = jnp.asarray(glob * scale, dtype=old.dtype)
 
 
-def make_steps(model, optimizer, loss_fn):
+def make_steps(model, optimizer, loss_fn, members: str = "vmap"):
     """(epoch_fn, step_fn), both jitted and vmapped over members:
     `epoch_fn(tv, ntv, ov, x, y, idx, w)` runs the batches `idx` (n_batches, batch) in a
     scan, each sample's loss weighted by `w` (same shape; a short last batch is padded with
     copies of its own samples at weight 0, so that the whole epoch is one program);
-    `step_fn(tv, ntv, ov, xb, yb)` one batch. Both return (tv, ntv, ov, mean loss per member)."""
+    `step_fn(tv, ntv, ov, xb, yb)` one batch. Both return (tv, ntv, ov, mean loss per member).
+
+    `members`: "vmap" vectorizes the members (`jax.vmap`); "map" runs them one after the
+    other inside the same program (`jax.lax.map`): no vectorization, but still one dispatch
+    per epoch. vmap turns a convolution whose input differs per member (after each member's
+    input quantizer) into one grouped convolution (`feature_group_count=K`), which XLA's CPU
+    backend runs far slower than K plain ones on larger images (the MNIST model)."""
     import jax
     import jax.numpy as jnp
 
@@ -125,8 +131,17 @@ def make_steps(model, optimizer, loss_fn):
         new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
         return new_tv, new_ntv, new_ov, loss
 
-    batched = jax.vmap(member_step, in_axes=(0, 0, 0, None, None))
-    weighted = jax.vmap(member_step, in_axes=(0, 0, 0, None, None, None))
+    if members == "vmap":
+        batched = jax.vmap(member_step, in_axes=(0, 0, 0, None, None))
+        weighted = jax.vmap(member_step, in_axes=(0, 0, 0, None, None, None))
+    elif members == "map":
+        def batched(tv, ntv, ov, xb, yb):
+            return jax.lax.map(lambda s: member_step(*s, xb, yb), (tv, ntv, ov))
+
+        def weighted(tv, ntv, ov, xb, yb, wb):
+            return jax.lax.map(lambda s: member_step(*s, xb, yb, wb), (tv, ntv, ov))
+    else:
+        raise ValueError(f"members must be 'vmap' or 'map', not {members!r}")
 
     @jax.jit
     def step_fn(tv, ntv, ov, xb, yb):
@@ -157,6 +172,7 @@ def train_population(
     loss_fn=None,
     shuffle: bool = True,
     scan: bool = True,
+    members: str = "vmap",
     on_epoch_end: Callable[[int, PopulationState], None] | None = None,
 ) -> PopulationState:
     """Train the population `epochs` epochs on (x, y), every member on the same batches.
@@ -164,7 +180,8 @@ def train_population(
     The batch order is Keras' own for numpy arrays under JAX: each epoch a permutation
     from NumPy's global generator (`np.random.permutation`), batches in order, the last one
     short. `schedules[k](epoch)` is member k's global beta in that epoch. `loss_fn(y,
-    y_pred)` is the task loss (default: the loss the model was compiled with).
+    y_pred)` is the task loss (default: the loss the model was compiled with); `members`:
+    vectorized ("vmap") or one after the other in the program ("map"), see `make_steps`.
     `on_epoch_end(epoch, state)` may look at (not replace) the members after each epoch."""
     import jax.numpy as jnp
 
@@ -172,7 +189,7 @@ def train_population(
         raise ValueError(f"{len(schedules)} schedules for {state.size} members")
     optimizer = model.optimizer
     loss_fn = loss_fn or model.loss
-    epoch_fn, step_fn = _steps_for(model, optimizer, loss_fn)
+    epoch_fn, step_fn = _steps_for(model, optimizer, loss_fn, members)
     xj, yj = jnp.asarray(x), jnp.asarray(y)
     n = len(x)
     tv, ntv, ov = state.trainable, state.non_trainable, state.optimizer
@@ -217,11 +234,11 @@ def _epoch_batches(order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.n
 _STEPS: dict = {}
 
 
-def _steps_for(model, optimizer, loss_fn):
-    key = (id(model), id(optimizer), id(loss_fn))
+def _steps_for(model, optimizer, loss_fn, members):
+    key = (id(model), id(optimizer), id(loss_fn), members)
     if key not in _STEPS:
         _STEPS.clear()  # one population at a time: don't keep old models alive
-        _STEPS[key] = make_steps(model, optimizer, loss_fn)
+        _STEPS[key] = make_steps(model, optimizer, loss_fn, members)
     return _STEPS[key]
 
 
