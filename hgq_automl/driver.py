@@ -614,6 +614,50 @@ def _start_tracked(request: SearchRequest, root: str, name: str, client, space, 
     return tracker, lock
 
 
+def _synthesize_front(records, space, data, threads: int, tracker, say) -> None:
+    """Every front member a finished product: the synthesis step on the harvested points that
+    make the front (their trials synthesized only their own last model), its metrics added to
+    each one's record, metrics.json and MLflow run, its project beside its model.
+
+    A point not yet synthesized is judged by the constraints on the other metrics only (it
+    may yet meet those on the step's, e.g. `bit_mismatches <= 0`); rounds go on until every
+    harvested member of the front has been through the step. One whose step fails keeps
+    its place when no constraint needs the step's metrics, with the error as its
+    `synthesis_error` note."""
+    import json
+
+    from .constraints import feasible
+    from .events import with_harvest
+    from .layout import METRICS_FILE
+    from .metrics import FINAL_METRICS, NOTE_PREFIX
+    from .pareto import pareto_front
+    from .raytune import synthesize_points
+
+    from_step = {name for name, metric in FINAL_METRICS.items() if metric.needs}
+    others = [c for c in space.constraints if c.metric not in from_step]
+    points = with_harvest([r for r in records if r.ok])
+    tried: set[str] = set()
+
+    def pending(p) -> bool:
+        return bool(p.harvested_from) and p.model_dir is not None and "bit_mismatches" not in p.metrics and p.trial_id not in tried
+
+    while True:
+        candidates = [p for p in points if feasible(others if pending(p) else space.constraints, p.metrics)]
+        todo = [p for p in pareto_front(candidates, space.objectives, lambda r: r.metrics) if pending(p)]
+        if not todo:
+            return
+        say(f"synthesis step ({space.hardware.synthesis}) on {len(todo)} harvested point(s) of the front:")
+        tried.update(p.trial_id for p in todo)
+        for trial_id, got in synthesize_points(todo, space, data, threads, say).items():
+            point = next(r for r in todo if r.trial_id == trial_id)
+            new = dict(got) if isinstance(got, dict) else {f"{NOTE_PREFIX}synthesis_error": got}
+            point.metrics.update(new)
+            saved = point.model_dir / METRICS_FILE
+            if saved.is_file():  # a resume reads the point back from it
+                saved.write_text(json.dumps({**json.loads(saved.read_text()), **new}, indent=1))
+            tracker.point_measured(point, new)
+
+
 def run_search(request: SearchRequest, console=None, progress: str | None = "lines", show_front: bool = True) -> SearchOutcome:
     """Run (or resume) a whole search and log it.
 
@@ -627,6 +671,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     from .constraints import feasible
     from .events import budget_ending, with_harvest
     from .fingerprints import file_fingerprints
+    from .metrics import NOTE_PREFIX
     from .pareto import pareto_front
     from .raytune import RunSettings, can_resume, run_trials
     from .report import config_summary, front_table
@@ -712,13 +757,21 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             from .progress import BarProgress
 
             listeners.insert(0, BarProgress(space))
+
+        def front_of(records):
+            return pareto_front(with_harvest([r for r in records if r.ok]), space.objectives, lambda r: r.metrics, space.constraints)
+
+        def finish(records, threads):
+            if space.hardware.synthesis != "none":
+                _synthesize_front(records, space, data, threads, tracker, say)
+
         try:
-            records, unfinished = run_trials(space, data, settings, listeners)
+            records, unfinished = run_trials(space, data, settings, listeners, finish=finish)
         finally:
             for listener in listeners:
                 getattr(listener, "close", lambda: None)()
         completed = [r for r in records if r.ok]
-        front = pareto_front(with_harvest(completed), space.objectives, lambda r: r.metrics, space.constraints)
+        front = front_of(records)
         tracker.finish(records, front, unfinished)
     except KeyboardInterrupt:
         tracker.abort("KILLED")
@@ -766,6 +819,9 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     for record in front:
         if record.metrics.get("bit_mismatches"):
             console.print(f"  UNTRUSTED trial {record.trial_id}: {int(record.metrics['bit_mismatches'])} firmware outputs differ from Keras")
+        elif space.hardware.synthesis != "none" and "bit_mismatches" not in record.metrics:
+            why = record.metrics.get(f"{NOTE_PREFIX}synthesis_error", "not simulated")
+            console.print(f"  UNCHECKED trial {record.trial_id}: its synthesis step failed ({why})", soft_wrap=True)
     for record in failed:
         console.print(f"  failed trial {record.trial_id}: {record.error}", soft_wrap=True)
     console.print(

@@ -15,7 +15,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,6 +232,67 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
+def synthesize_points(points: Sequence[TrialRecord], space: SearchSpace, data: Splits, threads: int, say=lambda text: None) -> dict[str, dict[str, float] | str]:
+    """The space's synthesis step on saved checkpoints (the front's harvested members, which
+    their trials did not synthesize), as Ray tasks of `threads` CPUs each, as many at once
+    as Ray fits. Each task gets the checkpoint's model file as bytes and returns its metrics
+    and its project folder as a tar, unpacked here into the checkpoint's FIRMWARE_DIR: the
+    workers need not see this machine's disk. Per trial id: the metrics, or the error (one
+    line) when the step failed."""
+    import ray
+
+    task = ray.remote(num_cpus=threads)(_synthesize_point)
+    x_test = ray.put(data.x_test)
+    pending = {
+        task.remote((p.model_dir / MODEL_FILE).read_bytes(), dict(p.config), space, x_test, threads): p
+        for p in points
+    }
+    out: dict[str, dict[str, float] | str] = {}
+    start = time.perf_counter()
+    while pending:
+        [ref], _ = ray.wait(list(pending), num_returns=1)
+        point = pending.pop(ref)
+        try:
+            metrics, project = ray.get(ref)
+        except Exception as exc:  # noqa: BLE001 - the step failed on this point: said, and the search goes on
+            out[point.trial_id] = _error_text(exc)
+            say(f"  {point.trial_id}: synthesis step failed: {out[point.trial_id]}")
+            continue
+        _untar(project, point.model_dir / FIRMWARE_DIR)
+        out[point.trial_id] = metrics
+        shown = ", ".join(f"{k} {v:g}" for k, v in metrics.items() if isinstance(v, (int, float)))
+        say(f"  {point.trial_id}: {shown} ({len(out)} of {len(points)}, {time.perf_counter() - start:.0f} s)")
+    return out
+
+
+def _synthesize_point(model_bytes: bytes, config: dict[str, Any], space: SearchSpace, x_test, threads: int) -> tuple[dict[str, float], bytes]:
+    """A Ray task: `trial.synthesize_saved` on a model given as bytes; (metrics, project as tar)."""
+    import io
+    import tarfile
+
+    from .hardware.synthesis import run_synthesis
+    from .trial import synthesize_saved
+
+    with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
+        model_file = Path(folder) / MODEL_FILE
+        model_file.write_bytes(model_bytes)
+        project = Path(folder) / FIRMWARE_DIR
+        metrics = synthesize_saved(space, config, model_file, x_test, project, run_synthesis, threads)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            tar.add(project, arcname=".")
+    return metrics, buffer.getvalue()
+
+
+def _untar(data: bytes, folder: Path) -> None:
+    import io
+    import tarfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(folder, filter="data")
+
+
 def _error_text(error: BaseException | str) -> str:
     """One line: the original exception's type and last message line (Ray wraps it)."""
     if isinstance(error, str):
@@ -425,9 +486,13 @@ def _finished_trials(path: str) -> list[TrialRecord]:
 
 
 def run_trials(
-    space: SearchSpace, data: Splits, settings: RunSettings, listeners: Sequence[TrialListener] = ()
+    space: SearchSpace, data: Splits, settings: RunSettings, listeners: Sequence[TrialListener] = (),
+    finish: Callable[[list[TrialRecord], int], None] | None = None,
 ) -> tuple[list[TrialRecord], int]:
     """Run (or resume) the search; return a record per trial that ended, and how many did not.
+
+    `finish(records, threads)`, when given, is called once the trials ended, while Ray is
+    still up (e.g. to run `synthesize_points` on the front's harvested members).
 
     Trials that did not end are the ones an interrupt (SIGINT) left pending or running;
     `settings.resume` continues them.
@@ -499,6 +564,8 @@ def run_trials(
         records = [r for r in map(trial_record, analysis.trials) if r is not None]
         for record in records:
             record.metrics.update(bridge.timings.get(record.trial_id, {}))
+        if finish is not None:
+            finish(records, threads)
         # a search that used up its time budget is over: trials it never started are not owed
         return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:

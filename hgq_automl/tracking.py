@@ -405,6 +405,17 @@ class SearchTracker:
         self._log_model(run_id, point)
         self._set_status(run_id, "FINISHED")
 
+    def point_measured(self, point: TrialRecord, metrics: dict[str, Any]) -> None:
+        """More metrics of a point already logged (a harvested front member's synthesis step,
+        run at the end of the search): on its run, at its epoch's step."""
+        run_id = self.run_ids.get(point.trial_id)
+        if run_id is None:
+            return
+        now = int(time.time() * 1000)
+        step = int(point.metrics.get("harvest_epoch", 0))
+        self._log_metrics(run_id, [(k, v, now, step) for k, v in logged_values(metrics, finite=True).items()])
+        self._log_notes(run_id, metrics)
+
     # -- the end of a search
 
     def finish(self, records: Sequence[TrialRecord], front: Sequence[TrialRecord], unfinished: int = 0) -> None:

@@ -8,7 +8,6 @@ receives the per-epoch metrics; `run_trial` returns the final metrics and the mo
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -227,10 +226,11 @@ def run_trial(
 
     When the space harvests (`harvest:`), beta ramps over the epochs and the trial keeps
     its non-dominated earlier checkpoints (see `hgq_automl.harvest`); each is measured like
-    the final model (trace on the whole training set, both accuracies, the estimates; da4ml's
-    only if the space's objectives or constraints use them, see `harvest_needs_da4ml`) and
-    written to `harvest_dir/epoch_NNNN/` (model.keras + metrics.json; `harvest_points` in
-    the final metrics counts them). Harvested checkpoints get no synthesis step.
+    the final model (trace on the whole training set, both accuracies, every estimate, da4ml's
+    included: a front member is a finished product) and written to `harvest_dir/epoch_NNNN/`
+    (model.keras + metrics.json; `harvest_points` in the final metrics counts them). The
+    synthesis step is not run on them here: the search runs it at its end on the harvested
+    checkpoints that made its front (`synthesize_saved`).
 
     With a `deadline` (a `time.time()` value: a search's time budget), training ends early
     when the next epoch would end past it; a beta ramp keeps pace with the time left, so it
@@ -334,7 +334,7 @@ def run_trial(
     if harvest is not None:
         start = time.perf_counter()
         final["harvest_points"] = float(
-            _save_harvest(model, harvest, trained, betas, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
+            _save_harvest(model, harvest, trained, betas, measure, harvest_dir)
         )
         timer["harvest_seconds"] += time.perf_counter() - start
     final.update(timer)
@@ -364,15 +364,30 @@ def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping
             raise TrialFailed(f"{name} is NaN, and the space's objectives or constraints need it ({why})")
 
 
-def harvest_needs_da4ml(space: SearchSpace) -> bool:
-    """Whether harvested checkpoints need da4ml's estimates (`estimates.DA4ML_METRICS`): only
-    when an objective or a constraint of the space names one. Otherwise they are left out of
-    the harvested points (da4ml's trace is the costliest measurement of a checkpoint,
-    see docs/benchmarks.md); `export` measures them."""
-    from .estimates import DA4ML_METRICS
+def synthesize_saved(
+    space: SearchSpace, config: Mapping[str, Any], model_file: Path, x_test: np.ndarray, folder: Path,
+    synthesize: Synthesize, threads: int | None = None,
+) -> dict[str, float]:
+    """The space's synthesis step on a saved model that was measured before it was saved (a
+    harvested checkpoint: its activation ranges are traced), with the trial's resolved
+    parameters (strategy, reuse factor); its metrics, its project in `folder`. A search runs it
+    at its end on the harvested checkpoints that made the front."""
+    try:
+        use_backend(space.search.backend, threads)
+    except BackendMismatch as exc:
+        raise TrialFailed(str(exc)) from None
+    import hgq  # noqa: F401 - registers HGQ2's layers and quantizers with Keras
+    import keras
 
-    named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
-    return bool(named & set(DA4ML_METRICS))
+    if keras.backend.backend() == "jax":
+        from ._compat import tensorflow_out_of_keras
+
+        tensorflow_out_of_keras()
+    model = keras.models.load_model(model_file, compile=False, safe_mode=True)
+    params = space.resolve(config)
+    params.pop(WARM_START_MODEL, None)
+    params.pop(WARM_START_FROM, None)
+    return synthesize(model, space.hardware, params, x_test, Path(folder))
 
 
 def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measure: Callable[[], dict], folder: Path | None) -> int:

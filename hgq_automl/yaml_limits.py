@@ -93,7 +93,7 @@ def safe_load(text: str | bytes) -> Any:
     try:
         return loader.get_single_data()
     except RecursionError:
-        raise YamlLimitError(f"nested too deeply through aliases") from None
+        raise YamlLimitError("nested too deeply through aliases") from None
     finally:
         loader.dispose()
 

@@ -15,10 +15,12 @@ objectives: {val_accuracy: max, luts: min}
 constraints: ["dsps <= 0", "bit_mismatches <= 0"]
 hardware: {synthesis: csim, part: xcvu9p-flga2104-2L-e, clock_period_ns: 5, sim_samples: 40}
 search: {trials: 2, concurrency: 2, sampler: random, seed: 1}
+harvest: {max_points: 2}  # harvested members of the front get the csim step at the search's end
 parameters:
   filters_1: 1
-  epochs: 2
+  epochs: 4
   beta: 1.0e-5
+  beta_final: 1.0e-2
   strategy: {type: choice, values: [latency, distributed_arithmetic]}
 """
 
@@ -43,6 +45,11 @@ def test_csim_metrics_and_firmware_reach_mlflow(search):
     assert parent.data.params["synthesis"] == "csim" and parent.data.params["constraints"] == "dsps <= 0; bit_mismatches <= 0"
     front = _front(runs)
     assert front and "hardware: synthesis csim, part xcvu9p-flga2104-2L-e" in result.stderr
+    # every member a finished product: the harvested ones were simulated at the search's end
+    harvested = [m for m in front if m.data.tags.get("hgq_automl.role") == "harvest"]
+    assert harvested and "harvested point(s) of the front:" in result.stderr, result.stderr[-2000:]
+    for member in front:
+        assert member.data.metrics["bit_mismatches"] == 0 and member.data.metrics["luts"] > 0
     for member in front:
         files = {a.path for a in client.list_artifacts(member.info.run_id, "firmware/hls4ml")}
         assert "firmware/hls4ml/hls4ml_config.yml" in files and "firmware/hls4ml/firmware" in files

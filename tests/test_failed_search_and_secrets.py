@@ -8,7 +8,6 @@ a secret-looking query parameter that SQLite ignores), shared by the tests.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest

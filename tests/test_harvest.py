@@ -100,15 +100,6 @@ def test_harvest_flag_replaces_a_searched_schedule():
         load_space("digits_cnn_pruned").with_overrides(harvest=True)
 
 
-def test_harvested_checkpoints_get_da4ml_estimates_only_when_the_space_uses_them():
-    from hgq_automl.trial import harvest_needs_da4ml
-
-    assert not harvest_needs_da4ml(parse_space({"harvest": True}))
-    assert harvest_needs_da4ml(parse_space({"harvest": True, "objectives": {"val_accuracy": "max", "luts": "min"}}))
-    assert harvest_needs_da4ml(parse_space({"harvest": True, "constraints": ["latency_ns <= 50"]}))
-    assert not harvest_needs_da4ml(parse_space({"harvest": True, "constraints": ["dsps <= 4"]}))
-
-
 def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
     import keras
 
@@ -135,8 +126,9 @@ def test_a_harvesting_trial_saves_honest_non_dominated_checkpoints(tmp_path):
         saved = keras.models.load_model(folder / "model.keras")
         assert accuracy(saved, data.x_test, data.y_test) == point["test_accuracy"]
         assert point["beta"] == pytest.approx(2e-6 * (3e-3 / 2e-6) ** ((point["harvest_epoch"] - 1) / 11))
-        # the objectives (val_accuracy, ebops) need no da4ml: the cheap estimates only
-        assert point["ebops"] > 0 and point["params"] > 0 and "dsps" in point and "luts" not in point
+        # every estimate, da4ml's included (a front member is a finished product), as the final model's
+        assert point["ebops"] > 0 and point["params"] > 0 and "dsps" in point
+        assert point["luts"] > 0 and point["latency_cycles"] >= 1 and set(point) >= {k for k in final if not k.endswith("_seconds")} - {"harvest_points", "epochs_trained"}
     # no saved point dominates another (they were kept as a front)
     for a in points:
         for b in points:

@@ -67,6 +67,7 @@ def test_harvested_checkpoints_are_runs_nested_under_their_trial(search):
         assert {k: v for k, v in run.data.params.items() if k != "harvest_epoch"} == trial.data.params
         assert trial.data.metrics["harvest_points"] >= 1
         assert run.data.metrics["ebops"] > 0 and 0 <= run.data.metrics["test_accuracy"] <= 1
+        assert run.data.metrics["luts"] > 0 and run.data.metrics["latency_ns"] > 0  # every estimate, da4ml's too
         assert "model/data/model.keras" in {a.path for a in client.list_artifacts(run.info.run_id, "model/data")}
     assert all(t.data.params["beta_schedule"] == "ramp" for t in trials.values())
     for trial in trials.values():  # the time split: the trainable's parts, and the driver's view
@@ -82,6 +83,9 @@ def test_the_front_registry_and_report_cover_harvested_points(search):
     pareto = json.loads(open(client.download_artifacts(_role(runs, "search")[0].info.run_id, "pareto.json", str(folder / "dl"))).read())
     by_run = {r.info.run_id: r for r in runs}
     assert pareto and all(by_run[row["run_id"]].data.tags.get("pareto") == "true" for row in pareto)
+    # no NaN column: harvested members carry every estimate the table shows, da4ml's LUTs included
+    assert any(row["harvested_from"] for row in pareto)
+    assert all(isinstance(row["luts"], float) and row["luts"] > 0 and row["dsps"] is not None for row in pareto)
     for row in pareto:
         run = by_run[row["run_id"]]
         assert row["harvested_from"] == run.data.tags.get("hgq_automl.harvested_from", "")
