@@ -38,11 +38,12 @@ class Harvest:
     front leaves out anyway, would otherwise hold the low-EBOPs end and a slot of the cap).
     """
 
-    def __init__(self, max_points: int = 8, min_quality: float | None = None):
+    def __init__(self, max_points: int = 8, min_quality: float | None = None, band: float | None = None):
         if max_points < 1:
             raise ValueError(f"max_points must be >= 1; got {max_points}")
         self.max_points = max_points
         self.min_quality = min_quality
+        self.band = band
         self.points: list[HarvestPoint] = []
 
     def offer(self, epoch: int, quality: float, ebops: float, payload: Any = None) -> bool:
@@ -68,7 +69,9 @@ class Harvest:
         """Index of the point whose removal loses the least hypervolume (moocore's
         contributions in quality x log2 EBOPs), never one of the two ends when there are
         more than two: on a front sorted by EBOPs, a point between neighbours a and c
-        exclusively covers (acc - acc_a) x (log2 e_c - log2 e)."""
+        exclusively covers (acc - acc_a) x (log2 e_c - log2 e). With a `band`, the points
+        more than `band` below the best quality go first (least hypervolume first among
+        them): the places are kept for the accuracies a user deploys at."""
         pts = self.points
         if len(pts) <= 2:
             return len(pts) - 1
@@ -80,7 +83,12 @@ class Harvest:
         # loses (acc_1 - acc_0) x (...), also when the clamp at 1 EBOP gives both the same log
         ref = [values[0, 0], values[:, 1].max() + 1.0]
         loss = moocore.hv_contributions(values, ref=ref, maximise=[True, False])
-        return 1 + int(np.argmin(loss[1:-1]))
+        inner = range(1, len(pts) - 1)
+        if self.band is not None:
+            best = max(p.quality for p in pts)
+            below = [i for i in inner if pts[i].quality < best - self.band]
+            inner = below or inner
+        return min(inner, key=lambda i: loss[i])
 
     def __len__(self) -> int:
         return len(self.points)

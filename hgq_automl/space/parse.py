@@ -640,9 +640,14 @@ def _parse_harvest(value: Any, source: str) -> HarvestSpec | None:
     if value is True:
         return HarvestSpec()
     if not isinstance(value, dict):
-        raise SpaceError(source, "harvest", f"must be true, false or a mapping (every, max_points, calibration_samples); got {value!r}")
+        raise SpaceError(source, "harvest", f"must be true, false or a mapping (every, max_points, calibration_samples, band); got {value!r}")
     _no_unknown_keys(value, tuple(vars(HarvestSpec())), source, "harvest")
-    given = {key: _int_at_least(v, 1, source, f"harvest.{key}") for key, v in value.items()}  # every key is a count >= 1
+    given: dict[str, Any] = {key: _int_at_least(v, 1, source, f"harvest.{key}") for key, v in value.items() if key != "band"}  # counts >= 1
+    if "band" in value:
+        band = value["band"]
+        if band is not None and (isinstance(band, bool) or not isinstance(band, (int, float)) or not 0 < band <= 1):
+            raise SpaceError(source, "harvest.band", f"must be an accuracy difference in (0, 1] (0.05: five points), or null to spread the kept points evenly; got {band!r}")
+        given["band"] = None if band is None else float(band)
     return HarvestSpec(**given)
 
 

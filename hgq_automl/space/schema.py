@@ -244,13 +244,19 @@ class HarvestSpec:
     own recipe); every `every` epochs it traces the model's activation ranges on
     `calibration_samples` training samples, measures val_accuracy and EBOPs, and keeps
     the checkpoint if no other epoch of the trial dominates it (at most `max_points`,
-    dropping the one whose loss shrinks the trial's hypervolume least). The kept
-    checkpoints are measured like a trial's final model and become points of the search.
+    dropping first the ones more than `band` below the best accuracy kept, then the one
+    whose loss shrinks the trial's hypervolume least). The kept checkpoints are measured
+    like a trial's final model and become points of the search.
+
+    `band` keeps the cap's places for the accuracies users deploy at (a few points below
+    the best) rather than spreading them over the low-accuracy tail; None spreads them
+    evenly (round 2's rule). Regression trials spread them evenly.
     """
 
     every: int = 1
-    max_points: int = 8
+    max_points: int = 12
     calibration_samples: int = 2048
+    band: float | None = 0.05
 
 
 @dataclass(frozen=True)
