@@ -614,16 +614,17 @@ def _start_tracked(request: SearchRequest, root: str, name: str, client, space, 
     return tracker, lock
 
 
-def _synthesize_front(records, space, data, threads: int, tracker, say) -> None:
-    """Every front member a finished product: the synthesis step on the harvested points that
-    make the front (their trials synthesized only their own last model), its metrics added to
-    each one's record, metrics.json and MLflow run, its project beside its model.
+def _finish_front(records, space, data, threads: int, tracker, say) -> None:
+    """Every front member a finished product: the harvested points that make the front get
+    what their trials measured only for their own last model, da4ml's estimates (`luts`,
+    ...) and the synthesis step when the space asks for one (`raytune.finish_points`); the
+    metrics are added to each one's record, metrics.json and MLflow run, a synthesis
+    project beside its model.
 
-    A point not yet synthesized is judged by the constraints on the other metrics only (it
-    may yet meet those on the step's, e.g. `bit_mismatches <= 0`); rounds go on until every
-    harvested member of the front has been through the step. One whose step fails keeps
-    its place when no constraint needs the step's metrics, with the error as its
-    `synthesis_error` note."""
+    A point not yet finished is judged by the constraints on the metrics it has (it may yet
+    meet those on the synthesis step's, e.g. `bit_mismatches <= 0`); rounds go on until
+    every harvested member of the front is finished. One whose task fails keeps its place
+    when no constraint needs the metrics it lacks, with the error as its `finish_error` note."""
     import json
 
     from .constraints import feasible
@@ -631,26 +632,29 @@ def _synthesize_front(records, space, data, threads: int, tracker, say) -> None:
     from .layout import METRICS_FILE
     from .metrics import FINAL_METRICS, NOTE_PREFIX
     from .pareto import pareto_front
-    from .raytune import synthesize_points
+    from .raytune import finish_points
 
+    synthesis = space.hardware.synthesis != "none"
     from_step = {name for name, metric in FINAL_METRICS.items() if metric.needs}
     others = [c for c in space.constraints if c.metric not in from_step]
     points = with_harvest([r for r in records if r.ok])
     tried: set[str] = set()
 
     def pending(p) -> bool:
-        return bool(p.harvested_from) and p.model_dir is not None and "bit_mismatches" not in p.metrics and p.trial_id not in tried
+        lacks = "luts" not in p.metrics or (synthesis and "bit_mismatches" not in p.metrics)
+        return bool(p.harvested_from) and p.model_dir is not None and lacks and p.trial_id not in tried
 
     while True:
         candidates = [p for p in points if feasible(others if pending(p) else space.constraints, p.metrics)]
         todo = [p for p in pareto_front(candidates, space.objectives, lambda r: r.metrics) if pending(p)]
         if not todo:
             return
-        say(f"synthesis step ({space.hardware.synthesis}) on {len(todo)} harvested point(s) of the front:")
+        what = "da4ml's estimates" + (f" and the synthesis step ({space.hardware.synthesis})" if synthesis else "")
+        say(f"finishing {len(todo)} harvested point(s) of the front: {what}")
         tried.update(p.trial_id for p in todo)
-        for trial_id, got in synthesize_points(todo, space, data, threads, say).items():
+        for trial_id, got in finish_points(todo, space, data, threads, say).items():
             point = next(r for r in todo if r.trial_id == trial_id)
-            new = dict(got) if isinstance(got, dict) else {f"{NOTE_PREFIX}synthesis_error": got}
+            new = dict(got) if isinstance(got, dict) else {f"{NOTE_PREFIX}finish_error": got}
             point.metrics.update(new)
             saved = point.model_dir / METRICS_FILE
             if saved.is_file():  # a resume reads the point back from it
@@ -762,8 +766,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             return pareto_front(with_harvest([r for r in records if r.ok]), space.objectives, lambda r: r.metrics, space.constraints)
 
         def finish(records, threads):
-            if space.hardware.synthesis != "none":
-                _synthesize_front(records, space, data, threads, tracker, say)
+            _finish_front(records, space, data, threads, tracker, say)
 
         try:
             records, unfinished = run_trials(space, data, settings, listeners, finish=finish)
@@ -820,7 +823,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         if record.metrics.get("bit_mismatches"):
             console.print(f"  UNTRUSTED trial {record.trial_id}: {int(record.metrics['bit_mismatches'])} firmware outputs differ from Keras")
         elif space.hardware.synthesis != "none" and "bit_mismatches" not in record.metrics:
-            why = record.metrics.get(f"{NOTE_PREFIX}synthesis_error", "not simulated")
+            why = record.metrics.get(f"{NOTE_PREFIX}finish_error", "not simulated")
             console.print(f"  UNCHECKED trial {record.trial_id}: its synthesis step failed ({why})", soft_wrap=True)
     for record in failed:
         console.print(f"  failed trial {record.trial_id}: {record.error}", soft_wrap=True)

@@ -232,52 +232,59 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
-def synthesize_points(points: Sequence[TrialRecord], space: SearchSpace, data: Splits, threads: int, say=lambda text: None) -> dict[str, dict[str, float] | str]:
-    """The space's synthesis step on saved checkpoints (the front's harvested members, which
-    their trials did not synthesize), as Ray tasks of `threads` CPUs each, as many at once
-    as Ray fits. Each task gets the checkpoint's model file as bytes and returns its metrics
-    and its project folder as a tar, unpacked here into the checkpoint's FIRMWARE_DIR: the
-    workers need not see this machine's disk. Per trial id: the metrics, or the error (one
-    line) when the step failed."""
+def finish_points(points: Sequence[TrialRecord], space: SearchSpace, data: Splits, threads: int, say=lambda text: None) -> dict[str, dict[str, Any] | str]:
+    """What saved checkpoints (the front's harvested members) lack to be finished products,
+    as Ray tasks of `threads` CPUs each, as many at once as Ray fits: da4ml's estimates for a
+    point without `luts`, the space's synthesis step for one without `bit_mismatches`
+    (`trial.finish_saved`). Each task gets the checkpoint's model file as bytes and returns
+    its metrics and, after a synthesis step, its project folder as a tar, unpacked here into
+    the checkpoint's FIRMWARE_DIR: the workers need not see this machine's disk. Per trial
+    id: the metrics, or the error (one line) when a task failed."""
     import ray
 
-    task = ray.remote(num_cpus=threads)(_synthesize_point)
+    task = ray.remote(num_cpus=threads)(_finish_point)
     x_test = ray.put(data.x_test)
+    synthesis = space.hardware.synthesis != "none"
     pending = {
-        task.remote((p.model_dir / MODEL_FILE).read_bytes(), dict(p.config), space, x_test, threads): p
+        task.remote((p.model_dir / MODEL_FILE).read_bytes(), dict(p.config), space, x_test, threads,
+                    "luts" not in p.metrics, synthesis and "bit_mismatches" not in p.metrics): p
         for p in points
     }
-    out: dict[str, dict[str, float] | str] = {}
+    out: dict[str, dict[str, Any] | str] = {}
     start = time.perf_counter()
     while pending:
         [ref], _ = ray.wait(list(pending), num_returns=1)
         point = pending.pop(ref)
         try:
             metrics, project = ray.get(ref)
-        except Exception as exc:  # noqa: BLE001 - the step failed on this point: said, and the search goes on
+        except Exception as exc:  # noqa: BLE001 - this point's step failed: said, and the search goes on
             out[point.trial_id] = _error_text(exc)
-            say(f"  {point.trial_id}: synthesis step failed: {out[point.trial_id]}")
+            say(f"  {point.trial_id}: failed: {out[point.trial_id]}")
             continue
-        _untar(project, point.model_dir / FIRMWARE_DIR)
+        if project is not None:
+            _untar(project, point.model_dir / FIRMWARE_DIR)
         out[point.trial_id] = metrics
-        shown = ", ".join(f"{k} {v:g}" for k, v in metrics.items() if isinstance(v, (int, float)))
+        shown = ", ".join(f"{k} {v:,.6g}" for k, v in metrics.items() if isinstance(v, (int, float)))
         say(f"  {point.trial_id}: {shown} ({len(out)} of {len(points)}, {time.perf_counter() - start:.0f} s)")
     return out
 
 
-def _synthesize_point(model_bytes: bytes, config: dict[str, Any], space: SearchSpace, x_test, threads: int) -> tuple[dict[str, float], bytes]:
-    """A Ray task: `trial.synthesize_saved` on a model given as bytes; (metrics, project as tar)."""
+def _finish_point(model_bytes: bytes, config: dict[str, Any], space: SearchSpace, x_test, threads: int, da4ml: bool, synthesis: bool) -> tuple[dict[str, Any], bytes | None]:
+    """A Ray task: `trial.finish_saved` on a model given as bytes; (metrics, the synthesis
+    step's project as a tar, or None without one)."""
     import io
     import tarfile
 
     from .hardware.synthesis import run_synthesis
-    from .trial import synthesize_saved
+    from .trial import finish_saved
 
     with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
         model_file = Path(folder) / MODEL_FILE
         model_file.write_bytes(model_bytes)
         project = Path(folder) / FIRMWARE_DIR
-        metrics = synthesize_saved(space, config, model_file, x_test, project, run_synthesis, threads)
+        metrics = finish_saved(space, config, model_file, x_test, project, run_synthesis, threads, da4ml=da4ml, synthesis=synthesis)
+        if not project.is_dir():
+            return metrics, None
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
             tar.add(project, arcname=".")
@@ -492,7 +499,7 @@ def run_trials(
     """Run (or resume) the search; return a record per trial that ended, and how many did not.
 
     `finish(records, threads)`, when given, is called once the trials ended, while Ray is
-    still up (e.g. to run `synthesize_points` on the front's harvested members).
+    still up (e.g. to run `finish_points` on the front's harvested members).
 
     Trials that did not end are the ones an interrupt (SIGINT) left pending or running;
     `settings.resume` continues them.

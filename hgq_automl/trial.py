@@ -226,11 +226,11 @@ def run_trial(
 
     When the space harvests (`harvest:`), beta ramps over the epochs and the trial keeps
     its non-dominated earlier checkpoints (see `hgq_automl.harvest`); each is measured like
-    the final model (trace on the whole training set, both accuracies, every estimate, da4ml's
-    included: a front member is a finished product) and written to `harvest_dir/epoch_NNNN/`
-    (model.keras + metrics.json; `harvest_points` in the final metrics counts them). The
-    synthesis step is not run on them here: the search runs it at its end on the harvested
-    checkpoints that made its front (`synthesize_saved`).
+    the final model (trace on the whole training set, both accuracies, the estimates; da4ml's
+    only if the space's objectives or constraints use them, see `harvest_needs_da4ml`) and
+    written to `harvest_dir/epoch_NNNN/` (model.keras + metrics.json; `harvest_points` in
+    the final metrics counts them). What they lack (da4ml's estimates, the synthesis step)
+    the search adds at its end to those that made its front (`finish_saved`).
 
     With a `deadline` (a `time.time()` value: a search's time budget), training ends early
     when the next epoch would end past it; a beta ramp keeps pace with the time left, so it
@@ -278,7 +278,8 @@ def run_trial(
     if space.harvest is not None:
         from .harvest import Harvest
 
-        harvest = Harvest(space.harvest.max_points, space.task.harvest_floor(space.constraints))
+        band = None if space.task.regression else space.harvest.band  # an accuracy difference
+        harvest = Harvest(space.harvest.max_points, space.task.harvest_floor(space.constraints), band)
         callbacks.append(_harvester(space, data, harvest, timer))
     if deadline is not None:
         callbacks.append(_deadline(deadline))
@@ -334,7 +335,7 @@ def run_trial(
     if harvest is not None:
         start = time.perf_counter()
         final["harvest_points"] = float(
-            _save_harvest(model, harvest, trained, betas, measure, harvest_dir)
+            _save_harvest(model, harvest, trained, betas, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
         )
         timer["harvest_seconds"] += time.perf_counter() - start
     final.update(timer)
@@ -364,14 +365,26 @@ def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping
             raise TrialFailed(f"{name} is NaN, and the space's objectives or constraints need it ({why})")
 
 
-def synthesize_saved(
+def harvest_needs_da4ml(space: SearchSpace) -> bool:
+    """Whether harvested checkpoints need da4ml's estimates (`estimates.DA4ML_METRICS`) in
+    the trial: only when an objective or a constraint of the space names one. Otherwise the
+    search measures them at its end for the checkpoints that made its front alone (da4ml's
+    trace is the costliest measurement of a checkpoint: seconds per MNIST model)."""
+    from .estimates import DA4ML_METRICS
+
+    named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
+    return bool(named & set(DA4ML_METRICS))
+
+
+def finish_saved(
     space: SearchSpace, config: Mapping[str, Any], model_file: Path, x_test: np.ndarray, folder: Path,
-    synthesize: Synthesize, threads: int | None = None,
-) -> dict[str, float]:
-    """The space's synthesis step on a saved model that was measured before it was saved (a
-    harvested checkpoint: its activation ranges are traced), with the trial's resolved
-    parameters (strategy, reuse factor); its metrics, its project in `folder`. A search runs it
-    at its end on the harvested checkpoints that made the front."""
+    synthesize: Synthesize, threads: int | None = None, da4ml: bool = True, synthesis: bool = True,
+) -> dict[str, Any]:
+    """What a saved, measured model (a harvested checkpoint: its activation ranges traced)
+    lacks to be a finished product: da4ml's estimates (`da4ml`) and the space's synthesis
+    step (`synthesis`; its project in `folder`), with the trial's resolved parameters
+    (strategy, reuse factor). Its metrics (and notes). A search runs it at its end on the
+    harvested checkpoints that made the front."""
     try:
         use_backend(space.search.backend, threads)
     except BackendMismatch as exc:
@@ -383,11 +396,20 @@ def synthesize_saved(
         from ._compat import tensorflow_out_of_keras
 
         tensorflow_out_of_keras()
+    from .estimates import da4ml_metrics
+
     model = keras.models.load_model(model_file, compile=False, safe_mode=True)
     params = space.resolve(config)
     params.pop(WARM_START_MODEL, None)
     params.pop(WARM_START_FROM, None)
-    return synthesize(model, space.hardware, params, x_test, Path(folder))
+    out: dict[str, Any] = {}
+    if da4ml:
+        notes: dict[str, str] = {}
+        out.update(da4ml_metrics(model, space.hardware.clock_period_ns, notes=notes))
+        out.update({f"{NOTE_PREFIX}{name}": text for name, text in notes.items()})
+    if synthesis and space.hardware.synthesis != "none":
+        out.update(synthesize(model, space.hardware, params, x_test, Path(folder)))
+    return out
 
 
 def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measure: Callable[[], dict], folder: Path | None) -> int:

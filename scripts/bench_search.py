@@ -81,7 +81,7 @@ EPOCHS = {"digits": 20, "mnist": 10}
 #: epochs to trace its front (one 40-epoch digits ramp beats two of 20).
 EPOCHS_HARVEST = {"digits": 40, "mnist": 20}
 SPACE = {"digits": "digits_cnn", "mnist": "mnist_cnn"}
-METHODS = ("default", "nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "splitlo+h", "splitlr+h", "warm+h", "grid", "grid+h", "ramplr", "ramp")
+METHODS = ("default", "default-tf", "nsga2", "nsga2+h", "tpe", "tpe+h", "random", "random+h", "long+h", "seeded+h", "split+h", "splitlo+h", "splitlr+h", "warm+h", "grid", "grid+h", "ramplr", "ramp", "recipe2+h")
 #: `warm+h`: the share of new trials that start from a front checkpoint (`search.warm_start.share`)
 WARM_SHARE = 0.75
 GRID_POINTS = 12
@@ -96,9 +96,14 @@ SPLITS = {
     "splitlo": ((RAMP, (1e-5, 1e-3)), {}),
     # both ramps at the space's highest learning rate: ~100 MNIST epochs fit the default budget
     "splitlr": ((RAMP, SPLIT_LOW_END), {"learning_rate": 1e-2}),
+    # HGQ's recipe tuned on a small grid, compute-matched: one ramp per core, each the recipe's
+    # ramp at learning rate 1e-2, one per batch size of the grid {32, 64} (`RECIPE2_BATCHES`)
+    "recipe2": ((RAMP, RAMP), {"learning_rate": 1e-2}),
 }
+#: `recipe2+h`: the batch size of each of its ramps
+RECIPE2_BATCHES = (32, 64)
 #: epochs of the ramp run and the long ramps: more than fit in the budget, which paces them
-PACED_EPOCHS = 1000
+PACED_EPOCHS = 5000  # (1000 until 2026-12-05: on JAX about 1200 digits epochs fit the default budget)
 #: seconds the horizon adds to the budget: Ray's start-up and the last trials' final reports
 SLACK = 20.0
 
@@ -130,6 +135,8 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     flags = ["--time-budget-s", f"{budget:g}"]
     if method == "default":  # the built-in space as it ships, given the budget
         return space, flags
+    if method == "default-tf":  # the same on TensorFlow: round 2's engine, round 2's default as shipped
+        return space, flags + ["--backend", "tensorflow"]
     name, _, harvest = method.partition("+")
     # the shipped spaces start from their own two ramps: the methods here set their own start points
     space["search"].pop("start_points", None)
@@ -147,6 +154,8 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
         # recipe's model, the recipe's ramp and one over the low-EBOPs end
         ramps, changed = SPLITS.get(name, ((RAMP,) if name == "seeded" else (), {}))
         points = [{**_largest(space), **changed, "beta": lo, "beta_schedule": "ramp", "beta_final": hi} for lo, hi in ramps]
+        if name == "recipe2":
+            points = [{**p, "batch_size": b} for p, b in zip(points, RECIPE2_BATCHES)]
         if points:
             space["search"]["start_points"] = [{k: v for k, v in p.items() if isinstance(space["parameters"].get(k), dict)} for p in points]
         return space, flags + ["--harvest"]
@@ -211,7 +220,7 @@ def _read_points(db: Path, name: str, start: float) -> dict:
         if role not in ("trial", "harvest") or run.info.status != "FINISHED" or "test_accuracy" not in m:
             continue
         points.append({"t": run.info.end_time / 1000 - start, "val_accuracy": m["val_accuracy"], "test_accuracy": m["test_accuracy"],
-                       "ebops": m["ebops"], "harvested": role == "harvest"})
+                       "ebops": m["ebops"], **({"luts": m["luts"]} if "luts" in m else {}), "harvested": role == "harvest"})
         if role == "trial":
             trials.append({k: m[k] for k in ("wall_seconds", "trial_seconds", "setup_seconds", "train_seconds", "harvest_seconds",
                                              "estimate_seconds", "tracking_seconds", "harvest_points", "epochs_trained") if k in m})
