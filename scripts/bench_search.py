@@ -135,7 +135,8 @@ def method_space(dataset: str, method: str, budget: float, ramp_epochs: int | No
     flags = ["--time-budget-s", f"{budget:g}"]
     if method == "default":  # the built-in space as it ships, given the budget
         return space, flags
-    if method == "default-tf":  # the same on TensorFlow: round 2's engine, round 2's default as shipped
+    if method == "default-tf":  # round 2's default as shipped, frozen: its engine and its harvest (8 points, no band)
+        space["harvest"] = {"max_points": 8, "band": None}
         return space, flags + ["--backend", "tensorflow"]
     name, _, harvest = method.partition("+")
     # the shipped spaces start from their own two ramps: the methods here set their own start points
