@@ -304,8 +304,8 @@ def plot(runs: list[dict], budgets: dict, path: Path, slack: float = SLACK) -> N
 
     datasets = sorted({r["dataset"] for r in runs})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), dpi=120, squeeze=False)
-    colors = dict(zip(("default", "nsga2", "tpe", "random", "long", "seeded", "split", "splitlo", "splitlr", "warm", "grid", "ramplr", "ramp"),
-                      ("#000000", "#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#b5651d", "#1f77b4", "#e07a1f", "#00798c", "#6b8fb8", "#2e4057")))
+    colors = dict(zip(("default", "nsga2", "tpe", "random", "long", "seeded", "split", "splitlo", "splitlr", "warm", "grid", "ramplr", "ramp", "default-tf", "recipe2"),
+                      ("#000000", "#d1495b", "#edae49", "#66a182", "#8d6cab", "#c46bae", "#7a9e1f", "#b5651d", "#1f77b4", "#e07a1f", "#00798c", "#6b8fb8", "#2e4057", "#999999", "#a0522d")))
     for ax, dataset in zip(axes[0], datasets):
         end = max([budgets[dataset] + slack] + [r["wall_seconds"] for r in runs if r["dataset"] == dataset])
         times = np.linspace(0, end + 2, 80)
