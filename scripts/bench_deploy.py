@@ -91,7 +91,9 @@ def _cheapest(front: list[dict] | None, level: float, cost: str) -> float:
 
 
 def _median(values: list[float]) -> float:
-    return float(np.median(values)) if values else float("nan")
+    """The median of the seeds that reached the level (NaN when none did)."""
+    reached = [v for v in values if np.isfinite(v)]
+    return float(np.median(reached)) if reached else float("nan")
 
 
 def hypervolumes(runs: list[dict], methods: list[str]) -> dict:
@@ -160,7 +162,7 @@ def markdown(data: dict, image: str) -> str:
         head = "| method | seeds | " + " | ".join(f"≥ {lv:.4f}" for lv in res["levels"]) + " |"
         lines += [head, "|" + "---|" * (2 + len(res["levels"]))]
         for method, m in res["methods"].items():
-            cells = [f"{c:,.0f} ({r}/{len(m['seeds'])})" if np.isfinite(c) else f"– (0/{len(m['seeds'])})" for c, r in zip(m["median"], m["reached"])]
+            cells = [f"{c:,.0f} ({r}/{len(m['seeds'])})" if np.isfinite(c) else f"– ({r}/{len(m['seeds'])})" for c, r in zip(m["median"], m["reached"])]
             lines.append(f"| {method} | {len(m['seeds'])} | " + " | ".join(cells) + " |")
         lines += ["", "Median cheapest cost over the seeds (seeds that reached the level).", ""]
         lines += ["| baseline / " + tool + " | " + " | ".join(f"≥ {lv:.4f}" for lv in res["levels"]) + " | geometric mean [95 % CI] |",
@@ -187,10 +189,12 @@ def main() -> int:
     parser.add_argument("--name", default="deploy")
     parser.add_argument("--out", default=str(REPO / "benchmarks"))
     parser.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument("--cost", default="ebops", choices=("ebops", "luts"),
+                        help="the cost a user minimises: HGQ's EBOPs, or da4ml's LUTs (every front member carries them)")
     args = parser.parse_args()
     source = json.loads(Path(args.runs).read_text())
     runs = source["runs"]
-    result = analyse(runs, args.tool, args.baselines)
+    result = analyse(runs, args.tool, args.baselines, cost=args.cost)
     out = Path(args.out)
     data = {
         "name": args.name, "runs_file": str(Path(args.runs).resolve().relative_to(REPO)) if Path(args.runs).resolve().is_relative_to(REPO) else args.runs,
