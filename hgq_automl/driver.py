@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .layout import STATE_FILE
 
 #: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
@@ -182,7 +182,7 @@ def _read_state(root: str, name: str) -> dict[str, Any]:
     try:
         state = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{where}: corrupt state file, not JSON ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); the search cannot be resumed") from None
+        raise UsageError(f"{where}: corrupt state file, not JSON ({type(exc).__name__}: {first_line(exc)}); the search cannot be resumed") from None
     missing = [key for key in _STATE_KEYS if not isinstance(state, dict) or key not in state]
     if missing or not isinstance(state["space"], dict):
         raise UsageError(f"{where}: corrupt state file (no {', '.join(missing) or 'space mapping'}); the search cannot be resumed")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import SpaceError, UsageError
+from .errors import SpaceError, UsageError, first_line
 from .tags import PARENT_RUN, ROLE, SEARCH_RUN
 
 TARGETS = ("hls4ml", "verilog")
@@ -93,7 +93,7 @@ def _download(client, run_id: str, path: str, dst: str, what: str) -> Path:
             raise UsageError(f"run {run_id} has no {what} artifact ({path})")
         return Path(client.download_artifacts(run_id, path, dst))
     except MlflowException as exc:
-        raise UsageError(f"run {run_id}: cannot read the {what} artifact ({path}): {str(exc).splitlines()[0][:200]}") from None
+        raise UsageError(f"run {run_id}: cannot read the {what} artifact ({path}): {first_line(exc)}") from None
 
 
 def check_request(request: ExportRequest) -> None:
@@ -159,8 +159,7 @@ def read_hls_config(path: str, flag: str = "--hls-config") -> dict:
         text = file.read_text()
         config = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{flag} {path}: not a readable {'JSON' if file.suffix.lower() == '.json' else 'YAML'} file: {first[:160]}") from None
+        raise UsageError(f"{flag} {path}: not a readable {'JSON' if file.suffix.lower() == '.json' else 'YAML'} file: {first_line(exc, 160)}") from None
     problem = hls_config_problem(config)
     if problem:
         raise UsageError(f"{flag} {path}: {problem}")

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -223,8 +223,7 @@ def submit(args) -> int:
         try:
             client = JobSubmissionClient(args.address)
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the cluster"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"Ray cluster at {redact(args.address)} is unreachable: {first[:300]}") from None
+            raise UsageError(f"Ray cluster at {redact(args.address)} is unreachable: {first_line(exc, 300)}") from None
         entrypoint, runtime_env, secrets = job_spec(args, folder.name, space)
         job_id = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
     shown = "".join(f" ({key}={redact(value)} passed in a file only you can read, not in the job's runtime_env)" for key, value in secrets.items())

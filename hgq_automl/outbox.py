@@ -62,10 +62,10 @@ def refuses_every_write(exc: BaseException) -> bool:
 
 def first_line(exc: BaseException, *uris: str | None) -> str:
     """`exc`'s first line, at most 200 characters, credentials of `uris` as ***."""
+    from .errors import first_line as plain
     from .redact import redact_text
 
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    return redact_text(text, *uris)
+    return redact_text(plain(exc), *uris)
 
 
 def is_transient(exc: BaseException) -> bool:

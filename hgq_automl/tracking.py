@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .events import TrialRecord, with_harvest
 from .layout import MODEL_ARTIFACT, MODEL_FILE, SPACE_ARTIFACT
 from .metrics import FINAL_KEY, NOTE_PREFIX, logged_values
@@ -125,9 +125,7 @@ def connect(uri: str | None):
             client = MlflowClient(tracking_uri=uri)
             client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot track"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        first = redact_text(first, uri)
-        raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {first[:300]}") from None
+        raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {redact_text(first_line(exc, 300), uri)}") from None
     return client
 
 
@@ -266,7 +264,7 @@ class SearchTracker:
         try:
             parent = client.get_run(parent_run_id)
         except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {_shown(client)}: {str(exc).splitlines()[0][:200]}") from None
+            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {_shown(client)}: {first_line(exc)}") from None
         children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.{PARENT_RUN} = '{parent_run_id}'", max_results=50000)
         children += client.search_runs([parent.info.experiment_id], filter_string=f"tags.`{SEARCH_RUN}` = '{parent_run_id}'", max_results=50000)
         run_ids = {r.data.tags[TRIAL_ID]: r.info.run_id for r in children if TRIAL_ID in r.data.tags}

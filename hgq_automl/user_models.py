@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 
 if TYPE_CHECKING:  # space.parse imports this module lazily
     from .space import ModelSpec
@@ -123,7 +123,7 @@ def load_builder(spec: ModelSpec):
         else:
             module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - the user's module: any error, on one line
-        raise UsageError(f"model.builder {spec.builder}: importing {file or module_name} failed: {_first_line(exc)}") from None
+        raise UsageError(f"model.builder {spec.builder}: importing {file or module_name} failed: {first_line(exc, 300, typed=True)}") from None
     fn = getattr(module, function, None)
     if not callable(fn):
         raise UsageError(f"model.builder {spec.builder}: {module.__file__} defines no function {function!r}")
@@ -151,9 +151,6 @@ def _import_file(name: str, file: Path, root: str | None):
     return module
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
 
 
 def load_model_file(spec: ModelSpec):
@@ -172,7 +169,7 @@ def load_model_file(spec: ModelSpec):
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
             raise UsageError(f"model.path {spec.path}: it holds a Lambda layer (arbitrary Python), which is not loaded; rebuild the model without it") from None
-        raise UsageError(f"model.path {spec.path}: Keras cannot load it: {_first_line(exc)}") from None
+        raise UsageError(f"model.path {spec.path}: Keras cannot load it: {first_line(exc, 300, typed=True)}") from None
 
 
 def build_user_model(spec: ModelSpec, params: dict[str, Any], input_shape, n_outputs: int, notes: list[str] | None = None):
@@ -193,7 +190,7 @@ def build_user_model(spec: ModelSpec, params: dict[str, Any], input_shape, n_out
             try:
                 model = build(dict(params), tuple(input_shape), int(n_outputs))
             except Exception as exc:  # noqa: BLE001 - the user's code: any error, on one line
-                raise UsageError(f"model.builder {name} raised {_first_line(exc)}") from None
+                raise UsageError(f"model.builder {name} raised {first_line(exc, 300, typed=True)}") from None
             if not isinstance(model, keras.Model):
                 raise UsageError(f"model.builder {name} returned {type(model).__name__}, not a keras.Model")
             keep, what = True, f"model.builder {name}"
