@@ -182,9 +182,10 @@ def _deadline(deadline: float):
 
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     """Top-1 accuracy of the model's inference."""
-    from .compiled import compile_calls, top1
+    from .compiled import compile_calls
+    from .task import top1_accuracy
 
-    return top1(compile_calls(model).infer(x), y)
+    return top1_accuracy(compile_calls(model).infer(x), y)
 
 
 def quality_metrics(model, data: Splits, task, calls=None) -> dict[str, float]:
