@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError, first_line
-from .layout import STATE_FILE
+from .layout import DRIVER_FILE, STATE_FILE
 
 #: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
 DEFAULT_STORAGE = "hgq_automl_results"
@@ -128,6 +128,20 @@ def _exists(root: str, name: str) -> bool:
 
     fs, base = _fs(root)
     return fs.get_file_info(f"{base}/{name}").type != pafs.FileType.NotFound
+
+
+def _mark_driver(root: str, name: str) -> None:
+    """Write DRIVER_FILE (this process's pid and the time) in a local search's folder: its
+    set-up is done. Atomic (write, rename); best effort: nothing depends on it but watchers."""
+    if "://" in root:
+        return
+    folder = Path(root) / name
+    tmp = folder / f".{DRIVER_FILE}.tmp"
+    try:
+        tmp.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
+        os.replace(tmp, folder / DRIVER_FILE)
+    except OSError:
+        pass
 
 
 def _write_state(root: str, name: str, state: dict[str, Any]) -> None:
@@ -733,6 +747,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         })
         tracker.use_queue(queue_dir(root, name))
     again = resume_command(name, root, request.address, api=request.api)
+    _mark_driver(root, name)
     # from here on an interrupt ends the parent run KILLED and says how to resume
     try:
         sizes = data.sizes()
