@@ -102,7 +102,7 @@ def load(path_text: str, flag: str = "MODEL") -> LoadedModel:
 
     from ._compat import flatten_layers
     from .convert import is_hgq, to_hgq
-    from .models import hgq_scopes
+    from .quantizers import hgq_scopes
 
     if any(is_hgq(layer) for layer in flatten_layers(model, include_self=False)):
         if len(model.inputs) != 1 or len(model.outputs) != 1:

@@ -5,7 +5,7 @@ import yaml
 import pytest
 
 from hgq_automl.errors import SpaceError
-from hgq_automl.models import quantized_layers
+from hgq_automl.space.geometry import quantized_layers
 from hgq_automl.samplers import make_sampler
 from hgq_automl.space import builtin_spaces, load_space, parse_space
 

@@ -22,11 +22,11 @@ import yaml
 from ..constraints import Constraint, parse_constraint
 from ..errors import SpaceError, SpaceErrors, did_you_mean
 from ..yaml_limits import describe_error, safe_load
-from ..models import conv_plan
 from ..metrics import EPOCH_METRICS, FINAL_METRICS, SYNTHESIS_STEPS, produced_by
 from ..parts import UnknownPart, part_family
 from ..task import CHANCE_MARGIN, REGRESSION_LOSSES, TASKS, TaskSpec
 from .folders import LAYOUTS, has_split_files, split_files
+from .geometry import conv_plan
 from .rules import _BETA_SCALE_NAME, _LAYER_PF_NAME, _WIDTH_NAME, Dimension, ParamRule, _PointTrial, _user_rule
 from .schema import (
     BOTH_SUFFIXES,
@@ -564,7 +564,7 @@ def _parse_builder(value: Any, spec: ModelSpec, source: str, base_dir: str | Pat
     """model.builder, resolved to its module's file now (trials import it by that path)."""
     if callable(value):  # the Python API
         return replace(spec, builder=value)
-    from ..user_models import resolve_builder
+    from .builders import resolve_builder
 
     try:
         found = resolve_builder(value, base_dir)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..constraints import Constraint
-from ..models import conv_layer_names, quantized_layers
 from ..parts import DEFAULT_PART, part_family
 from ..task import TaskSpec
+from .geometry import conv_layer_names, quantized_layers
 from .rules import (
     _BETA_SCALE_NAME,
     _LAYER_PF_NAME,
