@@ -100,3 +100,17 @@ def test_space_help_names_every_builtin_space():
 
     help_text = next(o for o in SEARCH_OPTIONS if o.field == "space").help
     assert [s for s in builtin_spaces() if s not in help_text] == []
+
+
+def test_the_docs_site_builds_with_warnings_as_errors(tmp_path):
+    """mkdocs.yml's site: every page in the nav, every link found (`--strict`)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+        capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert (tmp_path / "site" / "reference" / "cli" / "index.html").is_file()
+    assert (tmp_path / "site" / "assets" / "benchmarks" / "search.png").is_file()  # the plots beside docs/ reach the site
