@@ -130,6 +130,32 @@ def _exists(root: str, name: str) -> bool:
     return fs.get_file_info(f"{base}/{name}").type != pafs.FileType.NotFound
 
 
+def _since_process_start() -> float:
+    """Seconds since this process started (the interpreter's start-up and imports, when
+    called as a search begins); 0 when the OS does not say."""
+    try:
+        import psutil  # Ray's dependency
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except Exception:  # noqa: BLE001 - a measurement only
+        return 0.0
+
+
+#: the parts of a search outside its trials, in order: (phase, label); `trials` is Tune's fit
+PHASES_BEFORE = (("imports", "imports"), ("setup", "set-up"), ("ray_start", "Ray start"))
+PHASES_AFTER = (("results", "results"), ("finish", "finishing the front"), ("ray_shutdown", "Ray shutdown"), ("publish", "MLflow front"))
+
+
+def _phases_line(phases: dict[str, float]) -> str:
+    """One line of the time a search spent outside its trials, part by part."""
+
+    def part(names):
+        seen = [(label, phases[key]) for key, label in names if key in phases]
+        return f"{sum(v for _, v in seen):.1f} s (" + ", ".join(f"{label} {v:.1f}" for label, v in seen) + ")"
+
+    return f"time outside the trials: before {part(PHASES_BEFORE)}, after {part(PHASES_AFTER)}"
+
+
 def _mark_driver(root: str, name: str) -> None:
     """Write DRIVER_FILE (this process's pid and the time) in a local search's folder: its
     set-up is done. Atomic (write, rename); best effort: nothing depends on it but watchers."""
@@ -696,6 +722,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     from .redact import redact
     from .tracking import SearchTracker, connect
 
+    entered = time.perf_counter()
+    imports = _since_process_start()
     space, name, root, data, state, data_fp, model_notes = prepare(request)
     seed = space.search.seed
     if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
@@ -783,6 +811,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         def finish(records, threads):
             _finish_front(records, space, data, threads, tracker, say)
 
+        phases = settings.phases
+        phases.update(imports=imports, setup=time.perf_counter() - entered)
         try:
             records, unfinished = run_trials(space, data, settings, listeners, finish=finish)
         finally:
@@ -790,7 +820,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
                 getattr(listener, "close", lambda: None)()
         completed = [r for r in records if r.ok]
         front = front_of(records)
-        tracker.finish(records, front, unfinished)
+        tracker.finish(records, front, unfinished, phases=phases)
+        say(_phases_line(phases))
     except KeyboardInterrupt:
         tracker.abort("KILLED")
         raise SearchInterrupted(again) from None

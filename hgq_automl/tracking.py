@@ -416,13 +416,15 @@ class SearchTracker:
 
     # -- the end of a search
 
-    def finish(self, records: Sequence[TrialRecord], front: Sequence[TrialRecord], unfinished: int = 0) -> None:
+    def finish(self, records: Sequence[TrialRecord], front: Sequence[TrialRecord], unfinished: int = 0, phases: dict[str, float] | None = None) -> None:
         """Log the Pareto set on the parent run, tag its members, and end the parent run.
 
         With unfinished trials (an interrupt) the parent and the open child runs end
         KILLED, to be continued by a resume. Child runs of trials Ray no longer knows
         (made after its last saved state, before the driver died) are deleted. A trial
         that ended but whose logging a kill cut short (its run not FINISHED) is logged again.
+        `phases` (seconds of the driver's parts outside the trials) gets `publish`, the time of
+        the front's publishing, and goes to the parent run as `driver_<phase>_seconds`.
         """
         self._flush()
         for record in records:  # ended in an earlier session whose logging was cut short
@@ -450,7 +452,10 @@ class SearchTracker:
         self._log_timings(records)
         from .publish import FrontPublisher
 
+        clock = time.perf_counter()
         FrontPublisher(self.out, self.experiment_id, self.parent_run_id, self.space, self.run_ids).publish(records, front, register=not unfinished)
+        phases = phases if phases is not None else {}
+        phases["publish"] = time.perf_counter() - clock
         now = int(time.time() * 1000)
         counts = {
             "trials_completed": sum(r.ok for r in records),
@@ -459,6 +464,7 @@ class SearchTracker:
             "trials_unfinished": unfinished,
             "harvested_points": sum(len(r.harvested) for r in records),
             "pareto_size": len(front),
+            **{f"driver_{k}_seconds": v for k, v in phases.items()},
         }
         self._log_metrics(self.parent_run_id, [(k, float(v), now, 0) for k, v in counts.items()])
         self._set_status(self.parent_run_id, "KILLED" if unfinished else "FINISHED")
