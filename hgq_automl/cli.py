@@ -281,7 +281,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from .driver import sync
+    from .storage import sync
 
     count, aside = sync(args.name, args.storage, args.tracking_uri)
     if count or aside:

@@ -124,7 +124,7 @@ def search_arguments(args, secrets: dict[str, str] | None = None) -> list[str]:
     Ray shows in its dashboard, its job list and its logs): it goes into `secrets` as the
     environment variable the search reads instead (MLFLOW_TRACKING_URI, HGQ_AUTOML_STORAGE),
     for the job's secrets file (`job_spec`)."""
-    from .driver import STORAGE_ENV
+    from .storage import STORAGE_ENV
     from .redact import has_secret
     from .tracking import resolve_tracking_uri
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpaceError, UsageError
-from .layout import DRIVER_FILE
+from .layout import DRIVER_FILE, STATE_FILE
 
 #: The workspace's sub-folders: the searches' Ray Tune folders, and this server's files per search.
 STORAGE = "hgq_automl_results"
@@ -339,7 +339,7 @@ class Workspace:
             self._check_name(name)
             if name in self._running():
                 raise UsageError(f"the search {name!r} is running")
-            if not (self.storage / name / "hgq_automl.json").is_file():
+            if not (self.storage / name / STATE_FILE).is_file():
                 raise UsageError(f"no search named {name!r} to resume in {self.storage}")
             launched = self._launch(name, ["search", "--resume", name, "--tracking-uri", self.tracking_uri, "--storage", str(self.storage)], fresh=False)
         return {"name": name, "running": launched.process.poll() is None, "log": str(launched.log)}
