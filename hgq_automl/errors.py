@@ -11,6 +11,10 @@ def first_line(exc: BaseException, limit: int = 200, typed: bool = False) -> str
     return f"{type(exc).__name__}: {lines[0][:limit]}" if typed else lines[0][:limit]
 
 
+class TrialFailed(RuntimeError):
+    """Training went wrong in a way that makes the trial's numbers meaningless (e.g. NaN loss)."""
+
+
 class UsageError(ValueError):
     """Bad input (a search space, a flag or argument, a data file, a tracking server): nothing was run.
 

@@ -208,9 +208,9 @@ def feed_worker(feed: str) -> None:
 
     from hgq_automl.data import batches, load_dataset
     from hgq_automl.space import load_space
-    from hgq_automl.trial import limit_threads
+    from hgq_automl.backend import use_backend
 
-    limit_threads(1)
+    use_backend("tensorflow", 1)  # the feeds compared are TensorFlow's (round 2's engine)
     import keras
 
     from hgq_automl.models import build_model, compile_model
