@@ -426,8 +426,8 @@ class SearchSpace:
         `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`) and of `harvest`
         (`--harvest` / `--no-harvest`), validated. `origin` names where they came from in
         messages (the API's `search()` arguments)."""
-        # parse builds on this module: its checks are imported when used
-        from .parse import (
+        # the section parsers build on this module: their checks are imported when used
+        from .sections import (
             _check_grid,
             _check_harvest,
             _check_metrics_produced,
