@@ -40,7 +40,7 @@ port = _number_type(int, lambda v: 1 <= v <= 65535, "a port from 1 to 65535")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive number")
 non_negative = _number_type(int, lambda v: v >= 0, "a non-negative integer", MAX_COUNT)
 non_negative_float = _number_type(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
-#: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.MAX_SEED)
+#: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.values.MAX_SEED)
 seed_int = _number_type(int, lambda v: 0 <= v <= 2**32 - 1, f"an integer from 0 to {2**32 - 1}")
 
 
