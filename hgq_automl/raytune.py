@@ -22,7 +22,7 @@ from typing import Any
 
 from ._compat import optuna_study, optuna_trial, set_restored_callbacks
 from .data import Splits
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .events import TrialListener, TrialRecord, harvested_records, with_harvest
 from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
 from .metrics import FINAL_KEY
@@ -378,8 +378,7 @@ def _bridge(listeners: Sequence[TrialListener]):
                 try:
                     getattr(listener, method)(*args)
                 except Exception as exc:  # noqa: BLE001 - a listener's failure must not fail the trial
-                    first = (str(exc).strip().splitlines() or [""])[0][:300]
-                    print(f"hgq_automl: warning: {type(listener).__name__}.{method} for trial {trial_id} failed: {type(exc).__name__}: {first}", file=sys.stderr, flush=True)
+                    print(f"hgq_automl: warning: {type(listener).__name__}.{method} for trial {trial_id} failed: {first_line(exc, 300, typed=True)}", file=sys.stderr, flush=True)
             times = self.timings.setdefault(trial_id, {"tracking_seconds": 0.0})
             times["tracking_seconds"] += time.perf_counter() - start
 
