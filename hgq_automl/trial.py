@@ -18,7 +18,7 @@ import numpy as np
 
 from .backend import BackendMismatch, use_backend
 from .data import Splits, fit_arguments
-from .errors import TrialFailed
+from .errors import TrialFailed, first_line
 from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
 from .metrics import NOTE_PREFIX
 from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
@@ -299,8 +299,7 @@ def _load_weights(model, path: str) -> None:
     try:
         model.set_weights(source.get_weights())
     except ValueError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise TrialFailed(f"warm start from {path}: its weights do not fit this trial's model ({first})") from None
+        raise TrialFailed(f"warm start from {path}: its weights do not fit this trial's model ({first_line(exc)})") from None
 
 
 def pruning_config(params: Mapping[str, Any]):
