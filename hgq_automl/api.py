@@ -205,7 +205,7 @@ def open_search(name: str | list[str] | None = None, tracking_uri: str | None = 
         UsageError: no such experiment, or it holds no hgq_automl search.
     """
     if objectives is not None:
-        from .browse import parse_objectives
+        from .metrics import parse_objectives
 
         objectives = parse_objectives([o if isinstance(o, str) else ":".join(o) for o in objectives], label="objectives")
     return open_result(name, tracking_uri, objectives)

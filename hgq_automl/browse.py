@@ -12,22 +12,7 @@ import urllib.request
 from collections.abc import Sequence
 
 from .errors import UsageError
-from .metrics import FINAL_METRICS
-
-
-def parse_objectives(items: Sequence[str], label: str = "--objectives") -> tuple[tuple[str, str], ...]:
-    """`val_accuracy:max luts` -> ((val_accuracy, max), (luts, min)); a bare name takes its
-    usual direction. `label` names the option in an error."""
-    out = []
-    for item in items:
-        name, _, mode = item.partition(":")
-        if name not in FINAL_METRICS:
-            raise UsageError(f"{label}: unknown metric {name!r}; known metrics are {', '.join(FINAL_METRICS)}")
-        mode = mode or FINAL_METRICS[name].mode
-        if mode not in ("max", "min"):
-            raise UsageError(f"{label}: {item!r}: the direction must be max or min")
-        out.append((name, mode))
-    return tuple(out)
+from .metrics import parse_objectives
 
 
 def report(experiments: Sequence[str] | None, tracking_uri: str | None, fmt: str = "table", objectives: Sequence[str] | None = None, console=None) -> int:

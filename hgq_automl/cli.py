@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument(
         "--ray-network", choices=("private", "host"), default="private",
         help="private: each search in its own network namespace (unshare -n, needs root), so Ray listens on loopback only (default); "
-        "host: on this machine's network (Ray listens on every interface)",
+        "host: on this machine's network, without root (the search's local Ray binds to 127.0.0.1; nothing fences what else it starts)",
     )
     return parser
 
@@ -281,7 +281,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from .driver import sync
+    from .storage import sync
 
     count, aside = sync(args.name, args.storage, args.tracking_uri)
     if count or aside:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .task import top1_accuracy
+
 CHUNK = 1024
 
 
@@ -95,11 +97,6 @@ def _chunks(x: np.ndarray, size: int) -> Iterator[tuple[np.ndarray, int]]:
         yield part, n
 
 
-def top1(outputs: np.ndarray, y: np.ndarray) -> float:
-    """The share of samples whose largest output is their label."""
-    return float(np.count_nonzero(np.argmax(outputs, axis=1) == y)) / max(1, len(y))
-
-
 def compiled_check(
     model, quality: Callable[[np.ndarray, np.ndarray], float] | None = None, chunk: int = CHUNK
 ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]]:
@@ -107,7 +104,7 @@ def compiled_check(
     samples, then `quality(outputs, y)` of the traced model on (x, y) (default: top-1
     accuracy): a harvested epoch's measurement."""
     calls = compile_calls(model, chunk)
-    quality = quality or top1
+    quality = quality or top1_accuracy
 
     def check(calibration: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         ebops = calls.trace(calibration)

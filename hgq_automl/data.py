@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .space import SPLITS, DataSource, DatasetSpec
 
 TASKS = ("classification", "regression")
@@ -187,7 +187,7 @@ def _memory_pair(pair, where: str, notes: list[str]) -> tuple[np.ndarray, np.nda
     try:
         x, y = np.asarray(pair[0]), np.asarray(pair[1])
     except Exception as exc:  # noqa: BLE001 - ragged lists and the like
-        raise UsageError(f"{where}: cannot be read as arrays ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise UsageError(f"{where}: cannot be read as arrays ({first_line(exc, typed=True)})") from None
     return _checked_xy(x, y, where, where, notes)
 
 
@@ -221,7 +221,7 @@ def split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, standardize: bool = F
         try:
             tr, va, te = _stratified(y, n_val, n_test, spec.seed)
         except ValueError as exc:
-            notes = (*notes, f"dataset: split unstratified, a class has too few samples to stratify ({_first_line(exc)})")
+            notes = (*notes, f"dataset: split unstratified, a class has too few samples to stratify ({first_line(exc)})")
     if standardize:
         x = _standardized(x, x[tr])
     x = x.astype(np.float32)
@@ -283,7 +283,7 @@ def _carved(x: np.ndarray, y: np.ndarray, test: tuple[np.ndarray, np.ndarray], s
             tr, va = train_test_split(np.arange(len(x)), test_size=n_val, stratify=y, random_state=spec.seed)
             how = ", stratified"
         except ValueError as exc:
-            how = f", unstratified: a class has too few samples to stratify ({_first_line(exc)})"
+            how = f", unstratified: a class has too few samples to stratify ({first_line(exc)})"
     tr, va = np.sort(tr), np.sort(va)
     notes.append(f"dataset: validation carved from the train split ({where}): {n_val} of {len(x)} samples (val_fraction {spec.val_fraction:g}, seed {spec.seed}{how})")
     return {"train": (x[tr], y[tr]), "val": (x[va], y[va]), "test": test}
@@ -393,9 +393,6 @@ def _dtype_name(a: np.ndarray) -> str:
     return {"U": "text", "S": "text", "O": "Python objects"}.get(a.dtype.kind, f"dtype {a.dtype}")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 # --------------------------------------------------------------------------- files
@@ -411,7 +408,7 @@ def _reading(path: Path, what: str) -> Iterator[None]:
     except UsageError:
         raise
     except Exception as exc:  # the libraries' own errors: zipfile, h5py, pandas, pyarrow, numpy, gzip
-        raise UsageError(f"{path}: cannot be read as {what} ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise UsageError(f"{path}: cannot be read as {what} ({first_line(exc, typed=True)})") from None
 
 
 def _read_source(src: DataSource, notes: list[str]) -> tuple[np.ndarray, np.ndarray, str]:

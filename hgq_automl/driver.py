@@ -1,8 +1,9 @@
 """The search driver (`hgq_automl search` and `hgq_automl.search()`): wires the space, the data, Ray Tune, MLflow and the console together.
 
-A search lives in `STORAGE/NAME/`: Ray Tune's experiment state, a folder per trial with
-its checkpoint, and `hgq_automl.json` — what a resume needs to continue the same search
-(the resolved space, the seed, the MLflow store and parent run).
+A search lives in `STORAGE/NAME/` (`storage.py`: its state file, claim, lock and tracking
+queue): Ray Tune's experiment state, a folder per trial with its checkpoint, and
+`hgq_automl.json` — what a resume needs to continue the same search (the resolved space,
+the seed, the MLflow store and parent run).
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import storage
 from .errors import UsageError
 from .layout import STATE_FILE
 
-#: Where Ray Tune keeps a search's trial folders and checkpoints, unless --storage says.
-DEFAULT_STORAGE = "hgq_automl_results"
-#: The storage of a search when no --storage is given: how `submit` passes a storage URI
-#: holding credentials to a Ray Job without writing them into its command line.
-STORAGE_ENV = "HGQ_AUTOML_STORAGE"
 
 
 @dataclass(frozen=True)
@@ -104,290 +101,32 @@ class SearchInterrupted(KeyboardInterrupt):
         self.resume_command = resume_command
 
 
-# --------------------------------------------------------------------------- storage
+# --------------------------------------------------------------------------- phases
 
-
-def storage_root(storage: str | None) -> str:
-    """An absolute local path, or a URI (s3://, gs://, ...) left for Ray and pyarrow."""
-    storage = storage or DEFAULT_STORAGE
-    if "://" in storage and not storage.startswith("file://"):
-        return storage.rstrip("/")
-    return str(Path(storage.removeprefix("file://")).expanduser().resolve())
-
-
-def _fs(root: str):
-    import pyarrow.fs as pafs
-
-    if "://" in root:
-        return pafs.FileSystem.from_uri(root)
-    return pafs.LocalFileSystem(), root
-
-
-def _exists(root: str, name: str) -> bool:
-    import pyarrow.fs as pafs
-
-    fs, base = _fs(root)
-    return fs.get_file_info(f"{base}/{name}").type != pafs.FileType.NotFound
-
-
-def _write_state(root: str, name: str, state: dict[str, Any]) -> None:
-    """Write the state file whole or not at all: locally a temporary file in the same
-    folder, fsync'd, renamed over it (`os.replace`), then the folder fsync'd; an object
-    store writes an object whole by itself."""
-    text = json.dumps(state, indent=2).encode()
-    if "://" in root:
-        fs, base = _fs(root)
-        fs.create_dir(f"{base}/{name}", recursive=True)
-        with fs.open_output_stream(f"{base}/{name}/{STATE_FILE}") as out:
-            out.write(text)
-        return
-    folder = Path(root) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{STATE_FILE}.tmp"
+def _since_process_start() -> float:
+    """Seconds since this process started (the interpreter's start-up and imports, when
+    called as a search begins); 0 when the OS does not say."""
     try:
-        with open(tmp, "wb") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, folder / STATE_FILE)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        import psutil  # Ray's dependency
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except Exception:  # noqa: BLE001 - a measurement only
+        return 0.0
 
 
-#: What a state file must hold (`run_search` writes them).
-_STATE_KEYS = ("space", "source", "tracking_uri", "parent_run_id")
+#: the parts of a search outside its trials, in order: (phase, label); `trials` is Tune's fit
+PHASES_BEFORE = (("imports", "imports"), ("setup", "set-up"), ("ray_start", "Ray start"))
+PHASES_AFTER = (("results", "results"), ("finish", "finishing the front"), ("ray_shutdown", "Ray shutdown"), ("publish", "MLflow front"))
 
 
-def _read_state(root: str, name: str) -> dict[str, Any]:
-    from .redact import redact
+def _phases_line(phases: dict[str, float]) -> str:
+    """One line of the time a search spent outside its trials, part by part."""
 
-    fs, base = _fs(root)
-    where = f"{redact(root)}/{name}/{STATE_FILE}"
-    try:
-        with fs.open_input_stream(f"{base}/{name}/{STATE_FILE}") as f:
-            raw = f.read()
-    except (FileNotFoundError, OSError):
-        if _setup_interrupted(root, name):
-            raise UsageError(
-                f"the search {name!r} in {redact(root)} was stopped before its set-up ended (no {STATE_FILE}): nothing of it was kept; "
-                f"start it again with the same name"
-            ) from None
-        raise UsageError(f"no search named {name!r} to resume in {redact(root)} (no {STATE_FILE} there)") from None
-    try:
-        state = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{where}: corrupt state file, not JSON ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); the search cannot be resumed") from None
-    missing = [key for key in _STATE_KEYS if not isinstance(state, dict) or key not in state]
-    if missing or not isinstance(state["space"], dict):
-        raise UsageError(f"{where}: corrupt state file (no {', '.join(missing) or 'space mapping'}); the search cannot be resumed")
-    return state
+    def part(names):
+        seen = [(label, phases[key]) for key, label in names if key in phases]
+        return f"{sum(v for _, v in seen):.1f} s (" + ", ".join(f"{label} {v:.1f}" for label, v in seen) + ")"
 
-
-#: the URI schemes Ray Tune's storage (pyarrow's and fsspec's file systems) reads
-STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "az", "memory")
-#: a search's name is a folder's and an MLflow experiment's: under a file name's 255 bytes,
-#: with room for what is added to it
-MAX_NAME = 200
-
-
-def _check_storage(root: str, flag: str) -> None:
-    """A local storage root must be a folder, or a path that can become one; a URI one of
-    a scheme Ray Tune reads."""
-    if "://" in root:
-        from .redact import redact
-
-        scheme = root.split("://", 1)[0].lower()
-        if scheme not in STORAGE_SCHEMES:
-            raise UsageError(f"{flag} {redact(root)}: unknown scheme {scheme!r}; a storage is a folder or a URI of {', '.join(f'{s}://' for s in STORAGE_SCHEMES)}")
-        return
-    path = Path(root)
-    while not path.exists() and path.parent != path:
-        path = path.parent
-    if not path.is_dir():
-        raise UsageError(f"{flag} {root}: {path} is a file, not a folder")
-
-
-LOCK_FILE = ".hgq_automl.lock"
-
-
-def _name_exists(name: str, root: str, request: SearchRequest) -> UsageError:
-    return UsageError(
-        f"a search named {name!r} already exists in {root}; continue it with `{resume_command(name, root, api=request.api)}`, "
-        f"or choose another {request.opt('name')}"
-    )
-
-
-def _setup_interrupted(root: str, name: str) -> bool:
-    """STORAGE/NAME is what a start stopped (SIGKILL, power loss) before it wrote its state
-    file left: a local folder without a state file that no process holds (locks)."""
-    import fcntl
-
-    folder = Path(root) / name
-    if "://" in root or not folder.is_dir() or (folder / STATE_FILE).exists():
-        return False
-    try:
-        with open(folder / LOCK_FILE, "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # dropped on close
-    except OSError:  # locked by a start under way, or not ours to write
-        return False
-    return not (folder / STATE_FILE).exists()
-
-
-def _claim(root: str, name: str, request: SearchRequest) -> tuple[bool, _FolderLock | None, bool]:
-    """Make the new search's folder STORAGE/NAME and lock it; the one of two searches started
-    at once with the same storage that makes it proceeds (mkdir is atomic), the other gets
-    the "already exists" error. A folder left by a start stopped before its state file
-    (`_setup_interrupted`) is taken over. Returns (local, lock, taken over)."""
-    if "://" in root:  # an object store: no atomic folder, the tracking store decides
-        return False, None, False
-    taken_over = False
-    try:
-        Path(root).mkdir(parents=True, exist_ok=True)
-        (Path(root) / name).mkdir()
-    except FileExistsError:
-        if not _setup_interrupted(root, name):
-            raise _name_exists(name, root, request) from None
-        taken_over = True
-    except OSError as exc:
-        raise UsageError(f"{request.opt('storage')}: cannot create the search's folder in {root}: {exc.strerror or exc}") from None
-    try:
-        lock = _lock(root, name)
-    except UsageError:  # another start took the folder over between our mkdir and our lock
-        raise _name_exists(name, root, request) from None
-    if taken_over and (Path(root) / name / STATE_FILE).exists():  # another start got it first
-        _release(lock)
-        raise _name_exists(name, root, request)
-    return True, lock, taken_over
-
-
-class _FolderLock:
-    """An exclusive `fcntl` lock on STORAGE/NAME/.hgq_automl.lock, held while the search
-    runs: a second process on the same search (a resume, or a search started at the same
-    moment) is refused instead of writing the same state."""
-
-    def __init__(self, path: Path, name: str):
-        import fcntl
-
-        self.file = open(path / LOCK_FILE, "a")  # noqa: SIM115 - held until release()
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.file.close()
-            raise UsageError(f"the search {name!r} is running in another process ({path} is locked); wait for it or stop it first") from None
-
-    def release(self) -> None:
-        self.file.close()  # closing drops the lock
-
-
-def _lock(root: str, name: str) -> _FolderLock | None:
-    if "://" in root or not (Path(root) / name).is_dir():
-        return None
-    try:
-        return _FolderLock(Path(root) / name, name)
-    except PermissionError:  # a read-only copy of a search can still be read; it just is not locked
-        return None
-
-
-def queue_dir(root: str, name: str) -> Path:
-    """Where a search queues its tracking while the store does not answer (`outbox`):
-    in its folder, or for an object store in a local temporary folder."""
-    from .outbox import QUEUE_DIR
-
-    if "://" in root:
-        import tempfile
-
-        return Path(tempfile.gettempdir()) / "hgq_automl" / QUEUE_DIR / name
-    return Path(root) / name / QUEUE_DIR
-
-
-def sync_command(name: str, root: str) -> str:
-    """What writes a search's queued tracking to its store (a storage's credentials as ***:
-    `sync` takes them from $HGQ_AUTOML_STORAGE or --storage again)."""
-    from .redact import redact
-
-    return f"python -m hgq_automl sync {name} --storage {redact(root)}"
-
-
-def _replay(client, root: str, name: str) -> tuple[int, int]:
-    """Write the tracking a search queued while its store did not answer; UsageError if
-    the store still does not take it (the queue is kept). Writes the store refuses for good
-    one by one are set aside (`outbox`). Returns how many writes were written and how many
-    set aside."""
-    from .outbox import Outbox
-    from .redact import redact
-
-    outbox = Outbox(client, queue_dir(root, name))
-    left = outbox.pending()
-    if left and not outbox.replay():
-        raise UsageError(
-            f"the MLflow store {redact(client.tracking_uri)} does not take writes ({outbox.refusal}); the {outbox.pending()} tracking writes "
-            f"queued in {outbox.folder} are kept: run `{sync_command(name, root)}` when it takes writes again"
-        )
-    return left - outbox.set_aside, outbox.set_aside
-
-
-def sync(name: str, storage: str | None = None, tracking_uri: str | None = None) -> tuple[int, int]:
-    """Write the tracking the search `name` queued on disk while its MLflow store did not
-    answer (`python -m hgq_automl sync NAME`). The store is `tracking_uri`, else the
-    search's own; when the state file holds it with its credentials as ***, they come from
-    $MLFLOW_TRACKING_URI (the same store with them) or `tracking_uri` again, never as ***.
-    Returns how many writes were written and how many set aside (refused for good)."""
-    from .redact import is_redacted, redact
-    from .tracking import connect
-
-    root = storage_root(storage or os.environ.get(STORAGE_ENV))
-    if is_redacted(root):
-        raise UsageError(f"--storage {redact(root)}: its credentials are ***; give them (--storage or ${STORAGE_ENV})")
-    _check_storage(root, "--storage")
-    state = _read_state(root, name)
-    uri = tracking_uri or _stored_tracking_uri(state, name, "--tracking-uri (or $MLFLOW_TRACKING_URI)")
-    lock = _lock(root, name)
-    try:
-        try:
-            client = connect(uri)
-        except UsageError as exc:
-            from .outbox import Outbox
-
-            left = Outbox(None, queue_dir(root, name)).pending()
-            raise UsageError(f"{exc}; the {left} tracking writes queued for {name!r} are kept: run `{sync_command(name, root)}` when it answers") from None
-        return _replay(client, root, name)
-    finally:
-        _release(lock)
-
-
-def resume_command(name: str, root: str, address: str | None = None, api: bool = False) -> str:
-    """What continues the search: a command line, or (api) a call of `hgq_automl.search`."""
-    from .redact import redact
-
-    root = redact(root)
-    if api:
-        return f"hgq_automl.search(space, name={name!r}, storage={root!r}, resume=True{f', address={address!r}' if address else ''})"
-    cmd = f"python -m hgq_automl search --resume {name} --storage {root}"
-    return cmd + (f" --address {address}" if address else "")
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def _stored_tracking_uri(state: dict[str, Any], name: str, flag: str) -> str:
-    """The tracking URI a resumed search goes on logging to. The state file holds it with its
-    credentials as *** (they are never written down): then $MLFLOW_TRACKING_URI must be the
-    same store with its credentials, or the user gives it again (`flag`)."""
-    from .redact import has_secret, redact
-
-    stored = state["tracking_uri"]
-    if "***" not in stored:
-        return stored
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env and has_secret(env) and redact(env) == stored:
-        return env
-    raise UsageError(f"the search {name!r} logs to {stored}, whose credentials are not saved; give {flag} with them again")
+    return f"time outside the trials: before {part(PHASES_BEFORE)}, after {part(PHASES_AFTER)}"
 
 
 def resolve_space(space: Any, data: str | os.PathLike | None = None, data_in_memory: bool = False):
@@ -431,8 +170,8 @@ def prepare(request: SearchRequest):
     from .space import parse_space
     from .tracking import check_tracking_uri
 
-    root = storage_root(request.storage or os.environ.get(STORAGE_ENV))
-    _check_storage(root, request.opt("storage"))
+    root = storage.storage_root(request.storage or os.environ.get(storage.STORAGE_ENV))
+    storage.check_storage(root, request.opt("storage"))
     if request.tracking_uri or not request.resume:
         check_tracking_uri(request.tracking_uri, request.opt("tracking_uri"))
     memory = is_in_memory(request.data)
@@ -446,7 +185,7 @@ def prepare(request: SearchRequest):
         if changed:
             raise UsageError(f"{request.opt('resume')} continues a search as it was started; drop {', '.join(changed)}")
         name = request.resume
-        state = _read_state(root, name)
+        state = storage.read_state(root, name)
         raw = dict(state["space"])
         if request.api:
             again = resolve_space(request.space, data_in_memory=True)
@@ -472,7 +211,7 @@ def prepare(request: SearchRequest):
         if changed:
             raise UsageError(f"{changed}; the search {name!r} cannot be resumed with it: put the file back as it was, or start a new search")
         if not request.tracking_uri:
-            check_tracking_uri(_stored_tracking_uri(state, name, request.opt('tracking_uri')), request.opt("tracking_uri"))
+            check_tracking_uri(storage.stored_tracking_uri(state, name, request.opt('tracking_uri')), request.opt("tracking_uri"))
     else:
         space = resolve_space(request.space, None if memory else request.data, data_in_memory=memory).with_overrides(
             trials=request.trials,
@@ -490,11 +229,11 @@ def prepare(request: SearchRequest):
         name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not re.fullmatch(r"[\w.-]+", name):
             raise UsageError(f"{request.opt('name')} must be letters, digits, '_', '-' or '.'; got {name!r}")
-        if len(name.encode()) > MAX_NAME:
-            raise UsageError(f"{request.opt('name')} must be at most {MAX_NAME} bytes (it names a folder); got {len(name.encode())}")
-        if _exists(root, name) and not _setup_interrupted(root, name):
+        if len(name.encode()) > storage.MAX_NAME:
+            raise UsageError(f"{request.opt('name')} must be at most {storage.MAX_NAME} bytes (it names a folder); got {len(name.encode())}")
+        if storage.exists(root, name) and not storage.setup_interrupted(root, name):
             raise UsageError(
-                f"a search named {name!r} already exists in {redact(root)}; continue it with `{resume_command(name, root, api=request.api)}`, "
+                f"a search named {name!r} already exists in {redact(root)}; continue it with `{storage.resume_command(name, root, api=request.api)}`, "
                 f"or choose another {request.opt('name')}"
             )
         state = None
@@ -580,11 +319,6 @@ def _check_model(space, data, notes: list[str] | None = None):
 # --------------------------------------------------------------------------- the command
 
 
-def _release(lock: _FolderLock | None) -> None:
-    if lock is not None:
-        lock.release()
-
-
 def _start_tracked(request: SearchRequest, root: str, name: str, client, space, params: dict[str, Any], state: dict[str, Any]):
     """Set a new search up: claim STORAGE/NAME and lock it, create its MLflow experiment and
     parent run, write its state file. All or nothing: after a failure (a name taken at the
@@ -594,20 +328,20 @@ def _start_tracked(request: SearchRequest, root: str, name: str, client, space, 
 
     from .tracking import SearchTracker
 
-    local, lock, taken_over = _claim(root, name, request)
+    local, lock, taken_over = storage.claim(root, name, request)
     tracker = None
     try:
         if taken_over:  # the start stopped before its state file may have left its MLflow experiment
             SearchTracker.retire_interrupted(client, name, params["storage"])
         tracker = SearchTracker.start(client, name, name, space, params)
         try:
-            _write_state(root, name, {**state, "experiment_id": tracker.experiment_id, "parent_run_id": tracker.parent_run_id})
+            storage.write_state(root, name, {**state, "experiment_id": tracker.experiment_id, "parent_run_id": tracker.parent_run_id})
         except OSError as exc:
             raise UsageError(f"cannot write the search's state to {root}/{name}/{STATE_FILE}: {exc.strerror or exc}") from None
     except BaseException:
         if tracker is not None:
             tracker.discard()
-        _release(lock)
+        storage.release(lock)
         if local:
             shutil.rmtree(Path(root) / name, ignore_errors=True)
         raise
@@ -625,7 +359,6 @@ def _finish_front(records, space, data, threads: int, tracker, say) -> None:
     meet those on the synthesis step's, e.g. `bit_mismatches <= 0`); rounds go on until
     every harvested member of the front is finished. One whose task fails keeps its place
     when no constraint needs the metrics it lacks, with the error as its `finish_error` note."""
-    import json
 
     from .constraints import feasible
     from .events import with_harvest
@@ -682,6 +415,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     from .redact import redact
     from .tracking import SearchTracker, connect
 
+    entered = time.perf_counter()
+    imports = _since_process_start()
     space, name, root, data, state, data_fp, model_notes = prepare(request)
     seed = space.search.seed
     if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
@@ -689,18 +424,18 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     settings = RunSettings(name=name, storage=root, seed=seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures, resume=state is not None)
     lock = None
     if state is not None:
-        lock = _lock(root, name)
+        lock = storage.lock_folder(root, name)
         if not can_resume(settings.path):
             # stopped before Ray Tune's first save: nothing ran that is kept, its trials start anew
             from dataclasses import replace
 
             settings = replace(settings, resume=False)
         try:
-            client = connect(request.tracking_uri or _stored_tracking_uri(state, name, request.opt('tracking_uri')))
-            _replay(client, root, name)
-            tracker = SearchTracker.attach(client, state["parent_run_id"], space, queue_dir=queue_dir(root, name))
+            client = connect(request.tracking_uri or storage.stored_tracking_uri(state, name, request.opt('tracking_uri')))
+            storage.replay(client, root, name)
+            tracker = SearchTracker.attach(client, state["parent_run_id"], space, queue_dir=storage.queue_dir(root, name))
         except BaseException:
-            _release(lock)
+            storage.release(lock)
             raise
     else:
         client = connect(request.tracking_uri)
@@ -731,8 +466,9 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             **({"data_fingerprint": data_fp} if data_fp else {}),
             "files": file_fingerprints(space),
         })
-        tracker.use_queue(queue_dir(root, name))
-    again = resume_command(name, root, request.address, api=request.api)
+        tracker.use_queue(storage.queue_dir(root, name))
+    again = storage.resume_command(name, root, request.address, api=request.api)
+    storage.mark_driver(root, name)
     # from here on an interrupt ends the parent run KILLED and says how to resume
     try:
         sizes = data.sizes()
@@ -768,6 +504,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         def finish(records, threads):
             _finish_front(records, space, data, threads, tracker, say)
 
+        phases = settings.phases
+        phases.update(imports=imports, setup=time.perf_counter() - entered)
         try:
             records, unfinished = run_trials(space, data, settings, listeners, finish=finish)
         finally:
@@ -775,7 +513,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
                 getattr(listener, "close", lambda: None)()
         completed = [r for r in records if r.ok]
         front = front_of(records)
-        tracker.finish(records, front, unfinished)
+        tracker.finish(records, front, unfinished, phases=phases)
+        say(_phases_line(phases))
     except KeyboardInterrupt:
         tracker.abort("KILLED")
         raise SearchInterrupted(again) from None
@@ -783,8 +522,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         tracker.abort()
         raise
     finally:
-        _release(lock)
-        hint = tracker.replay_hint(sync_command(name, root))
+        storage.release(lock)
+        hint = tracker.replay_hint(storage.sync_command(name, root))
         if hint:
             print(hint, file=sys.stderr, flush=True)
 

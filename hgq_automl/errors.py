@@ -1,6 +1,20 @@
 """Errors that mean "the user's input is wrong": the CLI prints them on one line and exits 2."""
 
 
+def first_line(exc: BaseException, limit: int = 200, typed: bool = False) -> str:
+    """The first line of `exc`'s message, at most `limit` characters (its type's name when it has
+    no message); with `typed`, prefixed by its type's name. What a one-line error quotes of a
+    library's exception, whose later lines (tracebacks, TensorFlow's logs) would break the line."""
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {lines[0][:limit]}" if typed else lines[0][:limit]
+
+
+class TrialFailed(RuntimeError):
+    """Training went wrong in a way that makes the trial's numbers meaningless (e.g. NaN loss)."""
+
+
 class UsageError(ValueError):
     """Bad input (a search space, a flag or argument, a data file, a tracking server): nothing was run.
 

@@ -10,12 +10,15 @@ the estimates (plus synthesis figures with `--synth`) are returned.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import SpaceError, UsageError
+from .errors import SpaceError, UsageError, first_line
 from .tags import PARENT_RUN, ROLE, SEARCH_RUN
 
 TARGETS = ("hls4ml", "verilog")
@@ -93,7 +96,7 @@ def _download(client, run_id: str, path: str, dst: str, what: str) -> Path:
             raise UsageError(f"run {run_id} has no {what} artifact ({path})")
         return Path(client.download_artifacts(run_id, path, dst))
     except MlflowException as exc:
-        raise UsageError(f"run {run_id}: cannot read the {what} artifact ({path}): {str(exc).splitlines()[0][:200]}") from None
+        raise UsageError(f"run {run_id}: cannot read the {what} artifact ({path}): {first_line(exc)}") from None
 
 
 def check_request(request: ExportRequest) -> None:
@@ -111,6 +114,57 @@ def check_request(request: ExportRequest) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{request.opt('out')}{'' if request.api else ' '}{request.out} exists and is not an empty folder")
     check_hls_options(request)
+
+
+#: in an export's --out while it writes there: the exporting process's pid
+EXPORT_LOCK = ".hgq_automl_export.lock"
+
+
+@contextmanager
+def claimed_out(request) -> Iterator[Path]:
+    """`request.out`, made this export's for as long as it writes there.
+
+    The folder is created, then its lock file taken (`O_EXCL`: of two exports started at
+    once into one folder, from the CLI, the API or the MCP server, one gets it, the other
+    stops with one line), then checked to be empty apart from the lock. The lock is removed
+    when the export ends; a killed export's lock names a dead process and is taken over."""
+    out = Path(request.out).resolve()
+    shown = f"{request.opt('out')}{'' if request.api else ' '}{request.out}"
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / EXPORT_LOCK
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        holder = _lock_holder(lock)
+        if holder is not None:
+            raise UsageError(f"{shown}: another export (pid {holder}) is writing there; wait for it to end or choose another folder") from None
+        lock.unlink(missing_ok=True)  # left by a killed export
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        if any(p.name != EXPORT_LOCK for p in out.iterdir()):
+            raise UsageError(f"{shown} exists and is not an empty folder")
+        yield out
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The pid in an export lock when that process still runs, else None."""
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        return pid
+    return pid
 
 
 def _flag(request, name: str, value) -> str:
@@ -159,8 +213,7 @@ def read_hls_config(path: str, flag: str = "--hls-config") -> dict:
         text = file.read_text()
         config = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{flag} {path}: not a readable {'JSON' if file.suffix.lower() == '.json' else 'YAML'} file: {first[:160]}") from None
+        raise UsageError(f"{flag} {path}: not a readable {'JSON' if file.suffix.lower() == '.json' else 'YAML'} file: {first_line(exc, 160)}") from None
     problem = hls_config_problem(config)
     if problem:
         raise UsageError(f"{flag} {path}: {problem}")
@@ -249,8 +302,6 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
     (the API's result; a model given as a Python object), else read from the search's run."""
     check_request(request)
     file_config = check_hls_options(request)
-    import os
-
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr to our own lines
     from .tracking import connect
 
@@ -308,20 +359,19 @@ def run_export(request: ExportRequest, say=print, data=None, space=None) -> Expo
 
     if data is None:
         data = load_dataset(space.dataset, space.task.kind)
-    out = Path(request.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = dict(estimate(model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))
     # the trial's own synthesis steps, with the project written to `out` itself
     from .hardware.synthesis import rtl_step, simulated_samples
 
-    if request.to == "hls4ml":
-        _say_config(say, hardware, params, out)
-        checked = len(data.x_test)
-        metrics.update(_hls(model, hardware, params, data.x_test, out, hardware.hls_backend.lower() if request.synth else None, say))
-    else:
-        say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
-        checked = simulated_samples(hardware, len(data.x_test))
-        metrics.update(rtl_step(model, hardware, data.x_test, out, synth=request.synth))
+    with claimed_out(request) as out:
+        if request.to == "hls4ml":
+            _say_config(say, hardware, params, out)
+            checked = len(data.x_test)
+            metrics.update(_hls(model, hardware, params, data.x_test, out, hardware.hls_backend.lower() if request.synth else None, say))
+        else:
+            say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
+            checked = simulated_samples(hardware, len(data.x_test))
+            metrics.update(rtl_step(model, hardware, data.x_test, out, synth=request.synth))
     return ExportOutcome(out, metrics, checked)
 
 
@@ -407,15 +457,14 @@ def run_file_export(request: FileExportRequest, say=print) -> ExportOutcome:
     from .estimates import estimate
     from .hardware.synthesis import rtl_step, simulated_samples
 
-    out = Path(request.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = dict(estimate(loaded.model, int(params["reuse_factor"]), str(params["strategy"]), hardware.clock_period_ns))
-    if request.to == "hls4ml":
-        _say_config(say, hardware, params, out)
-        checked = len(x)
-        metrics.update(_hls(loaded.model, hardware, params, x, out, hardware.hls_backend.lower() if request.synth else None, say))
-    else:
-        say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
-        checked = simulated_samples(hardware, len(x))
-        metrics.update(rtl_step(loaded.model, hardware, x, out, synth=request.synth))
+    with claimed_out(request) as out:
+        if request.to == "hls4ml":
+            _say_config(say, hardware, params, out)
+            checked = len(x)
+            metrics.update(_hls(loaded.model, hardware, params, x, out, hardware.hls_backend.lower() if request.synth else None, say))
+        else:
+            say(f"writing da4ml Verilog (top module `model`, part {hardware.part}, clock {hardware.clock_period_ns:g} ns) to {out}")
+            checked = simulated_samples(hardware, len(x))
+            metrics.update(rtl_step(loaded.model, hardware, x, out, synth=request.synth))
     return ExportOutcome(out, metrics, checked, source if checked == len(x) else f"the first {checked} of {source}")

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -124,7 +124,7 @@ def search_arguments(args, secrets: dict[str, str] | None = None) -> list[str]:
     Ray shows in its dashboard, its job list and its logs): it goes into `secrets` as the
     environment variable the search reads instead (MLFLOW_TRACKING_URI, HGQ_AUTOML_STORAGE),
     for the job's secrets file (`job_spec`)."""
-    from .driver import STORAGE_ENV
+    from .storage import STORAGE_ENV
     from .redact import has_secret
     from .tracking import resolve_tracking_uri
 
@@ -223,8 +223,7 @@ def submit(args) -> int:
         try:
             client = JobSubmissionClient(args.address)
         except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach the cluster"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"Ray cluster at {redact(args.address)} is unreachable: {first[:300]}") from None
+            raise UsageError(f"Ray cluster at {redact(args.address)} is unreachable: {first_line(exc, 300)}") from None
         entrypoint, runtime_env, secrets = job_spec(args, folder.name, space)
         job_id = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
     shown = "".join(f" ({key}={redact(value)} passed in a file only you can read, not in the job's runtime_env)" for key, value in secrets.items())

@@ -5,6 +5,7 @@ write and the ones that read them import these.
 A search's folder, `<storage>/<name>/` (Ray Tune's experiment folder):
 
     hgq_automl.json                 what a resume needs (STATE_FILE)
+    driver.json                     the process running the search, once its set-up is done (DRIVER_FILE)
     <trial folders>/checkpoint_*/   a finished trial's checkpoint (Ray Tune's):
         model.keras                 the trained model (MODEL_FILE)
         firmware/                   the synthesis step's project, hls4ml/ or verilog/ (FIRMWARE_DIR)
@@ -24,6 +25,10 @@ from pathlib import Path
 
 #: in a search's folder: the search's settings and space, for `--resume`
 STATE_FILE = "hgq_automl.json"
+#: in a search's folder: `{"pid": ..., "started": unix time}` of the process that runs (or last
+#: ran) the search, written when its set-up is done and its trials are about to start. The MCP
+#: server waits for its own subprocess's pid here rather than for a console line.
+DRIVER_FILE = "driver.json"
 #: in a trial's checkpoint folder and in each harvested checkpoint's
 MODEL_FILE = "model.keras"
 #: in a trial's checkpoint folder: the synthesis step's project

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpaceError, UsageError
+from .layout import DRIVER_FILE, STATE_FILE
 
 #: The workspace's sub-folders: the searches' Ray Tune folders, and this server's files per search.
 STORAGE = "hgq_automl_results"
@@ -63,6 +64,14 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
+
+
+def _driver_pid(path: Path) -> int | None:
+    """The pid in a search's DRIVER_FILE, or None while there is none (or it is being written)."""
+    try:
+        return int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _last_error(log: Path) -> str | None:
@@ -269,7 +278,6 @@ class Workspace:
             process = subprocess.Popen(cmd, cwd=self.root, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         launched = Launched(name, process, log, time.time(), offset)
         self._launched[name] = launched
-        ready = (f"search {name}: ", f"search {name} (resumed): ")
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             code = process.poll()
@@ -283,7 +291,7 @@ class Workspace:
                         shutil.rmtree(folder, ignore_errors=True)
                     raise UsageError(message)
                 break
-            if any(line.startswith(ready) for line in launched.output().splitlines()):
+            if _driver_pid(self.storage / name / DRIVER_FILE) == process.pid:  # its set-up is done
                 break
             time.sleep(0.25)
         return launched
@@ -331,7 +339,7 @@ class Workspace:
             self._check_name(name)
             if name in self._running():
                 raise UsageError(f"the search {name!r} is running")
-            if not (self.storage / name / "hgq_automl.json").is_file():
+            if not (self.storage / name / STATE_FILE).is_file():
                 raise UsageError(f"no search named {name!r} to resume in {self.storage}")
             launched = self._launch(name, ["search", "--resume", name, "--tracking-uri", self.tracking_uri, "--storage", str(self.storage)], fresh=False)
         return {"name": name, "running": launched.process.poll() is None, "log": str(launched.log)}

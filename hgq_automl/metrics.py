@@ -7,8 +7,11 @@ The same names appear in what a trial reports, in MLflow metrics, in the search-
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -203,3 +206,18 @@ def logged_values(raw: dict[str, Any], finite: bool = False) -> dict[str, float]
         k: float(v) for k, v in raw.items()
         if k in LOGGED_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool) and (not finite or math.isfinite(v))
     }
+
+
+def parse_objectives(items: Sequence[str], label: str = "--objectives") -> tuple[tuple[str, str], ...]:
+    """`val_accuracy:max luts` -> ((val_accuracy, max), (luts, min)); a bare name takes its
+    usual direction. `label` names the option in an error."""
+    out = []
+    for item in items:
+        name, _, mode = item.partition(":")
+        if name not in FINAL_METRICS:
+            raise UsageError(f"{label}: unknown metric {name!r}; known metrics are {', '.join(FINAL_METRICS)}")
+        mode = mode or FINAL_METRICS[name].mode
+        if mode not in ("max", "min"):
+            raise UsageError(f"{label}: {item!r}: the direction must be max or min")
+        out.append((name, mode))
+    return tuple(out)

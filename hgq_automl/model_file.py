@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 
 #: Suffixes Keras 3 loads a whole model from.
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -96,14 +96,13 @@ def load(path_text: str, flag: str = "MODEL") -> LoadedModel:
         text = str(exc).strip()
         if "Lambda" in text or "safe_mode" in text:
             raise UsageError(f"{flag} {path_text}: it holds a Lambda layer (arbitrary Python code), which is not loaded") from None
-        first = text.splitlines()[0][:200] if text else ""
-        raise UsageError(f"{flag} {path_text}: not a Keras model file ({type(exc).__name__}{': ' + first if first else ''})") from None
+        raise UsageError(f"{flag} {path_text}: not a Keras model file ({first_line(exc, typed=True)})") from None
     if not isinstance(model, keras.Model):
         raise UsageError(f"{flag} {path_text}: holds a {type(model).__name__}, not a Keras model")
 
     from ._compat import flatten_layers
     from .convert import is_hgq, to_hgq
-    from .models import hgq_scopes
+    from .quantizers import hgq_scopes
 
     if any(is_hgq(layer) for layer in flatten_layers(model, include_self=False)):
         if len(model.inputs) != 1 or len(model.outputs) != 1:

@@ -40,7 +40,7 @@ port = _number_type(int, lambda v: 1 <= v <= 65535, "a port from 1 to 65535")
 positive_float = _number_type(float, lambda v: 0 < v < float("inf"), "a positive number")
 non_negative = _number_type(int, lambda v: v >= 0, "a non-negative integer", MAX_COUNT)
 non_negative_float = _number_type(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
-#: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.MAX_SEED)
+#: NumPy's and Optuna's seeds are unsigned 32-bit numbers (space.values.MAX_SEED)
 seed_int = _number_type(int, lambda v: 0 <= v <= 2**32 - 1, f"an integer from 0 to {2**32 - 1}")
 
 
@@ -90,7 +90,8 @@ BACKEND_CHOICES = ("jax", "tensorflow")  # space.vocabulary.BACKENDS (tests/test
 
 SEARCH_OPTIONS: tuple[Option, ...] = (
     Option(
-        "space", "search-space YAML path or built-in name (digits_cnn, mnist_cnn, tabular_mlp); default: digits_cnn",
+        "space", "search-space YAML path or built-in name (digits_cnn, digits_cnn_pruned, digits_cnn_rtl, digits_builder, digits_file, "
+        "mnist_cnn, tabular_mlp, diabetes_mlp); default: digits_cnn",
         api_help="a built-in name, a YAML path, a dict with the YAML's structure or a `SearchSpace` (see `load_space`); its "
         "model may be a Python object (`model.builder`: a function build(params, input_shape, n_outputs); `model.path`: a keras.Model).",
         metavar="FILE_OR_NAME", default="digits_cnn", submit="none",
@@ -135,9 +136,9 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     ),
     Option("address", "attach to this Ray cluster (default: $RAY_ADDRESS, else start a local Ray)", metavar="ADDR", local_ray=True, submit="none", on_resume=True,
            api_help="attach to this Ray cluster (default: $RAY_ADDRESS, else a local Ray that the call starts and shuts down)."),
-    Option("cpus", "CPUs of the local Ray (default: all of this machine's); each trial gets N // concurrency TensorFlow threads", metavar="N",
+    Option("cpus", "CPUs of the local Ray (default: all of this machine's); each trial gets N // concurrency threads", metavar="N",
            type=positive_int, local_ray=True, submit="none", on_resume=True,
-           api_help="CPUs of the local Ray (default: all of this machine's); each trial gets cpus // concurrency TensorFlow threads."),
+           api_help="CPUs of the local Ray (default: all of this machine's); each trial gets cpus // concurrency threads."),
     Option("max_failures", "retry a failing trial up to N times (default: 0)", metavar="N", type=non_negative, default=0, on_resume=True,
            api_help="retry a failing trial up to this many times (default: 0)."),
     Option("synthesis", "per-trial synthesis step (default: the space's hardware.synthesis, else none)", choices=SYNTHESIS_CHOICES,

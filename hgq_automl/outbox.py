@@ -26,14 +26,13 @@ import shutil
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .tags import PARETO, ROLE
 
 QUEUE_DIR = "tracking_queue"
 PLACEHOLDER = "queued-"
-#: Crash-safety tests only (see `Outbox._kill_point`).
-_KILL_AT = os.environ.get("HGQ_AUTOML_KILL_AT", "")
 
 #: What an unavailable store looks like in the exceptions of MLflow's REST and SQL stores.
 _TRANSIENT = (
@@ -62,10 +61,10 @@ def refuses_every_write(exc: BaseException) -> bool:
 
 def first_line(exc: BaseException, *uris: str | None) -> str:
     """`exc`'s first line, at most 200 characters, credentials of `uris` as ***."""
+    from .errors import first_line as plain
     from .redact import redact_text
 
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    return redact_text(text, *uris)
+    return redact_text(plain(exc), *uris)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -91,6 +90,11 @@ class Outbox:
         probe_seconds: while down, how often a write first tries to replay the queue.
     """
 
+    #: Called as `before_write(op, role)` before every write (`role`: the run's, trial,
+    #: harvest or search, when known): the seam crash-safety tests kill a search at
+    #: (tests/kill_at_script.py). None in the tool.
+    before_write: Callable[[str, str], None] | None = None
+
     def __init__(self, client, folder: Path | None, attempts: int = 4, backoff: float = 0.5, probe_seconds: float = 10.0):
         self.client = client
         self.folder = Path(folder) if folder is not None else None
@@ -100,7 +104,7 @@ class Outbox:
         self._probed = 0.0
         self.ids: dict[str, str] = {}  # placeholder -> real run id, once replayed
         self.warned = False
-        self._roles: dict[str, str] = {}  # run id -> its role, for `_KILL_AT` only
+        self._roles: dict[str, str] = {}  # run id -> its role (trial, harvest, search), for `before_write`
         #: why the last replay stopped with writes left (the store's error, first line); a
         #: read-only `mlflow server` answers 503 like one that is unavailable for a while
         self.refusal: str | None = None
@@ -166,27 +170,16 @@ class Outbox:
     def write(self, op: str, *args: Any) -> Any:
         """Do one write (`op` names a method of `_Ops`), or queue it if the store is down.
         Returns what the write returns (a run id for create_run; a placeholder when queued)."""
-        if _KILL_AT:
-            self._kill_point(op, args)
+        if Outbox.before_write is not None:
+            if op == "create_run":
+                role = args[2].get(ROLE, "")
+            else:
+                role = self._roles.get(args[0], "") if args and isinstance(args[0], str) else ""
+            Outbox.before_write(op, role)
         result = self._write(op, args)
-        if op == "create_run" and _KILL_AT:
+        if op == "create_run":
             self._roles[result] = args[2].get(ROLE, "")
         return result
-
-    def _kill_point(self, op: str, args: tuple) -> None:
-        """Tests of crash safety: `HGQ_AUTOML_KILL_AT=op:role:n` SIGKILLs this process just
-        before its n-th write `op` on a run of `role` (trial, harvest, search)."""
-        want_op, role, n = _KILL_AT.split(":")
-        if op != want_op:
-            return
-        run_role = args[2].get(ROLE, "") if op == "create_run" else self._roles.get(args[0], "")
-        if run_role != role:
-            return
-        self._kills = getattr(self, "_kills", 0) + 1
-        if self._kills == int(n):
-            import signal
-
-            os.kill(os.getpid(), signal.SIGKILL)
 
     def _write(self, op: str, args: tuple) -> Any:
         if self.pending():

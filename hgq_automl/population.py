@@ -256,8 +256,8 @@ def member_ebops(state: PopulationState) -> np.ndarray:
 
 
 def ramp(beta: float, beta_final: float, epochs: int) -> Schedule:
-    """A log-linear ramp from beta to beta_final over `epochs`, as a trial ramps (`trial.beta_at`)."""
-    from .trial import beta_at
+    """A log-linear ramp from beta to beta_final over `epochs`, as a trial ramps (`beta.beta_at`)."""
+    from .beta import beta_at
 
     params = {"beta": beta, "beta_final": beta_final, "beta_schedule": "ramp", "epochs": epochs}
     return lambda epoch: beta_at(params, epoch)

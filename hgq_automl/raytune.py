@@ -16,13 +16,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._compat import optuna_study, optuna_trial, set_restored_callbacks
 from .data import Splits
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .events import TrialListener, TrialRecord, harvested_records, with_harvest
 from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
 from .metrics import FINAL_KEY
@@ -46,6 +46,9 @@ class RunSettings:
     cpus: int | None = None  # local Ray's CPUs; default: all of this machine's
     max_failures: int = 0  # retries of a failing trial
     resume: bool = False  # continue the search saved at storage/name
+    #: seconds of each part of `run_trials` outside the trials, filled in as it runs:
+    #: ray_start, trials (Tune's fit), results, finish (the `finish` callback), ray_shutdown
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -375,8 +378,7 @@ def _bridge(listeners: Sequence[TrialListener]):
                 try:
                     getattr(listener, method)(*args)
                 except Exception as exc:  # noqa: BLE001 - a listener's failure must not fail the trial
-                    first = (str(exc).strip().splitlines() or [""])[0][:300]
-                    print(f"hgq_automl: warning: {type(listener).__name__}.{method} for trial {trial_id} failed: {type(exc).__name__}: {first}", file=sys.stderr, flush=True)
+                    print(f"hgq_automl: warning: {type(listener).__name__}.{method} for trial {trial_id} failed: {first_line(exc, 300, typed=True)}", file=sys.stderr, flush=True)
             times = self.timings.setdefault(trial_id, {"tracking_seconds": 0.0})
             times["tracking_seconds"] += time.perf_counter() - start
 
@@ -521,7 +523,9 @@ def run_trials(
     # epoch reports lack the final-only objectives (luts, synth_luts, ...): Tune must not require them
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     gpus = space.search.gpus_per_trial
+    phases, clock = settings.phases, time.perf_counter()
     started = start_ray(settings.address, settings.cpus, space.search.backend, gpus=gpus > 0)
+    phases["ray_start"] = time.perf_counter() - clock
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         concurrency = space.search.concurrency
@@ -565,18 +569,24 @@ def run_trials(
                     failure_config=tune.FailureConfig(max_failures=settings.max_failures),
                 ),
             )
+        clock = time.perf_counter()
         grid = tuner.fit()
+        phases["trials"], clock = time.perf_counter() - clock, time.perf_counter()
         out_of_time = deadline is not None and time.time() >= deadline
         analysis = tune.ExperimentAnalysis(grid.experiment_path)
         records = [r for r in map(trial_record, analysis.trials) if r is not None]
         for record in records:
             record.metrics.update(bridge.timings.get(record.trial_id, {}))
+        phases["results"], clock = time.perf_counter() - clock, time.perf_counter()
         if finish is not None:
             finish(records, threads)
+            phases["finish"] = time.perf_counter() - clock
         # a search that used up its time budget is over: trials it never started are not owed
         return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:
         _DEADLINE[0] = None
         _WARM_POOL.clear()
         if started:
+            clock = time.perf_counter()
             ray.shutdown()
+            phases["ray_shutdown"] = time.perf_counter() - clock

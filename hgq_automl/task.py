@@ -108,7 +108,7 @@ class TaskSpec:
         else:
             labels = np.asarray(y).astype(np.int64)
             out = {
-                "accuracy": float(np.mean(np.argmax(outputs, axis=1) == labels)) if len(labels) else 0.0,
+                "accuracy": top1_accuracy(outputs, labels),
                 "loss": _cross_entropy(outputs, labels),
                 "auc": _auc(outputs, labels),
             }
@@ -131,7 +131,14 @@ class TaskSpec:
         minus the mean squared error."""
         if self.regression:
             return lambda outputs, y: -float(np.mean((np.asarray(outputs, np.float64).reshape(len(y), -1) - np.asarray(y, np.float64).reshape(len(y), -1)) ** 2))
-        return lambda outputs, y: float(np.mean(np.argmax(outputs, axis=1) == y))
+        return top1_accuracy
+
+
+def top1_accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """The share of samples whose largest output is their label (0 for no samples): the one
+    accuracy of the tool (trials, harvesting, pruning, populations)."""
+    labels = np.asarray(labels)
+    return float(np.count_nonzero(np.argmax(outputs, axis=1) == labels)) / len(labels) if len(labels) else 0.0
 
 
 def _huber(err: np.ndarray, delta: float = HUBER_DELTA) -> float:

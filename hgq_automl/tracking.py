@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .events import TrialRecord, with_harvest
 from .layout import MODEL_ARTIFACT, MODEL_FILE, SPACE_ARTIFACT
 from .metrics import FINAL_KEY, NOTE_PREFIX, logged_values
@@ -125,9 +125,7 @@ def connect(uri: str | None):
             client = MlflowClient(tracking_uri=uri)
             client.search_experiments(max_results=1)
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot track"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        first = redact_text(first, uri)
-        raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {first[:300]}") from None
+        raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {redact_text(first_line(exc, 300), uri)}") from None
     return client
 
 
@@ -266,7 +264,7 @@ class SearchTracker:
         try:
             parent = client.get_run(parent_run_id)
         except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {_shown(client)}: {str(exc).splitlines()[0][:200]}") from None
+            raise UsageError(f"the search's MLflow parent run {parent_run_id} is not in {_shown(client)}: {first_line(exc)}") from None
         children = client.search_runs([parent.info.experiment_id], filter_string=f"tags.{PARENT_RUN} = '{parent_run_id}'", max_results=50000)
         children += client.search_runs([parent.info.experiment_id], filter_string=f"tags.`{SEARCH_RUN}` = '{parent_run_id}'", max_results=50000)
         run_ids = {r.data.tags[TRIAL_ID]: r.info.run_id for r in children if TRIAL_ID in r.data.tags}
@@ -418,13 +416,15 @@ class SearchTracker:
 
     # -- the end of a search
 
-    def finish(self, records: Sequence[TrialRecord], front: Sequence[TrialRecord], unfinished: int = 0) -> None:
+    def finish(self, records: Sequence[TrialRecord], front: Sequence[TrialRecord], unfinished: int = 0, phases: dict[str, float] | None = None) -> None:
         """Log the Pareto set on the parent run, tag its members, and end the parent run.
 
         With unfinished trials (an interrupt) the parent and the open child runs end
         KILLED, to be continued by a resume. Child runs of trials Ray no longer knows
         (made after its last saved state, before the driver died) are deleted. A trial
         that ended but whose logging a kill cut short (its run not FINISHED) is logged again.
+        `phases` (seconds of the driver's parts outside the trials) gets `publish`, the time of
+        the front's publishing, and goes to the parent run as `driver_<phase>_seconds`.
         """
         self._flush()
         for record in records:  # ended in an earlier session whose logging was cut short
@@ -452,7 +452,10 @@ class SearchTracker:
         self._log_timings(records)
         from .publish import FrontPublisher
 
+        clock = time.perf_counter()
         FrontPublisher(self.out, self.experiment_id, self.parent_run_id, self.space, self.run_ids).publish(records, front, register=not unfinished)
+        phases = phases if phases is not None else {}
+        phases["publish"] = time.perf_counter() - clock
         now = int(time.time() * 1000)
         counts = {
             "trials_completed": sum(r.ok for r in records),
@@ -461,6 +464,7 @@ class SearchTracker:
             "trials_unfinished": unfinished,
             "harvested_points": sum(len(r.harvested) for r in records),
             "pareto_size": len(front),
+            **{f"driver_{k}_seconds": v for k, v in phases.items()},
         }
         self._log_metrics(self.parent_run_id, [(k, float(v), now, 0) for k, v in counts.items()])
         self._set_status(self.parent_run_id, "KILLED" if unfinished else "FINISHED")

@@ -18,8 +18,9 @@ import numpy as np
 
 from .backend import BackendMismatch, use_backend
 from .data import Splits, fit_arguments
+from .errors import TrialFailed, first_line
 from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
-from .metrics import EPOCH_METRICS, NOTE_PREFIX
+from .metrics import NOTE_PREFIX
 from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 
 
@@ -28,163 +29,12 @@ from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 Synthesize = Callable[[Any, HardwareSpec, dict[str, Any], np.ndarray, Path], dict[str, float]]
 
 
-class TrialFailed(RuntimeError):
-    """Training went wrong in a way that makes the trial's numbers meaningless (e.g. NaN loss)."""
-
-
-def beta_at(params: Mapping[str, Any], epoch: int, progress: float = 0.0) -> float:
-    """Global beta at an epoch (0-based): constant, or log-linear from beta to beta_final.
-
-    A ramp's position is the epoch's share of the epochs, or `progress` (the share of a time
-    budget that will be used when the epoch ends, see `_callbacks`) if larger: a trial that
-    the budget will cut still ramps to beta_final before it stops."""
-    beta = float(params["beta"])
-    if params.get("beta_schedule") != "ramp":
-        return beta
-    last = max(1, int(params["epochs"]) - 1)
-    end = float(params["beta_final"])
-    at = min(1.0, max(min(epoch, last) / last, progress))
-    if beta <= 0 or end <= 0:  # a log ramp needs positive ends; fall back to linear
-        return beta + (end - beta) * at
-    return beta * (end / beta) ** at
-
-
-def _harvester(space: SearchSpace, data: Splits, harvest, timer: dict[str, float]):
-    """A Keras callback that offers the model of every `harvest.every`-th epoch (and the
-    last) to `harvest` (a `harvest.Harvest`): activation ranges traced on the first
-    `calibration_samples` training samples, the validation quality (accuracy, or minus the
-    mse for regression: `TaskSpec.harvest_quality`) and EBOPs measured, weights (with the
-    traced ranges) as payload; training then continues from the untraced weights."""
-    import keras
-
-    spec = space.harvest
-    calibration = data.x_train[: spec.calibration_samples]
-
-    class Harvester(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            # compiled here (~1 s), not in the first epoch: the deadline judges epochs by their duration
-            start = time.perf_counter()
-            from .compiled import compiled_check
-
-            self.check = compiled_check(self.model, space.task.harvest_quality())
-            self.traced()
-            timer["harvest_seconds"] += time.perf_counter() - start
-
-        def traced(self):
-            """(validation quality, ebops, traced weights); training goes on from the untraced weights."""
-            weights = self.model.get_weights()
-            ebops, quality = self.check(calibration, data.x_val, data.y_val)
-            traced = self.model.get_weights()
-            self.model.set_weights(weights)  # the trace changed the activation quantizers
-            return quality, ebops, traced
-
-        def on_epoch_end(self, epoch, logs=None):
-            last = epoch + 1 == self.params.get("epochs")
-            if (epoch + 1) % spec.every and not last:
-                return
-            start = time.perf_counter()
-            quality, ebops, traced = self.traced()
-            harvest.offer(epoch + 1, quality, ebops, traced)
-            timer["harvest_seconds"] += time.perf_counter() - start
-
-    return Harvester()
-
-
-def _callbacks(params: Mapping[str, Any], report: Callable[[dict], None], betas: dict[int, float], deadline: float | None = None, timer: dict | None = None):
-    """Beta schedule, EBOPs logging and per-epoch reports; `betas` receives the beta of
-    every epoch (1-based), `timer` the first epoch's duration (`first_epoch_seconds`). With a `deadline` (as in `_deadline`) a ramp keeps pace with
-    the time left: the epoch that the deadline will make the last gets beta_final."""
-    import keras
-    from hgq.utils.sugar import FreeEBOPs
-
-    from ._compat import flatten_layers, layer_beta, set_layer_beta
-
-    class BetaSchedule(keras.callbacks.Callback):
-        """Set each HGQ layer's beta: the global schedule times the layer's beta_scale_<layer>.
-        Not HGQ2's `BetaScheduler`: it gives every layer the one beta of `beta_fn(epoch)`
-        (no per-layer scale) and calls it again at the epoch's end (the time pacing would move)."""
-
-        def on_train_begin(self, logs=None):
-            self.start = self.began = time.time()
-            self.progress = 0.0
-
-        def on_epoch_begin(self, epoch, logs=None):
-            now = time.time()
-            if deadline is not None and epoch > 1 and deadline > self.start:
-                # The Deadline callback stops after the epoch that ends within one epoch's
-                # duration of the deadline: that last epoch begins at the latest 2 durations
-                # before it. Durations from the second epoch on (the first one compiles);
-                # the ramp never steps back.
-                last = deadline - 2 * (now - self.began)
-                share = (now - self.start) / (last - self.start) if last > now else 1.0
-                self.progress = max(self.progress, share)
-            self.began = now
-            beta = betas[epoch + 1] = beta_at(params, epoch, self.progress)
-            for layer in flatten_layers(self.model):
-                if layer_beta(layer) is not None:
-                    set_layer_beta(layer, beta * float(params.get(f"beta_scale_{layer.name}", 1.0)))
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs["beta"] = betas[epoch + 1]
-
-    class Report(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0 and timer is not None:
-                timer["first_epoch_seconds"] = time.perf_counter() - self.start
-            if not math.isfinite(logs.get("loss", math.nan)):
-                raise TrialFailed(f"loss became {logs.get('loss')} at epoch {epoch + 1}")
-            metrics = {k: float(v) for k, v in logs.items() if k in EPOCH_METRICS}
-            report({"epoch": epoch + 1, **metrics})
-
-    return [BetaSchedule(), FreeEBOPs(), Report()]
-
-
-def _deadline(deadline: float):
-    """A Keras callback that ends training when the next epoch would end past `deadline`
-    (a `time.time()` value), judged by the last epoch's duration (harvesting included: it
-    runs after the other callbacks). The first epoch also compiles Keras' train step and its
-    validation step (seconds for an HGQ model, more than many epochs on small data), so its
-    duration is judged from its training steps after the first, scaled up by its batch
-    count. At least one epoch is trained."""
-    import keras
-
-    class Deadline(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.first = None  # [time the first epoch's first batch ended, time its last one ended, batches seen]
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.began = time.time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self.first is None:
-                now = time.time()
-                self.first = [now, now, 1]
-            elif self.first[2]:
-                self.first[1] = time.time()
-                self.first[2] += 1
-
-        def on_epoch_end(self, epoch, logs=None):
-            now = time.time()
-            duration = now - self.began
-            if self.first is not None and self.first[2]:
-                ended, last, steps = self.first
-                if steps > 1:
-                    duration = (last - ended) * steps / (steps - 1)
-                self.first[2] = 0  # later epochs: their whole duration
-            if now + duration > deadline:
-                self.model.stop_training = True
-
-    return Deadline()
-
-
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     """Top-1 accuracy of the model's inference."""
-    from .compiled import compile_calls, top1
+    from .compiled import compile_calls
+    from .task import top1_accuracy
 
-    return top1(compile_calls(model).infer(x), y)
+    return top1_accuracy(compile_calls(model).infer(x), y)
 
 
 def quality_metrics(model, data: Splits, task, calls=None) -> dict[str, float]:
@@ -273,16 +123,20 @@ def run_trial(
     compile_model(model, params["learning_rate"], space.task)
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     betas: dict[int, float] = {}
-    callbacks = _callbacks(params, report, betas, deadline, timer)
+    from hgq.utils.sugar import FreeEBOPs
+
+    from .callbacks import BetaSchedule, Deadline, Harvester, Report
+
+    callbacks = [BetaSchedule(params, betas, deadline), FreeEBOPs(), Report(report, timer)]
     harvest = None
     if space.harvest is not None:
         from .harvest import Harvest
 
         band = None if space.task.regression else space.harvest.band  # an accuracy difference
         harvest = Harvest(space.harvest.max_points, space.task.harvest_floor(space.constraints), band)
-        callbacks.append(_harvester(space, data, harvest, timer))
+        callbacks.append(Harvester(space, data, harvest, timer))
     if deadline is not None:
-        callbacks.append(_deadline(deadline))
+        callbacks.append(Deadline(deadline))
     start = time.perf_counter()
     batch = int(params["batch_size"])
     history = model.fit(
@@ -445,8 +299,7 @@ def _load_weights(model, path: str) -> None:
     try:
         model.set_weights(source.get_weights())
     except ValueError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise TrialFailed(f"warm start from {path}: its weights do not fit this trial's model ({first})") from None
+        raise TrialFailed(f"warm start from {path}: its weights do not fit this trial's model ({first_line(exc)})") from None
 
 
 def pruning_config(params: Mapping[str, Any]):

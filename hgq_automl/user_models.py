@@ -9,101 +9,24 @@ scopes, then converts what it returns with `convert.to_hgq` (plain Keras layers 
 HGQ2 layers; HGQ2 layers are kept with their weights). A model file is loaded with
 `safe_mode=True` and converted the same way (`init: random` re-initialises it).
 
-Nothing heavy is imported at module level: the space loader uses `resolve_builder`.
+Nothing heavy is imported at module level. The space loader finds the builder (`space.builders`).
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import UsageError, first_line
 
-if TYPE_CHECKING:  # space.parse imports this module lazily
+if TYPE_CHECKING:
     from .space import ModelSpec
 
 
-@dataclass(frozen=True)
-class FoundBuilder:
-    module: str  # the module's name (a file given by path: its stem)
-    function: str
-    file: Path  # absolute
-    root: Path  # the folder the module's name was found in
-
-
-def resolve_builder(text: Any, base_dir: str | Path | None = None) -> FoundBuilder:
-    """Find `module:function` (or `path/to/file.py:function`): the module next to the
-    space file (`base_dir`), then in the working directory, then on sys.path; check that
-    it defines `function` (read, not run: the driver imports no TensorFlow for this).
-    Raises ValueError with a one-line problem."""
-    if not isinstance(text, str) or text.count(":") < 1:
-        raise ValueError(f"must be module:function (e.g. my_models:build); got {text!r}")
-    module, function = text.rsplit(":", 1)
-    if not function.isidentifier() or not module:
-        raise ValueError(f"must be module:function (e.g. my_models:build); got {text!r}")
-    dirs = [Path(d) for d in (base_dir, Path.cwd()) if d is not None]
-    if module.endswith(".py") or "/" in module or "\\" in module:
-        path = Path(module).expanduser()
-        candidates = [path] if path.is_absolute() else [d / path for d in dirs]
-        file = next((c.resolve() for c in candidates if c.is_file()), None)
-        if file is None:
-            raise ValueError(f"no such module file {module} (looked in {' and '.join(str(d) for d in dirs)})")
-        found = FoundBuilder(file.stem, function, file, file.parent)
-    else:
-        if not all(part.isidentifier() for part in module.split(".")):
-            raise ValueError(f"{module!r} is not a module name (module:function, e.g. my_models:build)")
-        found = _find_module(module, function, dirs)
-    _check_defines(found)
-    return found
-
-
-def _find_module(module: str, function: str, dirs: list[Path]) -> FoundBuilder:
-    rel = Path(*module.split("."))
-    for d in dirs:
-        for candidate in (d / rel.with_suffix(".py"), d / rel / "__init__.py"):
-            if candidate.is_file():
-                return FoundBuilder(module, function, candidate.resolve(), d.resolve())
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.origin or not Path(spec.origin).is_file() or not spec.origin.endswith(".py"):
-        where = ", ".join(str(d) for d in dirs)
-        raise ValueError(f"no module {module!r} next to the space file or in the working directory ({where}), nor on sys.path")
-    file = Path(spec.origin).resolve()
-    root = file.parent
-    for _ in range(module.count(".") + (file.name == "__init__.py")):
-        root = root.parent
-    return FoundBuilder(module, function, file, root)
-
-
-def _check_defines(found: FoundBuilder) -> None:
-    """The module binds `function` at its top level (a def, an assignment or an import)."""
-    try:
-        tree = ast.parse(found.file.read_text(), str(found.file))
-    except SyntaxError as exc:
-        raise ValueError(f"module {found.module} ({found.file}) does not parse: line {exc.lineno}: {exc.msg}") from None
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    if found.function not in names:
-        defined = sorted(n for n in names if not n.startswith("_"))
-        raise ValueError(f"module {found.module} ({found.file}) defines no {found.function!r}; it defines {', '.join(defined) or 'nothing'}")
-
-
-_MODULES: dict[tuple[str, float], Any] = {}
+_MODULES: dict[tuple[str, float], Any] = {}  # imported builder modules, by file and mtime
 
 
 def load_builder(spec: ModelSpec):
@@ -123,7 +46,7 @@ def load_builder(spec: ModelSpec):
         else:
             module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - the user's module: any error, on one line
-        raise UsageError(f"model.builder {spec.builder}: importing {file or module_name} failed: {_first_line(exc)}") from None
+        raise UsageError(f"model.builder {spec.builder}: importing {file or module_name} failed: {first_line(exc, 300, typed=True)}") from None
     fn = getattr(module, function, None)
     if not callable(fn):
         raise UsageError(f"model.builder {spec.builder}: {module.__file__} defines no function {function!r}")
@@ -151,9 +74,6 @@ def _import_file(name: str, file: Path, root: str | None):
     return module
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
 
 
 def load_model_file(spec: ModelSpec):
@@ -172,7 +92,7 @@ def load_model_file(spec: ModelSpec):
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
             raise UsageError(f"model.path {spec.path}: it holds a Lambda layer (arbitrary Python), which is not loaded; rebuild the model without it") from None
-        raise UsageError(f"model.path {spec.path}: Keras cannot load it: {_first_line(exc)}") from None
+        raise UsageError(f"model.path {spec.path}: Keras cannot load it: {first_line(exc, 300, typed=True)}") from None
 
 
 def build_user_model(spec: ModelSpec, params: dict[str, Any], input_shape, n_outputs: int, notes: list[str] | None = None):
@@ -183,7 +103,7 @@ def build_user_model(spec: ModelSpec, params: dict[str, Any], input_shape, n_out
     import keras
 
     from .convert import to_hgq
-    from .models import apply_layer_params, hgq_scopes
+    from .quantizers import apply_layer_params, hgq_scopes
 
     notes = [] if notes is None else notes
     with hgq_scopes(params["beta"]):
@@ -193,7 +113,7 @@ def build_user_model(spec: ModelSpec, params: dict[str, Any], input_shape, n_out
             try:
                 model = build(dict(params), tuple(input_shape), int(n_outputs))
             except Exception as exc:  # noqa: BLE001 - the user's code: any error, on one line
-                raise UsageError(f"model.builder {name} raised {_first_line(exc)}") from None
+                raise UsageError(f"model.builder {name} raised {first_line(exc, 300, typed=True)}") from None
             if not isinstance(model, keras.Model):
                 raise UsageError(f"model.builder {name} returned {type(model).__name__}, not a keras.Model")
             keep, what = True, f"model.builder {name}"

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from .errors import first_line
+
 MAX_BYTES = 1 << 20  # 1 MiB: a search space is a few kB
 MAX_DEPTH = 32
 MAX_ALIASES = 100
@@ -105,5 +107,5 @@ def describe_error(exc: yaml.YAMLError) -> tuple[str, str]:
         return "YAML", f"refused: {exc.problem}"
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}" if mark is not None else "YAML"
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    problem = getattr(exc, "problem", None) or first_line(exc)
     return where, f"not valid YAML ({problem})"

@@ -54,8 +54,11 @@ def _env(extra: dict | None = None) -> dict:
     return {**env, "PYTHONUNBUFFERED": "1", **(extra or {})}
 
 
-def _start(folder: Path, args: list[str], extra_env: dict | None = None) -> subprocess.Popen:
-    cmd = f"ip link set lo up; exec {sys.executable} -m hgq_automl " + " ".join(args)
+def _start(folder: Path, args: list[str], extra_env: dict | None = None, kill_at: str | None = None) -> subprocess.Popen:
+    """`python -m hgq_automl ARGS` in a private network namespace; with `kill_at` (OP:ROLE:N)
+    it SIGKILLs itself before that MLflow write (tests/kill_at_script.py)."""
+    program = f"{REPO / 'tests' / 'kill_at_script.py'} {kill_at}" if kill_at else "-m hgq_automl"
+    cmd = f"ip link set lo up; exec {sys.executable} {program} " + " ".join(args)
     return subprocess.Popen(
         ["unshare", "-n", "bash", "-c", cmd], cwd=folder, env=_env(extra_env), start_new_session=True,
         stdout=open(folder / "out.txt", "a"), stderr=open(folder / "err.txt", "a"),
@@ -139,7 +142,7 @@ def run_scenario(kind: str, trials: int) -> dict:
         store = folder / "server.db"
     elif kind.startswith("sigkill"):
         kill_at = {"sigkill-epoch": "log_batch:trial:3", "sigkill-harvest": "log_artifacts:harvest:1", "sigkill-driver": ""}[kind]
-        proc = _start(folder, search, {"HGQ_AUTOML_KILL_AT": kill_at} if kill_at else None)
+        proc = _start(folder, search, kill_at=kill_at or None)
         if not kill_at:  # the whole process group, mid-search
             _wait_for(folder, f"1/{trials} done", proc)
             os.killpg(proc.pid, signal.SIGKILL)

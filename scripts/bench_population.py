@@ -117,7 +117,7 @@ class Bench:
         return ramp(BETA_START, BETA_FINALS[i], self.epochs)
 
     def measure(self, model, calls) -> tuple[float, float]:
-        from hgq_automl.compiled import top1
+        from hgq_automl.task import top1_accuracy as top1
 
         ebops = calls.trace(self.data.x_train)
         return top1(calls.infer(self.data.x_val), self.data.y_val), ebops

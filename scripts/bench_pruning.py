@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -231,9 +232,9 @@ def main() -> None:
         plot(json.loads((out / "pruning.json").read_text()), out / "pruning.png")
         return
 
-    from hgq_automl.trial import limit_threads
+    from hgq_automl.backend import use_backend
 
-    limit_threads(2)
+    use_backend(os.environ.get("KERAS_BACKEND", "jax"), 2)
     cases = [(o, s, "magnitude") for o in OBJECTIVES for s in STRUCTURES]
     cases += [("params", "unstructured", "saliency"), ("dsps", "pattern", "saliency")]
     cases += BRAM_CASES

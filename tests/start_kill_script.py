@@ -9,11 +9,11 @@ import os
 import signal
 import sys
 
-from hgq_automl import driver
+from hgq_automl import storage
 from hgq_automl.cli import main
 
 point, sig, *args = sys.argv[1:]
-write = driver._write_state
+write = storage.write_state
 
 
 def _write_state(root, name, state):
@@ -24,5 +24,5 @@ def _write_state(root, name, state):
         os.kill(os.getpid(), getattr(signal, f"SIG{sig}"))
 
 
-driver._write_state = _write_state
+storage.write_state = _write_state
 sys.exit(main(args))

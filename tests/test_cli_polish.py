@@ -173,3 +173,15 @@ def test_at_most_ten_errors_are_listed(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 11
     assert lines[-1] == "hgq_automl: error: many.yaml: ... and 4 more error(s)"
+
+
+def test_first_line_quotes_one_line_of_any_exception():
+    from hgq_automl.errors import first_line
+
+    many = RuntimeError("  the problem\nTraceback (most recent call last):\n  File ...")
+    assert first_line(many) == "the problem"
+    assert first_line(many, typed=True) == "RuntimeError: the problem"
+    assert first_line(ValueError("x" * 500)) == "x" * 200
+    assert first_line(ValueError("x" * 500), 300) == "x" * 300
+    assert first_line(KeyError()) == "KeyError"  # no message: its type, never an IndexError
+    assert first_line(OSError(""), typed=True) == "OSError"

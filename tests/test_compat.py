@@ -13,7 +13,7 @@ def model():
     import keras
     from hgq.layers import QDense
 
-    from hgq_automl.models import hgq_scopes
+    from hgq_automl.quantizers import hgq_scopes
 
     keras.utils.set_random_seed(0)
     with hgq_scopes(1e-5):

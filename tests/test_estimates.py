@@ -17,7 +17,7 @@ from hgq_automl.estimates import (
     weight_layers,
     weight_width,
 )
-from hgq_automl.models import effective_parallelization
+from hgq_automl.quantizers import effective_parallelization
 from hgq_automl.space import parse_space
 from hgq_automl.trial import run_trial
 

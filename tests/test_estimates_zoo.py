@@ -15,7 +15,7 @@ RNG = np.random.default_rng(0)
 
 def _scopes():
     """The quantizer and layer configuration of `hgq_automl.models.build_model`."""
-    from hgq_automl.models import hgq_scopes
+    from hgq_automl.quantizers import hgq_scopes
 
     return hgq_scopes(1e-5)
 

@@ -184,3 +184,54 @@ def test_the_per_trial_csim_step_takes_io_type_and_hls_config(streamable, tmp_pa
     wrong = type(hw)(synthesis="csim", hls_config={"LayerName": {"dense_9": {"ReuseFactor": 2}}})
     with pytest.raises(NotConvertible, match="hls_config: LayerName 'dense_9' is not a layer of the model"):
         run_synthesis(model, wrong, {"strategy": "latency", "reuse_factor": 1}, x, tmp_path / "trial2")
+
+
+def test_an_export_folder_is_claimed_by_one_export_at_a_time(tmp_path):
+    """The claim on --out: a second export into it while the first writes is refused on one
+    line; the lock goes when the first ends; a killed export's lock is taken over."""
+    import subprocess
+    import sys
+
+    from hgq_automl.errors import UsageError
+    from hgq_automl.export import EXPORT_LOCK, ExportRequest, claimed_out
+
+    request = ExportRequest("run", "verilog", str(tmp_path / "fw"))
+    with claimed_out(request) as out:
+        (out / "model.v").write_text("// the first export's file")
+        with pytest.raises(UsageError, match=r"^--out .*fw: another export \(pid \d+\) is writing there; wait for it to end or choose another folder$"):
+            with claimed_out(request):
+                pass
+    assert sorted(p.name for p in out.iterdir()) == ["model.v"]  # its lock is gone, its files stay
+    with pytest.raises(UsageError, match="exists and is not an empty folder"):
+        with claimed_out(request):
+            pass
+    # a lock left by a process that no longer runs
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / EXPORT_LOCK).write_text(dead)
+    with claimed_out(ExportRequest("run", "verilog", str(stale), api=True)) as out:
+        assert (out / EXPORT_LOCK).read_text() == str(__import__("os").getpid())
+    assert list(stale.iterdir()) == []
+
+
+def test_two_exports_started_at_once_into_one_folder_never_mix(saved, tmp_path):
+    """Two real `export MODEL.keras` processes into the same --out, started together: one
+    writes the project, the other is refused on one line (exit 2); the folder holds exactly
+    what one export writes."""
+    import subprocess
+    import sys
+
+    folder = saved[0]
+    cmd = [sys.executable, "-m", "hgq_automl", "export", str(folder / "tiny.keras"), "--to", "verilog", "--out", "fw", "--data", str(folder / "data.npy")]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 2], [(c, e[-2000:]) for c, _, e in results]
+    refused = next(err for code, _, err in results if code == 2)
+    lines = [line for line in refused.splitlines() if line.strip()]
+    assert len(lines) == 1 and ("another export (pid" in lines[0] or "exists and is not an empty folder" in lines[0]), refused
+    solo = tmp_path / "solo"
+    assert subprocess.run([*cmd[:-4], "--out", str(solo), "--data", str(folder / "data.npy")], cwd=tmp_path, capture_output=True).returncode == 0
+    written = sorted(str(p.relative_to(tmp_path / "fw")) for p in (tmp_path / "fw").rglob("*"))
+    assert written == sorted(str(p.relative_to(solo)) for p in solo.rglob("*")) and ".hgq_automl_export.lock" not in written

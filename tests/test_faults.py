@@ -24,10 +24,12 @@ from .conftest import can_unshare, run_cli, tiny_space, write
 TWO = tiny_space("two", trials=2, concurrency=1, epochs=2)
 
 
-def _start(folder: Path, args: list[str], tag: str, env: dict | None = None) -> subprocess.Popen:
+def _start(folder: Path, args: list[str], tag: str, env: dict | None = None, kill_at: str | None = None) -> subprocess.Popen:
     """`python -m hgq_automl ARGS` in its own network namespace and session (we signal
-    exactly what we started); stdout/stderr go to TAG.out / TAG.err."""
-    cmd = f"ip link set lo up; exec {sys.executable} -m hgq_automl " + " ".join(args)
+    exactly what we started); stdout/stderr go to TAG.out / TAG.err. With `kill_at`
+    (OP:ROLE:N), it SIGKILLs itself before that write (tests/kill_at_script.py)."""
+    program = f"{Path(__file__).with_name('kill_at_script.py')} {kill_at}" if kill_at else "-m hgq_automl"
+    cmd = f"ip link set lo up; exec {sys.executable} {program} " + " ".join(args)
     inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.Popen(
         ["unshare", "-n", "bash", "-c", cmd],
@@ -332,7 +334,7 @@ HARVEST = tiny_space(
 
 
 def test_sigkill_while_logging_then_resume_leaves_every_run_finished_once(folder):
-    """The search SIGKILLs itself (a real SIGKILL, placed by HGQ_AUTOML_KILL_AT) while it
+    """The search SIGKILLs itself (a real SIGKILL, placed by tests/kill_at_script.py) while it
     logs a trial's epoch metrics; the resume SIGKILLs itself while it logs a harvested
     point's model; after the second `--resume` every run is FINISHED with its model, and
     every metric has one value per step. (One search for both kill points: each kill's
@@ -342,7 +344,7 @@ def test_sigkill_while_logging_then_resume_leaves_every_run_finished_once(folder
         ("trial", ["--space", "hk.yaml", "--name", "hk", "--seed", "5"], "log_batch:trial:3"),
         ("harvest", ["--resume", "hk"], "log_artifacts:harvest:1"),
     ):
-        proc = _start(folder, ["search", *args], tag, env={"HGQ_AUTOML_KILL_AT": kill_at})
+        proc = _start(folder, ["search", *args], tag, kill_at=kill_at)
         assert proc.wait(timeout=600) in (-signal.SIGKILL, 128 + signal.SIGKILL), (folder / f"{tag}.err").read_text()[-3000:]
     result = run_cli(["search", "--resume", "hk"], cwd=folder, isolated=True)
     assert result.returncode == 0, result.stderr[-3000:]

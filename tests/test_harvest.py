@@ -225,15 +225,15 @@ def test_the_deadline_judges_the_first_epoch_without_its_tracing(monkeypatch):
     """A first epoch of 10 batches whose first batch traces for 8 s: its steady duration is
     ~1 s, so with the deadline 3.5 s after it training goes on, and stops at the epoch whose
     successor would end past the deadline."""
-    from hgq_automl import trial
+    from hgq_automl import callbacks
 
     clock = [0.0]
-    monkeypatch.setattr(trial.time, "time", lambda: clock[0])
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
 
     class Model:
         stop_training = False
 
-    callback = trial._deadline(deadline=12.5)
+    callback = callbacks.Deadline(deadline=12.5)
     callback.set_model(Model())
     callback.on_train_begin()
     callback.on_epoch_begin(0)

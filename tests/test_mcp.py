@@ -61,6 +61,9 @@ async def _scenario(root, outside) -> dict:
 
             started = await session.call_tool("start_search", {"space": SPACE, "name": "mcp", "seed": 0})
             seen["started"] = (started.is_error, started.structured_content, _text(started))
+            # start_search returns once the search's set-up is done: its driver file names its process
+            driver_file = root / "hgq_automl_results" / "mcp" / "driver.json"
+            seen["driver_file"] = json.loads(driver_file.read_text()) if driver_file.exists() else None
             again = await session.call_tool("start_search", {"space": "digits_cnn", "name": "second"})
             seen["second"] = (again.is_error, _text(again))
             statuses = []
@@ -168,6 +171,7 @@ def test_a_search_runs_in_the_background_to_the_end(mcp_session):
     is_error, started, text = seen["started"]
     assert not is_error, text
     assert started["name"] == "mcp" and started["trials"] == 2
+    assert isinstance(seen["driver_file"]["pid"], int) and seen["driver_file"]["started"] > 0
     is_error, text = seen["second"]
     assert is_error and "1 search(es) already running (mcp)" in text
     statuses = seen["statuses"]

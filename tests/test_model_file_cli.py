@@ -25,7 +25,7 @@ def saved(tmp_path_factory):
     from hgq.utils import trace_minmax
 
     from hgq_automl.estimates import estimate
-    from hgq_automl.models import hgq_scopes
+    from hgq_automl.quantizers import hgq_scopes
 
     folder = tmp_path_factory.mktemp("model_file")
     rng = np.random.default_rng(0)

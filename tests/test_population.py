@@ -8,7 +8,8 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "jax", reason="popula
 
 from hgq_automl import population as P  # noqa: E402
 from hgq_automl._compat import set_random_seed  # noqa: E402
-from hgq_automl.compiled import compile_calls, top1  # noqa: E402
+from hgq_automl.compiled import compile_calls  # noqa: E402
+from hgq_automl.task import top1_accuracy as top1  # noqa: E402
 from hgq_automl.data import load_dataset  # noqa: E402
 from hgq_automl.models import build_model, compile_model  # noqa: E402
 from hgq_automl.space import parse_space  # noqa: E402

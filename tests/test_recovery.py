@@ -33,7 +33,7 @@ def make_queued_search(root: str, name: str, uri: str, state_uri: str | None = N
     trial's metrics and tags, a second trial created while down (a placeholder), and a tag
     on the parent. Returns the ids."""
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-    from hgq_automl.driver import _write_state, queue_dir
+    from hgq_automl.storage import queue_dir, write_state
     from hgq_automl.outbox import Outbox
     from hgq_automl.redact import redact
     from hgq_automl.space import load_space
@@ -43,7 +43,7 @@ def make_queued_search(root: str, name: str, uri: str, state_uri: str | None = N
     space = load_space("digits_cnn")
     tracker = SearchTracker.start(client, name, name, space, {})
     trial = client.create_run(tracker.experiment_id, run_name="t1", tags={"mlflow.parentRunId": tracker.parent_run_id}).info.run_id
-    _write_state(root, name, {"space": space.to_dict(), "source": space.source, "tracking_uri": state_uri or redact(uri),
+    write_state(root, name, {"space": space.to_dict(), "source": space.source, "tracking_uri": state_uri or redact(uri),
                               "experiment_id": tracker.experiment_id, "parent_run_id": tracker.parent_run_id})
     out = Outbox(MlflowClient(DEAD), queue_dir(root, name), attempts=1, backoff=0.01, probe_seconds=3600)
     out.write("log_batch", trial, [["val_accuracy", 0.5, 1, 1], ["val_accuracy", 0.6, 2, 2]], {})

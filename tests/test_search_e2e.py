@@ -60,6 +60,11 @@ def test_pareto_artifacts_and_tags_agree(finished_search):
     tagged = {r.info.run_id for r in runs if r.data.tags.get("pareto") == "true"}
     assert rows and {row["run_id"] for row in rows} == tagged
     assert parent.data.metrics["pareto_size"] == len(rows)
+    # the time outside the trials, part by part: on the parent run and in one progress line
+    phases = {k: v for k, v in parent.data.metrics.items() if k.startswith("driver_") and k.endswith("_seconds")}
+    assert {f"driver_{p}_seconds" for p in ("imports", "setup", "ray_start", "trials", "results", "ray_shutdown", "publish")} <= set(phases)
+    assert all(v >= 0 for v in phases.values()) and phases["driver_trials_seconds"] > phases["driver_results_seconds"]
+    assert "time outside the trials: before " in result.stderr
     by_id = {r.info.run_id: r for r in runs}
     for row in rows:
         child = by_id[row["run_id"]]

@@ -70,7 +70,7 @@ def test_a_redacted_uri_is_never_sent():
 
 
 def test_the_sync_hint_hides_a_storage_secret():
-    from hgq_automl.driver import sync_command
+    from hgq_automl.storage import sync_command
 
     assert sync_command("n", "s3://bucket/r?secret_key=pa/ss@T0K") == "python -m hgq_automl sync n --storage s3://bucket/r?secret_key=***"
 

@@ -5,7 +5,7 @@ import yaml
 import pytest
 
 from hgq_automl.errors import SpaceError
-from hgq_automl.models import quantized_layers
+from hgq_automl.space.geometry import quantized_layers
 from hgq_automl.samplers import make_sampler
 from hgq_automl.space import builtin_spaces, load_space, parse_space
 
@@ -220,7 +220,9 @@ def test_command_line_overrides_of_synthesis_and_part():
 def test_shipped_rtl_space_loads():
     space = load_space(Path(__file__).resolve().parents[1] / "search_spaces" / "digits_cnn_rtl.yaml")
     assert space.hardware.synthesis == "rtl" and space.objective_names() == ["val_accuracy", "synth_luts"]
-    assert [str(c) for c in space.constraints] == ["dsps <= 0", "bit_mismatches <= 0"]
+    assert [str(c) for c in space.constraints] == ["synth_dsps <= 0", "bit_mismatches <= 0"]
+    # the rtl step builds da4ml's design: nothing of hls4ml's (strategy, its dsps rule) is searched
+    assert "strategy" not in space.to_dict()["parameters"]
 
 
 def test_grid_sampler_enumerates_choices_and_refuses_ranges():

@@ -5,7 +5,9 @@ import pytest
 from hgq_automl.data import load_dataset
 from hgq_automl.metrics import EPOCH_METRICS, FINAL_METRICS, produced_by
 from hgq_automl.space import parse_space
-from hgq_automl.trial import TrialFailed, beta_at, run_trial
+from hgq_automl.beta import beta_at
+from hgq_automl.errors import TrialFailed
+from hgq_automl.trial import run_trial
 
 
 def test_beta_schedules():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import first_line
 from .rtl import ToolMissing
 
 #: Our `strategy` parameter -> hls4ml's `Strategy`.
@@ -111,7 +112,7 @@ def convert(
             hls_config=merged_config(strategy, reuse_factor, hls_config),
         )
     except NotImplementedError as exc:
-        raise NotConvertible(f"{io_type}: hls4ml 1.3 cannot convert this model: {str(exc).splitlines()[0][:200]}") from None
+        raise NotConvertible(f"{io_type}: hls4ml 1.3 cannot convert this model: {first_line(exc)}") from None
 
 
 def changes(hls_model) -> list[str]:

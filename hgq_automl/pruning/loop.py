@@ -18,6 +18,7 @@ import numpy as np
 from .._compat import float_kernel
 from ..space.rules import COMMON_PARAMS, PRUNING_PARAMS
 from ..space.vocabulary import PRUNING_SCHEDULERS
+from ..task import top1_accuracy
 from .knapsack import PrunableLayer, select_masks
 from .masks import apply_masks, clear_masks, masked_layers, weight_ebops
 from .objectives import weight_costs
@@ -72,7 +73,7 @@ class PruningResult:
 
 def _accuracy(model, x, y) -> float:
     pred = model.predict(x, batch_size=1024, verbose=0)
-    return float(np.mean(np.argmax(pred, axis=1) == y))
+    return top1_accuracy(pred, y)
 
 
 def _gradients(model, x, y, n: int = 1024) -> dict[str, np.ndarray]:

@@ -5,7 +5,8 @@ dimensions, sampling), `schema` the parsed sections and `SearchSpace`, `parse` l
 validation. Everything public is re-exported here: `from hgq_automl.space import X`.
 """
 
-from .parse import builtin_spaces, check_input_shape, hls_config_problem, load_space, parse_space, with_data_path
+from .parse import builtin_spaces, check_input_shape, load_space, parse_space, with_data_path
+from .sections import hls_config_problem
 from .rules import (
     BETA_SCALE_RULE,
     CNN_PARAMS,

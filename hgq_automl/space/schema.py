@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..constraints import Constraint
-from ..models import conv_layer_names, quantized_layers
 from ..parts import DEFAULT_PART, part_family
 from ..task import TaskSpec
+from .geometry import conv_layer_names, quantized_layers
 from .rules import (
     _BETA_SCALE_NAME,
     _LAYER_PF_NAME,
@@ -426,8 +426,8 @@ class SearchSpace:
         `hardware.synthesis` / `hardware.part` (`--synthesis`, `--part`) and of `harvest`
         (`--harvest` / `--no-harvest`), validated. `origin` names where they came from in
         messages (the API's `search()` arguments)."""
-        # parse builds on this module: its checks are imported when used
-        from .parse import (
+        # the section parsers build on this module: their checks are imported when used
+        from .sections import (
             _check_grid,
             _check_harvest,
             _check_metrics_produced,
