@@ -149,7 +149,7 @@ def markdown(data: dict, image: str) -> str:
     lines = [
         f"### The cheapest model at each accuracy ({data['name']})",
         "",
-        f"`python scripts/bench_deploy.py --runs {data['runs_file']} --tool {tool} --baselines {' '.join(baselines)} --name {data['name']}` "
+        f"`python scripts/bench_deploy.py --runs {data['runs_file']} --tool {tool} --baselines {' '.join(baselines)} --name {data['name']}{'' if data.get('cost', 'ebops') == 'ebops' else ' --cost ' + data['cost']}` "
         f"({data['machine']}). Candidates: each run's front on (val_accuracy, EBOPs), harvested epochs included; levels: "
         f"{', '.join(f'{o * 100:g}' for o in DEPLOY_OFFSETS)} points below the best test accuracy any method reached; at each level the "
         "cheapest candidate whose test accuracy reaches it. Ratio = baseline's cost / the tool's (> 1: the tool's model is smaller); "
@@ -198,7 +198,7 @@ def main() -> int:
     out = Path(args.out)
     data = {
         "name": args.name, "runs_file": str(Path(args.runs).resolve().relative_to(REPO)) if Path(args.runs).resolve().is_relative_to(REPO) else args.runs,
-        "tool": args.tool, "baselines": args.baselines, "machine": next((r.get("machine") for r in runs if r.get("machine")), machine()),
+        "tool": args.tool, "baselines": args.baselines, "cost": args.cost, "machine": next((r.get("machine") for r in runs if r.get("machine")), machine()),
         "budgets": source.get("budgets"), "result": result, "hypervolume": hypervolumes(runs, [args.tool, *args.baselines]),
     }
     (out / f"deploy_{args.name}.json").write_text(json.dumps(data, indent=1, default=float))
