@@ -81,11 +81,20 @@ def build_server(workspace: Workspace):
         return workspace.get_front(name)
 
     @tool
-    def export_model(run_id: str, to: str, out: str) -> dict[str, Any]:
+    def export_model(
+        run_id: str, to: str, out: str, backend: str | None = None, io_type: str | None = None, clock_period: float | None = None,
+        strategy: str | None = None, reuse_factor: int | None = None, hls_config: str | None = None,
+    ) -> dict[str, Any]:
         """Write a trial's model (by MLflow run id) as an hls4ml project (to='hls4ml') or da4ml
         Verilog (to='verilog') into the folder `out` (new or empty, inside the workspace), and
-        re-check it bit-exact against Keras: the files, estimates and bit_mismatches."""
-        return workspace.export_model(run_id, to, out)
+        re-check it bit-exact against Keras: the files, estimates and bit_mismatches. The hls4ml
+        project's configuration, as `export`'s flags (None: the run's own): backend ('Vivado' or
+        'Vitis'), io_type ('io_parallel' or 'io_stream'), clock_period (ns), strategy,
+        reuse_factor, hls_config (a YAML/JSON file in the workspace laid out as hls4ml's
+        config_from_keras_model(granularity='name') gives it)."""
+        return workspace.export_model(
+            run_id, to, out, backend=backend, io_type=io_type, clock_period=clock_period, strategy=strategy, reuse_factor=reuse_factor, hls_config=hls_config,
+        )
 
     @tool
     def stop_search(name: str) -> dict[str, Any]:

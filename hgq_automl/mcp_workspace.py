@@ -446,19 +446,27 @@ class Workspace:
 
     # ------------------------------------------------------------------ export and resources
 
-    def export_model(self, run_id: str, to: str, out: str, timeout: float = 3600.0) -> dict[str, Any]:
-        from .export import ExportRequest, check_request
+    def export_model(self, run_id: str, to: str, out: str, timeout: float = 3600.0, **hls_options: Any) -> dict[str, Any]:
+        """`hls_options`: the hls4ml project's configuration (backend, io_type, clock_period,
+        strategy, reuse_factor, hls_config: a file inside the workspace), as `export`'s flags."""
+        from dataclasses import asdict
+
+        from .export import ExportRequest, HlsOptions, check_request
 
         if not isinstance(run_id, str) or not re.fullmatch(r"[0-9a-fA-F]{8,64}", run_id):
             raise UsageError(f"run_id must be an MLflow run id (hex); got {run_id!r}")
         folder = self.inside(out, "out")
-        check_request(ExportRequest(run_id, to, str(folder), api=True))
+        given = {k: v for k, v in hls_options.items() if v is not None}
+        if given.get("hls_config") is not None:
+            given["hls_config"] = str(self.inside(given["hls_config"], "hls_config"))
+        hls = HlsOptions(**given)
+        check_request(ExportRequest(run_id, to, str(folder), api=True, hls=hls))
         result = self.root / FILES / "exports" / f"{run_id}-{time.time_ns()}.json"
         result.parent.mkdir(parents=True, exist_ok=True)
         code = "import sys; from hgq_automl.mcp_workspace import export_child; sys.exit(export_child(sys.argv[1:]))"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         done = subprocess.run(
-            [sys.executable, "-c", code, run_id, to, str(folder), self.tracking_uri, str(result)],
+            [sys.executable, "-c", code, run_id, to, str(folder), self.tracking_uri, str(result), json.dumps(asdict(hls))],
             cwd=self.root, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, env=env, start_new_session=True,
         )
         if done.returncode != 0 or not result.is_file():
@@ -517,11 +525,12 @@ class Workspace:
 def export_child(argv: list[str]) -> int:
     """The export subprocess: `run_export` (TensorFlow, hls4ml, da4ml load here, not in the
     server), its result as JSON in a file; a UsageError is the CLI's one line, exit 2."""
-    from .export import ExportRequest, run_export
+    from .export import ExportRequest, HlsOptions, run_export
 
-    run_id, to, out, uri, result = argv
+    run_id, to, out, uri, result, *options = argv
+    hls = HlsOptions(**json.loads(options[0])) if options else HlsOptions()
     try:
-        outcome = run_export(ExportRequest(run_id, to, out, tracking_uri=uri, api=True), say=lambda text: print(text, file=sys.stderr, flush=True))
+        outcome = run_export(ExportRequest(run_id, to, out, tracking_uri=uri, api=True, hls=hls), say=lambda text: print(text, file=sys.stderr, flush=True))
     except UsageError as exc:
         print(f"{ERROR_PREFIX}{exc}", file=sys.stderr)
         return 2

@@ -265,7 +265,11 @@ class SearchResult:
             path = _download(client, run_id, KERAS_ARTIFACT, tmp, "model")
             return load_keras(path, f"MLflow run {run_id}")
 
-    def export(self, point: Point | str, to: str = "hls4ml", out: str | Path | None = None, synth: bool = False, part: str | None = None, data=None) -> ExportResult:
+    def export(
+        self, point: Point | str, to: str = "hls4ml", out: str | Path | None = None, synth: bool = False, part: str | None = None, data=None,
+        *, backend: str | None = None, io_type: str | None = None, clock_period: float | None = None, strategy: str | None = None,
+        reuse_factor: int | None = None, hls_config: str | Path | None = None,
+    ) -> ExportResult:
         """Write a point's model as firmware and re-check it bit-exact against Keras
         (what `python -m hgq_automl export RUN_ID` does).
 
@@ -278,6 +282,11 @@ class SearchResult:
             part: FPGA part (default: the search's hardware.part).
             data: the search's data, needed only for an opened search that was given its
                 data in memory (as `search(data=...)` took it; checked by fingerprint).
+            backend, io_type, clock_period, strategy, reuse_factor, hls_config: the hls4ml
+                project's configuration, as the `export` command's flags of the same names
+                (`--backend Vivado|Vitis`, `--io-type`, `--clock-period NS`, ...; `hls_config`
+                a YAML/JSON file laid out as `config_from_keras_model(granularity='name')`
+                gives it); None: the run's own.
 
         Returns:
             An `ExportResult`: the paths written, the estimates and `bit_mismatches`.
@@ -294,7 +303,10 @@ class SearchResult:
             splits = from_memory(data, self.space.dataset, self.space.task.kind)
         elif self._data is not None:
             splits = self._data
-        request = ExportRequest(run_id, to, str(out), part=part, tracking_uri=self.tracking_uri, synth=synth, api=True)
+        from .export import HlsOptions
+
+        hls = HlsOptions(backend, io_type, clock_period, strategy, reuse_factor, None if hls_config is None else str(hls_config))
+        request = ExportRequest(run_id, to, str(out), part=part, tracking_uri=self.tracking_uri, synth=synth, api=True, hls=hls)
         outcome = run_export(request, say=lambda text: print(text, file=sys.stderr, flush=True), data=splits, space=self._space)
         metrics = dict(outcome.metrics)
         mismatches = int(metrics.pop("bit_mismatches", 0))

@@ -235,3 +235,24 @@ def test_two_exports_started_at_once_into_one_folder_never_mix(saved, tmp_path):
     assert subprocess.run([*cmd[:-4], "--out", str(solo), "--data", str(folder / "data.npy")], cwd=tmp_path, capture_output=True).returncode == 0
     written = sorted(str(p.relative_to(tmp_path / "fw")) for p in (tmp_path / "fw").rglob("*"))
     assert written == sorted(str(p.relative_to(solo)) for p in solo.rglob("*")) and ".hgq_automl_export.lock" not in written
+
+
+def test_the_api_and_the_mcp_server_take_the_hls4ml_options(tmp_path):
+    """SearchResult.export and the MCP server's export_model take the export command's
+    hls4ml options and check them the same way, before any export runs."""
+    import inspect
+
+    from hgq_automl.errors import UsageError
+    from hgq_automl.mcp_workspace import Workspace
+    from hgq_automl.result import SearchResult
+
+    options = ("backend", "io_type", "clock_period", "strategy", "reuse_factor", "hls_config")
+    assert set(options) <= set(inspect.signature(SearchResult.export).parameters)
+    workspace = Workspace(tmp_path)
+    with pytest.raises(UsageError, match=r"^backend= goes with to=hls4ml; da4ml Verilog has no hls4ml configuration$"):
+        workspace.export_model("0123456789abcdef", "verilog", "fw", backend="Vitis")
+    with pytest.raises(UsageError, match=r"^io_type= must be one of io_parallel, io_stream; got 'io_serial'$"):
+        workspace.export_model("0123456789abcdef", "hls4ml", "fw", io_type="io_serial")
+    with pytest.raises(UsageError, match="hls_config"):
+        workspace.export_model("0123456789abcdef", "hls4ml", "fw", hls_config="../outside.yml")
+    assert not (tmp_path / "fw").exists()  # refused before anything was written
