@@ -416,7 +416,8 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     from .tracking import SearchTracker, connect
 
     entered = time.perf_counter()
-    imports = _since_process_start()
+    # the interpreter's start and imports: a command's own; a notebook's kernel started long before
+    imports = None if request.api else _since_process_start()
     space, name, root, data, state, data_fp, model_notes = prepare(request)
     seed = space.search.seed
     if request.cpus and (request.address or os.environ.get("RAY_ADDRESS")):
@@ -505,7 +506,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             _finish_front(records, space, data, threads, tracker, say)
 
         phases = settings.phases
-        phases.update(imports=imports, setup=time.perf_counter() - entered)
+        phases.update({} if imports is None else {"imports": imports}, setup=time.perf_counter() - entered)
         try:
             records, unfinished = run_trials(space, data, settings, listeners, finish=finish)
         finally:
