@@ -64,6 +64,7 @@ def test_pareto_artifacts_and_tags_agree(finished_search):
     phases = {k: v for k, v in parent.data.metrics.items() if k.startswith("driver_") and k.endswith("_seconds")}
     assert {f"driver_{p}_seconds" for p in ("imports", "setup", "ray_start", "trials", "results", "ray_shutdown", "publish")} <= set(phases)
     assert all(v >= 0 for v in phases.values()) and phases["driver_trials_seconds"] > phases["driver_results_seconds"]
+    assert phases["driver_imports_seconds"] > 0  # the interpreter's start, measured from /proc
     assert "time outside the trials: before " in result.stderr
     by_id = {r.info.run_id: r for r in runs}
     for row in rows:
