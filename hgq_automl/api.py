@@ -179,11 +179,16 @@ def run_request(request: SearchRequest, progress: str | None = "lines", console=
             print(f"hgq_automl: interrupted; resume with: {exc.resume_command}", file=sys.stderr, flush=True)
         raise
     if request.api and progress and outcome.unfinished:
-        print(
-            f"hgq_automl: interrupted: {outcome.unfinished} trial(s) did not finish; resume with: {outcome.resume_command}",
-            file=sys.stderr, flush=True,
-        )
+        print(f"hgq_automl: {unfinished_line(outcome)}", file=sys.stderr, flush=True)
     return SearchResult.from_outcome(outcome)
+
+
+def unfinished_line(outcome, terminated: bool = False) -> str:
+    """What a search that ended with unfinished trials tells its user: why (an interrupt,
+    or a full disk) and how to continue it."""
+    if outcome.stopped_by:
+        return f"{outcome.stopped_by}: {outcome.unfinished} trial(s) did not finish; free space, then resume with: {outcome.resume_command}"
+    return f"{'terminated' if terminated else 'interrupted'}: {outcome.unfinished} trial(s) did not finish; resume with: {outcome.resume_command}"
 
 
 def open_search(name: str | list[str] | None = None, tracking_uri: str | None = None, *, objectives=None) -> SearchResult:

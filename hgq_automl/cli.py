@@ -208,7 +208,7 @@ def _search_flags(search: argparse.ArgumentParser, with_address: bool = True, sk
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .api import run_request
+    from .api import run_request, unfinished_line
     from .driver import SearchInterrupted, SearchRequest
     from .options import request_fields
 
@@ -227,11 +227,9 @@ def _search(args: argparse.Namespace) -> int:
             return EXIT_TERMINATED
         raise
     if outcome.unfinished:
-        print(
-            f"hgq_automl: {'terminated' if terminated else 'interrupted'}: {outcome.unfinished} trial(s) did not finish; "
-            f"resume with: {outcome.resume_command}",
-            file=sys.stderr,
-        )
+        print(f"hgq_automl: {unfinished_line(outcome, terminated)}", file=sys.stderr)
+        if outcome.stopped_by:
+            return EXIT_FAILED
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     return _failures(outcome)
 

@@ -91,6 +91,7 @@ class SearchOutcome:
     data_fingerprint: str | None = None  # set when the data came in memory (the API)
     storage_path: str = ""  # STORAGE/NAME: Ray Tune's folder of the search
     notes: tuple = ()  # what loading the data and checking the model noted
+    stopped_by: str | None = None  # why the trials stopped before they ended, when not by the user (a full disk)
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -532,7 +533,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     outcome = SearchOutcome(
         name, records, front, unfinished, tracker.parent_run_id, tracker.experiment_id, client.tracking_uri, again, failed,
         run_ids={t: tracker.out.real_id(r) for t, r in tracker.run_ids.items()}, space=space, data=data, data_fingerprint=data_fp, storage_path=settings.path,
-        notes=(*data.notes, *model_notes),
+        notes=(*data.notes, *model_notes), stopped_by="; ".join(settings.stopped_by) or None,
     )
     if not show_front:
         return outcome

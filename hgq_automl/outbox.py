@@ -29,6 +29,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
+from .diskfull import is_disk_full
 from .tags import PARETO, ROLE
 
 QUEUE_DIR = "tracking_queue"
@@ -109,6 +110,8 @@ class Outbox:
         #: read-only `mlflow server` answers 503 like one that is unavailable for a while
         self.refusal: str | None = None
         self.set_aside = 0  # writes set aside by this object's replays
+        self.lost = 0  # writes neither applied nor queued: the queue's disk was full
+        self._lost_runs: set[str] = set()  # placeholders of runs whose creation was not kept
         self._checked = False  # the queue's last line checked for a tear
 
     # -- state of the queue
@@ -190,6 +193,9 @@ class Outbox:
                 return self._enqueue(op, args)
         if self.ids:  # runs made while the store was down, replayed since
             args = tuple(_resolve(list(args), self.ids))
+        if self._lost_runs and any(isinstance(a, str) and a in self._lost_runs for a in args):
+            self.lost += 1  # a write to a run whose creation was not kept (a full disk) is not kept either
+            return None
         delay = self.backoff
         for attempt in range(self.attempts):
             try:
@@ -220,27 +226,47 @@ class Outbox:
             self.warned = True
 
     def _enqueue(self, op: str, args: tuple) -> Any:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._drop_torn_line()
         entry: dict[str, Any] = {"op": op, "args": list(args)}
-        if op in ("log_artifact", "log_artifacts"):  # the local file or folder may be temporary
-            copy = self.folder / "files" / uuid.uuid4().hex
-            source = Path(args[1])
-            if source.is_dir():
-                shutil.copytree(source, copy)
-            else:
-                copy.mkdir(parents=True)
-                shutil.copy2(source, copy / source.name)
-                copy = copy / source.name
-            entry["args"][1] = str(copy)
         result = None
         if op == "create_run":
             result = entry["result"] = f"{PLACEHOLDER}{uuid.uuid4().hex}"
-        with open(self._queue, "a") as out:
-            out.write(json.dumps(entry) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        copy = self.folder / "files" / uuid.uuid4().hex
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._drop_torn_line()
+            if op in ("log_artifact", "log_artifacts"):  # the local file or folder may be temporary
+                source = Path(args[1])
+                if source.is_dir():
+                    shutil.copytree(source, copy)
+                    entry["args"][1] = str(copy)
+                else:
+                    copy.mkdir(parents=True)
+                    shutil.copy2(source, copy / source.name)
+                    entry["args"][1] = str(copy / source.name)
+            with open(self._queue, "a") as out:
+                out.write(json.dumps(entry) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            shutil.rmtree(copy, ignore_errors=True)
+            if result is not None:
+                self._lost_runs.add(result)
+            self._lose(exc)
         return result
+
+    def _lose(self, exc: OSError) -> None:
+        """The queue's disk is full too: the write is not kept. Counted and said once; the
+        search stops on its full disk (`diskfull`), and its resume logs every trial whose
+        checkpoint was saved again (`SearchTracker.finish`) and runs the others anew."""
+        import sys
+
+        self.lost += 1
+        if self.lost == 1:
+            print(f"hgq_automl: warning: the tracking queue {self.folder} cannot be written ({first_line(exc)}): "
+                  "tracking writes are not kept until space is freed; a resume logs the search's saved trials again",
+                  file=sys.stderr, flush=True)
 
     # -- replaying
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from ._compat import optuna_study, optuna_trial, set_restored_callbacks
 from .data import Splits
+from . import diskfull
+from .diskfull import DISK_FULL_KEY, is_disk_full
 from .errors import UsageError, first_line
 from .events import TrialListener, TrialRecord, harvested_records, with_harvest
 from .layout import FIRMWARE_DIR, HARVEST_DIR, MODEL_FILE
@@ -46,6 +48,9 @@ class RunSettings:
     cpus: int | None = None  # local Ray's CPUs; default: all of this machine's
     max_failures: int = 0  # retries of a failing trial
     resume: bool = False  # continue the search saved at storage/name
+    #: why the trials were stopped before they ended, when not by the user, filled in by
+    #: `run_trials` when the storage's disk filled (the driver says it, with the resume)
+    stopped_by: list[str] = field(default_factory=list)
     #: seconds of each part of `run_trials` outside the trials, filled in as it runs:
     #: ray_start, trials (Tune's fit), results, finish (the `finish` callback), ray_shutdown
     phases: dict[str, float] = field(default_factory=dict)
@@ -232,7 +237,24 @@ def hgq_trial(config: dict[str, Any], space: SearchSpace, data: Splits, seed: in
         if es:  # the scheduler needs its metric in every report; the final values take precedence
             final["score"] = es.score_of({**last, **final})
         model.save(os.path.join(folder, MODEL_FILE))
-        tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
+        try:
+            tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            _wait_for_the_stop(exc)
+
+
+def _wait_for_the_stop(exc: OSError) -> None:
+    """The storage's disk is full: this trial's checkpoint could not be saved. Say so to
+    the driver (a report it stops the search on, `diskfull`) and wait to be stopped, so
+    that the trial is left unfinished (a resume runs it again) rather than failed. If no
+    stop comes (a driver that cannot interrupt Tune), fail after all."""
+    from ray import tune
+
+    tune.report({DISK_FULL_KEY: 1.0})
+    time.sleep(300)
+    raise exc
 
 
 def finish_points(points: Sequence[TrialRecord], space: SearchSpace, data: Splits, threads: int, say=lambda text: None) -> dict[str, dict[str, Any] | str]:
@@ -333,6 +355,21 @@ def _model_dir(checkpoint) -> Path | None:
     return Path(checkpoint.to_directory())  # remote storage: download
 
 
+def _stop_on_full_disk(path: str, error: str) -> None:
+    """The storage's disk is full: give the reserve back, for Tune's last save and the
+    tracking's last writes, and stop Tune as an interrupt does (its SIGUSR1 handler, set
+    when it runs in the main thread); the trials left unfinished run again on a resume."""
+    import logging
+    import signal
+
+    diskfull.release(path)
+    # Tune's state saves that were under way fail too and log their tracebacks: said here, once
+    logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.CRITICAL)
+    print(f"hgq_automl: {error}; stopping the search", file=sys.stderr, flush=True)
+    if callable(signal.getsignal(signal.SIGUSR1)):
+        signal.raise_signal(signal.SIGUSR1)
+
+
 def trial_record(trial, status: str | None = None) -> TrialRecord | None:
     """The record of a Tune trial that ended; None for one still pending or running.
 
@@ -352,7 +389,7 @@ def trial_record(trial, status: str | None = None) -> TrialRecord | None:
     return record
 
 
-def _bridge(listeners: Sequence[TrialListener]):
+def _bridge(listeners: Sequence[TrialListener], on_disk_full: Callable[[str], None] | None = None):
     from ray import tune
 
     class Bridge(tune.Callback):
@@ -364,13 +401,22 @@ def _bridge(listeners: Sequence[TrialListener]):
         streams) are left out, and a resumed search attaches fresh ones.
         """
 
-        def __init__(self, listeners):
+        def __init__(self, listeners, on_disk_full: Callable[[str], None] | None = None):
             self.listeners = list(listeners)
             self.started: dict[str, float] = {}
             self.timings: dict[str, dict[str, float]] = {}
+            self.on_disk_full = on_disk_full
+            self.disk_full: str | None = None  # the first refused write's error, once the disk is full
+            self.trials: list = []  # Tune's trials, as last seen (read when its own state could not be saved)
 
         def __getstate__(self):
-            return {"listeners": [], "started": {}, "timings": {}}
+            return {"listeners": [], "started": {}, "timings": {}, "on_disk_full": None, "disk_full": None, "trials": []}
+
+        def _full(self, text: str) -> None:
+            if self.disk_full is None:
+                self.disk_full = text
+                if self.on_disk_full is not None:
+                    self.on_disk_full(text)
 
         def _tell(self, trial_id: str, method: str, *args) -> None:
             start = time.perf_counter()
@@ -383,17 +429,24 @@ def _bridge(listeners: Sequence[TrialListener]):
             times["tracking_seconds"] += time.perf_counter() - start
 
         def on_trial_start(self, iteration, trials, trial, **info):
+            self.trials = trials
             self.started[trial.trial_id] = time.perf_counter()
             self._tell(trial.trial_id, "trial_started", trial.trial_id, dict(trial.config))
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
+            if DISK_FULL_KEY in result:  # the trial could not save its checkpoint: it waits to be stopped
+                self._full(f"trial {trial.trial_id}'s checkpoint: No space left on device")
+                return
             self._tell(trial.trial_id, "trial_reported", trial.trial_id, result)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             self._finished(trial, trial_record(trial, "ended"))
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            self._finished(trial, trial_record(trial, "error"))
+            record = trial_record(trial, "error")
+            self._finished(trial, record)
+            if is_disk_full(record.error):
+                self._full(f"trial {trial.trial_id}: {record.error}")
 
         def _finished(self, trial, record):
             if trial.trial_id in self.started:
@@ -401,7 +454,7 @@ def _bridge(listeners: Sequence[TrialListener]):
                 self.timings.setdefault(trial.trial_id, {"tracking_seconds": 0.0})["wall_seconds"] = wall
             self._tell(trial.trial_id, "trial_finished", record)
 
-    return Bridge(listeners)
+    return Bridge(listeners, on_disk_full)
 
 
 def start_ray(address: str | None = None, cpus: int | None = None, backend: str = "jax", gpus: bool = False) -> bool:
@@ -544,7 +597,8 @@ def run_trials(
         )
         warm = space.search.warm_start is not None
         _WARM_POOL.clear()
-        bridge = _bridge([*listeners, WarmPool()] if warm else listeners)
+        diskfull.reserve(settings.path)
+        bridge = _bridge([*listeners, WarmPool()] if warm else listeners, functools.partial(_stop_on_full_disk, settings.path))
         if settings.resume:
             if warm:  # the trials that finished before the interruption are warm-start points too
                 _WARM_POOL.extend(_finished_trials(settings.path))
@@ -570,11 +624,18 @@ def run_trials(
                 ),
             )
         clock = time.perf_counter()
-        grid = tuner.fit()
+        try:
+            grid = tuner.fit()
+        except Exception:
+            if bridge.disk_full is None:
+                raise
+            grid = None  # Tune's results read files the full disk left empty: the trials in memory tell
         phases["trials"], clock = time.perf_counter() - clock, time.perf_counter()
         out_of_time = deadline is not None and time.time() >= deadline
-        analysis = tune.ExperimentAnalysis(grid.experiment_path)
-        records = [r for r in map(trial_record, analysis.trials) if r is not None]
+        if bridge.disk_full is not None:
+            settings.stopped_by.append(f"the disk holding {settings.path} is full ({bridge.disk_full})")
+        trials = tune.ExperimentAnalysis(grid.experiment_path).trials if grid is not None else bridge.trials
+        records = [r for r in map(trial_record, trials) if r is not None]
         for record in records:
             record.metrics.update(bridge.timings.get(record.trial_id, {}))
         phases["results"], clock = time.perf_counter() - clock, time.perf_counter()
@@ -584,6 +645,7 @@ def run_trials(
         # a search that used up its time budget is over: trials it never started are not owed
         return records, 0 if out_of_time else max(0, space.search.trials - len(records))
     finally:
+        diskfull.release(settings.path)
         _DEADLINE[0] = None
         _WARM_POOL.clear()
         if started:

@@ -90,6 +90,8 @@ class SearchResult:
         unfinished: trials an interrupt left unfinished (0 for a complete search).
         stopped: trials the scheduler stopped early (not points, not failures).
         resume_command: what continues an interrupted search.
+        stopped_by: why its trials stopped before they ended when the user did not stop them
+            (the disk holding its folder filled: free space and resume), else None.
         tracking_uri, experiment_id, parent_run_id: where the search is in MLflow (None for
             a result over several searches).
         records, front_records: the underlying `TrialRecord`s (every trial; the front's).
@@ -115,6 +117,7 @@ class SearchResult:
         resume_command: str | None = None,
         notes: Sequence[str] = (),
         params_of=None,
+        stopped_by: str | None = None,
     ):
         params_of = params_of or (lambda r: dict(r.config))
         self.name = name
@@ -125,6 +128,7 @@ class SearchResult:
         self.unfinished = unfinished
         self.stopped = stopped
         self.resume_command = resume_command
+        self.stopped_by = stopped_by
         self.notes = tuple(notes)
         self.data_fingerprint = data_fingerprint
         self._space = space
@@ -149,7 +153,7 @@ class SearchResult:
             tracking_uri=outcome.tracking_uri, parent_run_id=outcome.parent_run_id, experiment_id=outcome.experiment_id,
             space=space, data=outcome.data, data_fingerprint=outcome.data_fingerprint, unfinished=outcome.unfinished,
             stopped=sum(r.status == "stopped" for r in records), resume_command=outcome.resume_command if outcome.unfinished else None, notes=outcome.notes,
-            params_of=lambda r: space.resolve(r.config),
+            params_of=lambda r: space.resolve(r.config), stopped_by=outcome.stopped_by,
         )
 
     def __repr__(self) -> str:
