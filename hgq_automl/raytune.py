@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._compat import optuna_study, optuna_trial, set_restored_callbacks
+from ._ray_compat import shutdown_local
 from .data import Splits
 from . import diskfull
 from .diskfull import DISK_FULL_KEY, is_disk_full
@@ -650,5 +651,5 @@ def run_trials(
         _WARM_POOL.clear()
         if started:
             clock = time.perf_counter()
-            ray.shutdown()
+            shutdown_local()
             phases["ray_shutdown"] = time.perf_counter() - clock
