@@ -17,10 +17,10 @@ from typing import Any
 from .errors import UsageError
 from .mcp_workspace import Workspace
 
+
 def build_server(workspace: Workspace):
     """The MCP server (the SDK's `MCPServer`): the tools and resources over `workspace`."""
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
     from . import __version__
 
@@ -32,18 +32,33 @@ def build_server(workspace: Workspace):
             f"get_front, export_model a front member. Paths are inside the workspace {workspace.root}."
         ),
     )
+    _add_tools(app, workspace)
+    _add_resources(app, workspace)
+    return app
+
+
+def _one_line_errors(fn, error: type[Exception]):
+    """`fn`, a UsageError it raises becoming `error` (the SDK's ToolError or ResourceError)
+    with the CLI's one-line message."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UsageError as exc:
+            raise error(str(exc)) from None
+
+    return wrapped
+
+
+def _add_tools(app, workspace: Workspace) -> None:
+    """The tools, each a `Workspace` method; its docstring is what the agent reads."""
+    from mcp.server.mcpserver.exceptions import ToolError
 
     def tool(fn):
         """Register `fn` as a tool; bad input (UsageError) becomes a tool error with its one-line message."""
-        import functools
-
-        @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except UsageError as exc:
-                raise ToolError(str(exc)) from None
-
+        wrapped = _one_line_errors(fn, ToolError)
         app.add_tool(wrapped)
         return wrapped
 
@@ -107,23 +122,15 @@ def build_server(workspace: Workspace):
         """Continue a stopped (or killed) search in the background, as it was started."""
         return workspace.resume_search(name)
 
-    def resource(fn):
-        import functools
 
-        @functools.wraps(fn)
-        def wrapped(name: str):
-            try:
-                return fn(name)
-            except UsageError as exc:
-                raise ResourceError(str(exc)) from None
-
-        return wrapped
+def _add_resources(app, workspace: Workspace) -> None:
+    """The resources: a search's pareto.json and pareto.png."""
+    from mcp.server.mcpserver.exceptions import ResourceError
 
     app.resource("hgq-automl://searches/{name}/pareto.json", name="pareto.json", mime_type="application/json",
-                 description="A search's Pareto set (the logged pareto.json; while it runs, its front so far)")(resource(workspace.pareto_json))
+                 description="A search's Pareto set (the logged pareto.json; while it runs, its front so far)")(_one_line_errors(workspace.pareto_json, ResourceError))
     app.resource("hgq-automl://searches/{name}/pareto.png", name="pareto.png", mime_type="image/png",
-                 description="A search's Pareto plot (the logged pareto.png; while it runs, its points so far)")(resource(workspace.pareto_png))
-    return app
+                 description="A search's Pareto plot (the logged pareto.png; while it runs, its points so far)")(_one_line_errors(workspace.pareto_png, ResourceError))
 
 
 #: the environment variable a bearer token for `mcp --http` may come from

@@ -1,22 +1,6 @@
-"""Writes to MLflow that survive a tracking store that stops answering for a while.
-
-Every write the search makes goes through an `Outbox`. It tries the store a few times with
-backoff; when the store still does not answer (a server stopped, a SQLite file locked past
-its busy timeout) the write, and every one after it, is queued on disk in the search's
-folder (`STORAGE/NAME/tracking_queue/`), in order, files copied there. The queue is
-replayed when the store answers again (tried at most every `probe_seconds`), at the end of
-the search, by `--resume`, and by `python -m hgq_automl sync NAME`.
-
-A run created while the store is down gets a placeholder id (`queued-...`); the replay maps
-placeholders to the real ids, in arguments and in logged texts (e.g. `pareto.json`).
-
-What the replay does not apply is kept: a store that still does not answer, or refuses
-every write (read-only, no permission), leaves the queue as it is; a write the store refuses
-for good on its own (its run deleted meanwhile, a value it rejects) is set aside in
-`tracking_queue.refused/refused.jsonl` beside the queue (files with it), reported in one
-line, and the replay goes on with the rest. A last line cut short (a kill or a full disk
-while it was written) is dropped with a note; any other line that is not JSON is set aside.
-"""
+"""`Outbox`: every tracking write, tried with backoff, queued on disk in order while the
+store does not answer, and replayed when it does (placeholder run ids mapped to the real
+ones); what the store refuses for good is set aside beside the queue."""
 
 from __future__ import annotations
 
@@ -25,58 +9,17 @@ import os
 import shutil
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from .diskfull import is_disk_full
-from .tags import PARETO, ROLE
+from ..diskfull import is_disk_full
+from ..tags import ROLE
+from .ops import Ops
+from .verdicts import _already_done, first_line, is_transient, refuses_every_write
 
 QUEUE_DIR = "tracking_queue"
 PLACEHOLDER = "queued-"
-
-#: What an unavailable store looks like in the exceptions of MLflow's REST and SQL stores.
-_TRANSIENT = (
-    "connection refused", "max retries exceeded", "failed with exception", "timed out", "timeout",
-    "database is locked", "temporarily unavailable", "bad gateway", "service unavailable",
-    "gateway timeout", "connection reset", "connection aborted", "remote end closed", "502", "503", "504",
-)
-
-
-#: What a store that refuses every write (not one write) says: nothing is set aside then.
-_STORE_REFUSES = (
-    "readonly database", "read-only", "read only file system", "permission denied", "permission_denied",
-    "unauthenticated", "unauthorized", "forbidden", "no space left", "disk i/o error", "database or disk is full",
-    "unable to open database",
-)
-
-
-def refuses_every_write(exc: BaseException) -> bool:
-    """True if `exc` says the store takes no write at all (read-only, no permission, full):
-    keep the queue as it is and say so, rather than set each write aside."""
-    if getattr(exc, "error_code", "") in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
-        return True
-    text = f"{type(exc).__name__}: {exc}".lower()
-    return any(t in text for t in _STORE_REFUSES)
-
-
-def first_line(exc: BaseException, *uris: str | None) -> str:
-    """`exc`'s first line, at most 200 characters, credentials of `uris` as ***."""
-    from .errors import first_line as plain
-    from .redact import redact_text
-
-    return redact_text(plain(exc), *uris)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True if `exc` says the store did not answer (retry later), not that the write is wrong."""
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return True
-    code = getattr(exc, "error_code", "")
-    if code in ("TEMPORARILY_UNAVAILABLE",):
-        return True
-    text = f"{type(exc).__name__}: {exc}".lower()
-    return any(t in text for t in _TRANSIENT)
 
 
 class Outbox:
@@ -171,7 +114,7 @@ class Outbox:
     # -- writing
 
     def write(self, op: str, *args: Any) -> Any:
-        """Do one write (`op` names a method of `_Ops`), or queue it if the store is down.
+        """Do one write (`op` names a method of `ops.Ops`), or queue it if the store is down.
         Returns what the write returns (a run id for create_run; a placeholder when queued)."""
         if Outbox.before_write is not None:
             if op == "create_run":
@@ -199,7 +142,7 @@ class Outbox:
         delay = self.backoff
         for attempt in range(self.attempts):
             try:
-                return getattr(_Ops, op)(self.client, *args)
+                return getattr(Ops, op)(self.client, *args)
             except Exception as exc:  # noqa: BLE001 - sorted below
                 if not is_transient(exc) and not (refuses_every_write(exc) and self.folder is not None):
                     raise
@@ -217,7 +160,7 @@ class Outbox:
         if not self.warned:
             import sys
 
-            from .redact import redact
+            from ..redact import redact
 
             first = first_line(exc, self.client.tracking_uri)
             what = "refuses writes" if refuses_every_write(exc) else "does not answer"
@@ -286,7 +229,7 @@ class Outbox:
             try:
                 entry = json.loads(line)
                 op, args = entry["op"], _resolve(entry["args"], ids)
-                getattr(_Ops, op)
+                getattr(Ops, op)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 self._set_aside({"line": line.decode("utf-8", "replace")}, f"not a queued write ({type(exc).__name__})")
                 aside.append("a line that is not a queued write")
@@ -295,7 +238,7 @@ class Outbox:
             result = None
             for attempt in range((attempts or self.attempts) if op else 0):
                 try:
-                    result = getattr(_Ops, op)(self.client, *args)
+                    result = getattr(Ops, op)(self.client, *args)
                     break
                 except Exception as exc:  # noqa: BLE001
                     refused = refuses_every_write(exc)  # before is_transient: its text may hold "failed with exception"
@@ -355,11 +298,6 @@ class Outbox:
         return self.ids.get(run_id, run_id)
 
 
-def _already_done(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "already exists" in text or "resource_already_exists" in text
-
-
 def _resolve(value: Any, ids: dict[str, str]) -> Any:
     """`value` with every placeholder run id replaced by its real id."""
     if isinstance(value, str):
@@ -372,84 +310,3 @@ def _resolve(value: Any, ids: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: _resolve(v, ids) for k, v in value.items()}
     return value
-
-
-class _Ops:
-    """The writes a search makes, with JSON arguments: what the queue can hold."""
-
-    @staticmethod
-    def create_run(client, experiment_id: str, run_name: str, tags: dict[str, str]) -> str:
-        return client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
-
-    @staticmethod
-    def log_batch(client, run_id: str, metrics: list, params: dict) -> None:
-        from mlflow.entities import Metric, Param
-
-        metric_list = [Metric(k, v, ts, step) for k, v, ts, step in metrics]
-        param_list = [Param(k, v) for k, v in params.items()]
-        for i in range(0, max(len(metric_list), 1), 1000):
-            client.log_batch(run_id, metrics=metric_list[i : i + 1000], params=param_list if i == 0 else [])
-
-    @staticmethod
-    def set_tag(client, run_id: str, key: str, value: str) -> None:
-        client.set_tag(run_id, key, value)
-
-    @staticmethod
-    def delete_tag(client, run_id: str, key: str) -> None:
-        try:
-            client.delete_tag(run_id, key)
-        except Exception as exc:  # noqa: BLE001 - already gone is what we wanted
-            if is_transient(exc):
-                raise
-
-    @staticmethod
-    def set_status(client, run_id: str, status: str) -> None:
-        if status == "RUNNING":
-            client.update_run(run_id, status="RUNNING")
-        else:
-            client.set_terminated(run_id, status)
-
-    @staticmethod
-    def delete_run(client, run_id: str) -> None:
-        client.delete_run(run_id)
-
-    @staticmethod
-    def log_text(client, run_id: str, text: str, path: str) -> None:
-        client.log_text(run_id, text, path)
-
-    @staticmethod
-    def log_artifact(client, run_id: str, local: str, artifact_path: str | None) -> None:
-        client.log_artifact(run_id, local, artifact_path)
-
-    @staticmethod
-    def log_artifacts(client, run_id: str, local: str, artifact_path: str | None) -> None:
-        client.log_artifacts(run_id, local, artifact_path)
-
-    @staticmethod
-    def untag_stale(client, experiment_id: str, members: list[str]) -> None:
-        """Remove `pareto=true` from every run of the experiment not in `members`."""
-        for run in client.search_runs([experiment_id], filter_string=f"tags.{PARETO} = 'true'", max_results=50000):
-            if run.info.run_id not in members:
-                client.delete_tag(run.info.run_id, PARETO)
-
-    @staticmethod
-    def register(client, experiment_id: str, versions: list, ours: list[str]) -> None:
-        """Register the front's models (`versions`: [run_id, tags]) under the experiment's
-        name; versions of this search's runs (`ours`) that left the front are deleted."""
-        name = client.get_experiment(experiment_id).name
-        try:
-            client.get_registered_model(name)
-        except Exception as exc:  # noqa: BLE001 - "not found" is RestException / MlflowException
-            if is_transient(exc):
-                raise
-            client.create_registered_model(name, description=f"Pareto set of the hgq_automl search {name}")
-        members = {run_id for run_id, _ in versions}
-        registered = set()
-        for version in client.search_model_versions(f"name = '{name}'"):
-            if version.run_id in ours and version.run_id not in members:
-                client.delete_model_version(name, version.version)
-            else:
-                registered.add(version.run_id)
-        for run_id, tags in versions:
-            if run_id not in registered:
-                client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id, tags=tags)

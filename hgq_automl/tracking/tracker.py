@@ -1,148 +1,27 @@
-"""MLflow adapter: one parent run per search, one nested child run per trial.
-
-Child runs get the trial's resolved parameters, its per-epoch metrics (step = epoch),
-its final metrics, its trained model (an MLflow model in `model/`) and its end state: FINISHED,
-or FAILED with the error in the `error` tag. The parent run gets the search's settings
-and resolved search space; at the end, `publish.FrontPublisher` adds the Pareto front
-(files, plots, tags, firmware, registered versions). Also here: connecting to a store,
-and reading a logged search back (`read_search`). Everything is written from the
-driver, so a SQLite store is safe.
-"""
+"""`SearchTracker`, the trial-event listener that records one search in MLflow: the parent
+run's settings and space, a child run per trial (parameters, per-epoch metrics in batches,
+final metrics, its model, its end state), harvested points nested under their trial, and
+the end of the search (counts, timings, `publish.FrontPublisher`). Every write goes
+through an `outbox.Outbox`."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError, first_line
-from .events import TrialRecord, with_harvest
-from .layout import MODEL_ARTIFACT, MODEL_FILE, SPACE_ARTIFACT
-from .metrics import FINAL_KEY, NOTE_PREFIX, logged_values
-from .space import SearchSpace
-from .tags import EARLY_STOPPED, ERROR, HARVESTED_FROM, PARENT_RUN, RESTARTED, ROLE, SEARCH_RUN, SPACE, TRIAL_ID
-
-#: MLflow's own default when no tracking URI is set: a SQLite file in the working directory.
-DEFAULT_DB = "mlflow.db"
-
-
-def resolve_tracking_uri(uri: str | None) -> str:
-    """The tracking URI to use: the flag, else MLFLOW_TRACKING_URI, else ./mlflow.db."""
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    return f"sqlite:///{Path.cwd() / DEFAULT_DB}"
-
-
-def _local_artifact_root(uri: str) -> str | None:
-    """For a SQLite store, artifacts go to ./mlruns beside the database file."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///") :]).resolve().parent / "mlruns").as_uri()
-    return None
-
-
-#: The schemes of MLflow's tracking stores (a database URI may add a driver: postgresql+psycopg2).
-TRACKING_SCHEMES = ("file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks", "databricks-uc", "uc")
-
-
-def check_tracking_uri(uri: str | None, flag: str = "--tracking-uri") -> str:
-    """The tracking URI to use (`resolve_tracking_uri`), its scheme checked without
-    importing MLflow, so that a typo fails before the data is even read. UsageError."""
-    from .redact import redact
-
-    uri = resolve_tracking_uri(uri)
-    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
-    if scheme and scheme not in TRACKING_SCHEMES:
-        raise UsageError(
-            f"{flag} {redact(uri)}: unknown scheme {scheme!r}; an MLflow store is sqlite:///FILE, http(s)://SERVER, "
-            "postgresql://..., mysql://..., mssql://..., databricks or file:///FOLDER"
-        )
-    return uri
-
-
-def existing_store(uri: str | None, flag: str = "--tracking-uri") -> str:
-    """The tracking URI to read searches from (`check_tracking_uri`); UsageError when it is a
-    SQLite file that does not exist, which would hold no search: reading one must not create
-    an empty store (`report`, `ui` and `open_search` in a folder with no search)."""
-    from .redact import redact
-
-    uri = check_tracking_uri(uri, flag)
-    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :].split("?", 1)[0]):
-        raise UsageError(f"no MLflow store at {redact(uri)}, so no searches; run a search first or give {flag}")
-    return uri
-
-
-@contextlib.contextmanager
-def _sqlite_init_lock(uri: str):
-    """For a SQLite store, an fcntl lock beside the database while MLflow first opens it:
-    MLflow creates and migrates a new database on first use, and two processes doing that
-    at once break it (alembic: "duplicate column name")."""
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    import fcntl
-
-    db = Path(uri[len("sqlite:///") :])
-    try:
-        lock = open(db.parent / f".{db.name}.lock", "a")  # noqa: SIM115
-    except OSError:  # a folder we cannot write: MLflow will say so
-        yield
-        return
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def connect(uri: str | None):
-    """An MlflowClient for `uri`, checked to answer; UsageError if it does not."""
-    from .redact import is_redacted, redact, redact_text
-
-    uri = check_tracking_uri(uri)
-    if is_redacted(uri):  # e.g. read back from a state file: never sent as the password
-        raise UsageError(f"the tracking URI {uri} holds *** (credentials shown redacted), not the credentials; give them with --tracking-uri or $MLFLOW_TRACKING_URI")
-    if uri.startswith(("http://", "https://")):
-        # fail fast on an unreachable server instead of MLflow's minutes of retries
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    import logging
-
-    from mlflow.tracking import MlflowClient
-
-    # after the import: MLflow sets its own logger up when imported
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # a store error's traceback (a locked or read-only SQLite file); our callers say it in one line
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
-
-    try:
-        with _sqlite_init_lock(uri):  # MLflow creates (migrates) a new database here
-            client = MlflowClient(tracking_uri=uri)
-            client.search_experiments(max_results=1)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot track"
-        raise UsageError(f"MLflow tracking server {redact(uri)} is unreachable or unusable: {redact_text(first_line(exc, 300), uri)}") from None
-    return client
-
-
-def _shown(client) -> str:
-    """The client's tracking URI as it may be printed (credentials as ***)."""
-    from .redact import redact
-
-    return redact(client.tracking_uri)
-
-
-def param_texts(params: dict[str, Any]) -> dict[str, str]:
-    """Parameters as MLflow params (text; None left out); `param_value` reads them back."""
-    return {k: str(v) for k, v in params.items() if v is not None}
-
-
-class NameTaken(UsageError):
-    """The search's name is already an experiment in the tracking store."""
+from ..errors import UsageError, first_line
+from ..events import TrialRecord, with_harvest
+from ..layout import MODEL_ARTIFACT, MODEL_FILE, SPACE_ARTIFACT
+from ..metrics import FINAL_KEY, NOTE_PREFIX, logged_values
+from ..space import SearchSpace
+from ..tags import EARLY_STOPPED, ERROR, HARVESTED_FROM, PARENT_RUN, RESTARTED, ROLE, SEARCH_RUN, SPACE, TRIAL_ID
+from .experiment import create_experiment, discard_experiment, retire_interrupted
+from .params import param_texts
+from .store import _shown
 
 
 class SearchTracker:
@@ -169,7 +48,7 @@ class SearchTracker:
         self, client, experiment_id: str, parent_run_id: str, space: SearchSpace, run_ids: dict[str, str] | None = None,
         flush_seconds: float = 5.0, queue_dir: Path | None = None, statuses: dict[str, str] | None = None,
     ):
-        from .outbox import Outbox
+        from ..outbox import Outbox
 
         self.client = client
         self.out = Outbox(client, queue_dir)
@@ -192,26 +71,7 @@ class SearchTracker:
     def start(cls, client, experiment_name: str, search_name: str, space: SearchSpace, settings: dict[str, Any]) -> SearchTracker:
         import yaml
 
-        # creating the experiment is the search's claim on its name in the tracking store:
-        # MLflow refuses a second experiment of that name, so of two searches started at
-        # once (whatever their storage) exactly one gets it
-        root = _local_artifact_root(client.tracking_uri)
-        try:
-            experiment_id = client.create_experiment(
-                experiment_name,
-                artifact_location=f"{root}/{experiment_name}" if root else None,
-                # the MLflow UI then opens it as a model-training experiment (runs), not GenAI
-                tags={"mlflow.experimentKind": "custom_model_development"},
-            )
-        except Exception:  # noqa: BLE001 - RESOURCE_ALREADY_EXISTS from SQL and REST stores alike
-            existing = client.get_experiment_by_name(experiment_name)
-            if existing is None:
-                raise
-            deleted = " (deleted; restore it, or purge it with `mlflow gc`)" if existing.lifecycle_stage == "deleted" else ""
-            raise NameTaken(
-                f"a search named {experiment_name!r} already exists in the MLflow store {_shown(client)} "
-                f"(experiment {existing.experiment_id}{deleted}); choose another name"
-            ) from None
+        experiment_id = create_experiment(client, experiment_name)  # the search's claim on its name
         tracker = cls(client, experiment_id, "", space)
         try:
             run = client.create_run(experiment_id, run_name=search_name, tags={ROLE: "search", SPACE: space.name})
@@ -227,37 +87,14 @@ class SearchTracker:
     def discard(self) -> None:
         """Undo `start` after a set-up failure: the parent run is deleted and the experiment
         renamed and deleted, so that no run stays RUNNING and the name can be used again."""
-        try:
-            if self.parent_run_id:
-                self.client.set_terminated(self.parent_run_id, "FAILED")
-                self.client.delete_run(self.parent_run_id)
-            name = self.client.get_experiment(self.experiment_id).name
-            self.client.rename_experiment(self.experiment_id, f"{name}.setup-failed-{time.strftime('%Y%m%d-%H%M%S')}-{self.experiment_id}")
-            self.client.delete_experiment(self.experiment_id)
-        except Exception:  # noqa: BLE001 - the store failing too must not hide the first error
-            pass
+        discard_experiment(self.client, self.experiment_id, self.parent_run_id)
 
     @staticmethod
     def retire_interrupted(client, experiment_name: str, storage: str) -> bool:
         """Before a new search takes over the name of one whose start was stopped before it
-        wrote its state file (SIGKILL, power loss): if the MLflow experiment of that name
-        holds only that start's parent run(s) (the same storage or none logged yet, no trial),
-        they end KILLED
-        and the experiment is renamed and deleted, like a failed set-up (`discard`), so
-        that the new search can create it. Any other experiment of that name is left alone
-        (`start` then says the name is taken). True if one was retired."""
-        existing = client.get_experiment_by_name(experiment_name)
-        if existing is None or existing.lifecycle_stage != "active":
-            return False
-        runs = client.search_runs([existing.experiment_id], run_view_type=3, max_results=100)
-        if any(r.data.tags.get(ROLE) != "search" or r.data.params.get("storage", storage) != storage for r in runs):
-            return False
-        for run in runs:
-            if run.info.status == "RUNNING":
-                client.set_terminated(run.info.run_id, "KILLED")
-        client.rename_experiment(existing.experiment_id, f"{experiment_name}.start-interrupted-{time.strftime('%Y%m%d-%H%M%S')}-{existing.experiment_id}")
-        client.delete_experiment(existing.experiment_id)
-        return True
+        wrote its state file: retire that start's experiment if it holds nothing else
+        (`experiment.retire_interrupted`). True if one was retired."""
+        return retire_interrupted(client, experiment_name, storage)
 
     @classmethod
     def attach(cls, client, parent_run_id: str, space: SearchSpace, queue_dir: Path | None = None) -> SearchTracker:
@@ -368,7 +205,7 @@ class SearchTracker:
     def _log_model(self, run_id: str, record: TrialRecord) -> None:
         model = record.model_dir / MODEL_FILE if record.model_dir else None
         if model is not None and model.is_file():
-            from .mlflow_model import save_pyfunc
+            from ..mlflow_model import save_pyfunc
 
             with tempfile.TemporaryDirectory() as tmp:
                 self._write("log_artifacts", run_id, str(save_pyfunc(model, Path(tmp) / MODEL_ARTIFACT)), MODEL_ARTIFACT)
@@ -450,7 +287,7 @@ class SearchTracker:
                 self._write("delete_run", run_id)
                 del self.run_ids[trial_id]
         self._log_timings(records)
-        from .publish import FrontPublisher
+        from ..publish import FrontPublisher
 
         clock = time.perf_counter()
         FrontPublisher(self.out, self.experiment_id, self.parent_run_id, self.space, self.run_ids).publish(records, front, register=not unfinished)
@@ -503,85 +340,3 @@ class SearchTracker:
         if not left:
             return None
         return f"hgq_automl: the MLflow store {_shown(self.client)} did not answer; {left} tracking writes are kept in {self.out.folder}; write them with: {command}"
-
-
-
-# --------------------------------------------------------------------------- reading searches back
-
-
-def param_value(text: str, kind: type | None = None) -> Any:
-    """An MLflow param (always text, as `param_texts` wrote it) as the value it was: of
-    `kind` (a space rule's float, int or str) when known, else the number or word it reads as."""
-    if kind is not None:
-        return kind(float(text)) if kind is int else kind(text)
-    for guess in (int, float):
-        try:
-            return guess(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _record_from_run(run, prefix: str = "") -> TrialRecord:
-    tags = run.data.tags
-    status = {"FINISHED": "completed", "FAILED": "failed"}.get(run.info.status, "unfinished")
-    if tags.get(EARLY_STOPPED) == "true":
-        status = "stopped"
-    # a trial's run holds its final report; a harvested checkpoint's run its harvest_epoch
-    if status == "completed" and FINAL_KEY not in run.data.metrics and "harvest_epoch" not in run.data.metrics:
-        status = "unfinished"
-    trial_id = prefix + tags.get(TRIAL_ID, run.info.run_id[:8])
-    config = {k: param_value(v) for k, v in run.data.params.items()}
-    config.pop("harvest_epoch", None)  # a harvested checkpoint's epoch is in its metrics
-    source = tags.get(HARVESTED_FROM)
-    return TrialRecord(trial_id, config, dict(run.data.metrics), status=status, error=tags.get(ERROR), harvested_from=prefix + source if source else None)
-
-
-@dataclass
-class LoggedSearch:
-    """A search read back from MLflow: its parent run, objectives and trials."""
-
-    experiment: str
-    parent_run_id: str
-    objectives: tuple[tuple[str, str], ...]
-    constraints: tuple  # of constraints.Constraint, as the search had them
-    records: list[TrialRecord]
-    run_ids: dict[str, str]  # trial_id -> child run id
-
-
-def read_search(client, experiment_name: str, prefix: str = "") -> LoggedSearch:
-    """The latest search logged in an MLflow experiment; UsageError if there is none."""
-    experiment = client.get_experiment_by_name(experiment_name)
-    if experiment is None:
-        names = [e.name for e in client.search_experiments(max_results=50) if e.name != "Default"]
-        known = f"; experiments there: {', '.join(names)}" if names else ""
-        raise UsageError(f"no MLflow experiment named {experiment_name!r} in {_shown(client)}{known}")
-    runs = client.search_runs([experiment.experiment_id], max_results=50000, order_by=["attributes.start_time DESC"])
-    parents = [r for r in runs if r.data.tags.get(ROLE) == "search"]
-    if not parents:
-        raise UsageError(f"MLflow experiment {experiment_name!r} holds no hgq_automl search")
-    parent = parents[0]
-    objectives = tuple(tuple(item.split(":")) for item in parent.data.params.get("objectives", "val_accuracy:max,ebops:min").split(","))
-    from .constraints import parse_constraint
-
-    constraints = tuple(parse_constraint(c) for c in parent.data.params.get("constraints", "").split(";") if c.strip())
-    children = [
-        r for r in runs
-        if r.data.tags.get(PARENT_RUN) == parent.info.run_id or r.data.tags.get(SEARCH_RUN) == parent.info.run_id
-    ]
-    records = [_record_from_run(r, prefix) for r in children]
-    run_ids = {rec.trial_id: r.info.run_id for rec, r in zip(records, children)}
-    return LoggedSearch(experiment_name, parent.info.run_id, objectives, constraints, records, run_ids)
-
-
-def latest_search_experiment(client) -> str:
-    """The experiment of the most recently started hgq_automl search."""
-    runs = client.search_runs(
-        [e.experiment_id for e in client.search_experiments(max_results=1000)],
-        filter_string=f"tags.`{ROLE}` = 'search'",
-        max_results=1,
-        order_by=["attributes.start_time DESC"],
-    )
-    if not runs:
-        raise UsageError(f"no hgq_automl search in {_shown(client)}; run `python -m hgq_automl search` first")
-    return client.get_experiment(runs[0].info.experiment_id).name
