@@ -7,10 +7,12 @@ receives the per-epoch metrics; `run_trial` returns the final metrics and the mo
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,45 @@ def run_trial(
     if space.hardware.synthesis != "none" and synthesize is None:
         raise ValueError(f"hardware.synthesis is {space.hardware.synthesis}: pass synthesize= (hgq_automl.hardware.synthesis.run_synthesis)")
     begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
+    model, params = _build(space, config, data, seed, threads)
+    timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
+    fitted = _fit(model, space, data, params, report, seed, deadline, timer)
+    train_seconds = fitted.train_seconds
+
+    from .compiled import compile_calls
+
+    calls = compile_calls(model)  # the compiled passes of every measurement below
+    timing = {"da4ml_seconds": 0.0}  # of the last measurement with da4ml
+    measure_model = functools.partial(measure, model, calls, space, data, params, seconds=timing)
+
+    pruning: dict[str, float] = {}
+    if params["pruning_schedule"] != "none":
+        start = time.perf_counter()
+        pruning = _prune(model, data, params, measure_model)
+        train_seconds += time.perf_counter() - start
+
+    start = time.perf_counter()
+    final = _final_metrics(model, measure_model, pruning)
+    final["train_seconds"] = train_seconds
+    final["epochs_trained"] = float(fitted.epochs)
+    final["estimate_seconds"] = time.perf_counter() - start
+    final["da4ml_seconds"] = timing["da4ml_seconds"]
+    if fitted.harvest is not None:
+        start = time.perf_counter()
+        final["harvest_points"] = float(
+            _save_harvest(model, fitted.harvest, fitted.epochs, fitted.betas, lambda: measure_model(harvest_needs_da4ml(space)), harvest_dir)
+        )
+        timer["harvest_seconds"] += time.perf_counter() - start
+    final.update(timer)
+    if space.hardware.synthesis != "none":
+        final.update(_synthesize(synthesize, model, space, params, data.x_test, firmware_dir))
+    final["trial_seconds"] = time.perf_counter() - begin
+    return final, model
+
+
+def _build(space: SearchSpace, config: Mapping[str, Any], data: Splits, seed: int, threads: int | None):
+    """The trial's first step: the Keras backend set, the model of the config built (from a
+    warm start's weights if it has one) and compiled; (model, resolved parameters)."""
     try:
         use_backend(space.search.backend, threads)
     except BackendMismatch as exc:
@@ -102,8 +143,8 @@ def run_trial(
 
         tensorflow_out_of_keras()
 
-    from .compiled import compile_calls
-    from .estimates import da4ml_metrics, estimate
+    from .compiled import compile_calls  # noqa: F401 - loaded in the set-up (its time counts there); the measurements use it
+    from .estimates import da4ml_metrics, estimate  # noqa: F401 - likewise
     from .models import build_model, compile_model
 
     from ._compat import set_random_seed
@@ -121,7 +162,26 @@ def run_trial(
         # wrapping quantizers would start from garbage outputs; calibrate them first
         trace_minmax(model, data.x_train, batch_size=4096)
     compile_model(model, params["learning_rate"], space.task)
-    timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
+    return model, params
+
+
+@dataclass
+class _Fitted:
+    """What training left besides the trained model."""
+
+    #: the epochs trained (fewer than asked when the deadline ended training early)
+    epochs: int
+    #: the training's seconds, the harvest's excluded
+    train_seconds: float
+    #: epoch -> the beta it trained with (`callbacks.BetaSchedule`)
+    betas: dict[int, float]
+    #: the kept checkpoints (`harvest.Harvest`), None when the space does not harvest
+    harvest: Any
+
+
+def _fit(model, space: SearchSpace, data: Splits, params: Mapping[str, Any], report, seed: int, deadline, timer) -> _Fitted:
+    """The trial's training: `model.fit` with the beta schedule, the per-epoch reports, the
+    harvester (if the space harvests) and the deadline (if any) as callbacks."""
     betas: dict[int, float] = {}
     from hgq.utils.sugar import FreeEBOPs
 
@@ -146,61 +206,53 @@ def run_trial(
         verbose=0,
     )
     train_seconds = time.perf_counter() - start - timer["harvest_seconds"]
-    trained = len(history.epoch)
+    return _Fitted(len(history.epoch), train_seconds, betas, harvest)
 
-    da4ml_seconds = [0.0]  # of the last measure() with da4ml
 
-    calls = compile_calls(model)  # the compiled passes of every measurement below
+def measure(model, calls, space: SearchSpace, data: Splits, params: Mapping[str, Any], da4ml: bool = True, *, seconds=None) -> dict[str, Any]:
+    """The model's metrics as it stands: its activation ranges traced on the whole training
+    set (`calls`: its `compiled.ModelCalls`), then the task's quality metrics, EBOPs, the
+    cost estimates and, with `da4ml`, da4ml's (their time in `seconds["da4ml_seconds"]`),
+    the estimates' notes; a NaN cost an objective or a constraint needs fails the trial."""
+    from .estimates import da4ml_metrics, estimate
 
-    def measure(da4ml: bool = True) -> dict[str, Any]:
-        ebops = calls.trace(data.x_train)  # HGQ's trace_minmax, compiled
-        notes: dict[str, str] = {}
-        out = {
-            **quality_metrics(model, data, space.task, calls),
-            "ebops": float(ebops),
-            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False, notes=notes),
-        }
-        if da4ml:
-            start = time.perf_counter()
-            out.update(da4ml_metrics(model, space.hardware.clock_period_ns, notes=notes))
-            da4ml_seconds[0] = time.perf_counter() - start
-        _check_needed(space, out, notes)
-        out.update({f"{NOTE_PREFIX}{name}": text for name, text in notes.items()})
-        return out
-
-    pruning: dict[str, float] = {}
-    if params["pruning_schedule"] != "none":
+    ebops = calls.trace(data.x_train)  # HGQ's trace_minmax, compiled
+    notes: dict[str, str] = {}
+    out = {
+        **quality_metrics(model, data, space.task, calls),
+        "ebops": float(ebops),
+        **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False, notes=notes),
+    }
+    if da4ml:
         start = time.perf_counter()
-        pruning = _prune(model, data, params, measure)
-        train_seconds += time.perf_counter() - start
+        out.update(da4ml_metrics(model, space.hardware.clock_period_ns, notes=notes))
+        if seconds is not None:
+            seconds["da4ml_seconds"] = time.perf_counter() - start
+    _check_needed(space, out, notes)
+    out.update({f"{NOTE_PREFIX}{name}": text for name, text in notes.items()})
+    return out
 
-    start = time.perf_counter()
-    final = measure()
+
+def _final_metrics(model, measure_model: Callable[[], dict], pruning: Mapping[str, float]) -> dict[str, Any]:
+    """The trained (and pruned) model's measurement and sparsity; with pruning, the unpruned
+    model's metrics and each cost's reduction."""
+    final = measure_model()
     final.update(_sparsity_metrics(model))
     if pruning:
         final.update(pruning)
         for m in ("ebops", "luts", "dsps", "bram"):
             before = final[f"{m}_unpruned"]
             final[f"{m}_reduction"] = 1.0 - final[m] / before if before > 0 else 0.0
-    final["train_seconds"] = train_seconds
-    final["epochs_trained"] = float(trained)
-    final["estimate_seconds"] = time.perf_counter() - start
-    final["da4ml_seconds"] = da4ml_seconds[0]
-    if harvest is not None:
-        start = time.perf_counter()
-        final["harvest_points"] = float(
-            _save_harvest(model, harvest, trained, betas, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
-        )
-        timer["harvest_seconds"] += time.perf_counter() - start
-    final.update(timer)
-    if space.hardware.synthesis != "none":
-        if firmware_dir is not None:
-            final.update(synthesize(model, space.hardware, params, data.x_test, Path(firmware_dir)))
-        else:
-            with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
-                final.update(synthesize(model, space.hardware, params, data.x_test, Path(folder)))
-    final["trial_seconds"] = time.perf_counter() - begin
-    return final, model
+    return final
+
+
+def _synthesize(synthesize: Synthesize, model, space: SearchSpace, params, x_test: np.ndarray, firmware_dir: Path | None) -> dict[str, float]:
+    """The space's synthesis step on the final model; its project in `firmware_dir` (a
+    temporary folder if None)."""
+    if firmware_dir is not None:
+        return synthesize(model, space.hardware, params, x_test, Path(firmware_dir))
+    with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
+        return synthesize(model, space.hardware, params, x_test, Path(folder))
 
 
 #: The notes of `estimates` that say why a metric is NaN (the others, e.g. the reuse
