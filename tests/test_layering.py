@@ -20,7 +20,7 @@ CORE = (
 #: what the core must not import: third-party adapters and the package's own wiring
 ADAPTERS = (
     "ray", "mlflow", "optuna", "hls4ml", "mcp",
-    "hgq_automl.hardware", "hgq_automl.cli", "hgq_automl.driver", "hgq_automl.raytune", "hgq_automl.samplers",
+    "hgq_automl.hardware", "hgq_automl.cli", "hgq_automl.cli_flags", "hgq_automl.driver", "hgq_automl.raytune", "hgq_automl.samplers",
     "hgq_automl.tracking", "hgq_automl.publish", "hgq_automl.jobs", "hgq_automl.api", "hgq_automl.result", "hgq_automl.export",
     "hgq_automl.browse", "hgq_automl.progress", "hgq_automl.mlflow_model", "hgq_automl.mcp", "hgq_automl.mcp_server", "hgq_automl.mcp_workspace",
 )  # fmt: skip
