@@ -3,12 +3,13 @@ cost, optionally prune it, and run the space's synthesis step (`hardware.synthes
 
 Framework-free: the caller passes a `report` function (Ray Tune's, in a search) that
 receives the per-epoch metrics; `run_trial` returns the final metrics and the model.
+`run_trial` runs its steps in order (`_build`, `_fit`, `_prune_step`, `_final_metrics`,
+`_harvest_step`, `_synthesize`); how a model is measured is `measurements`.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from .backend import BackendMismatch, use_backend
 from .data import Splits, fit_arguments
 from .errors import TrialFailed, first_line
 from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
+from .measurements import accuracy, measure, quality_metrics, sparsity_metrics  # noqa: F401 - accuracy, quality_metrics: imported from here too
 from .metrics import NOTE_PREFIX
 from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 
@@ -29,23 +31,6 @@ from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 #: The synthesis step: (traced model, hardware spec, resolved params, x_test, project folder)
 #: -> its metrics (`hgq_automl.hardware.synthesis.run_synthesis`; passed in, the core imports no adapter)
 Synthesize = Callable[[Any, HardwareSpec, dict[str, Any], np.ndarray, Path], dict[str, float]]
-
-
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    """Top-1 accuracy of the model's inference."""
-    from .compiled import compile_calls
-    from .task import top1_accuracy
-
-    return top1_accuracy(compile_calls(model).infer(x), y)
-
-
-def quality_metrics(model, data: Splits, task, calls=None) -> dict[str, float]:
-    """The task's quality metrics (`TaskSpec.metrics`) of the model on the validation and
-    test splits (`calls`: its `compiled.ModelCalls`, made here if not given)."""
-    from .compiled import compile_calls
-
-    calls = calls or compile_calls(model)
-    return {**task.metrics(calls.infer(data.x_val), data.y_val, "val"), **task.metrics(calls.infer(data.x_test), data.y_test, "test")}
 
 
 def run_trial(
@@ -95,7 +80,6 @@ def run_trial(
     model, params = _build(space, config, data, seed, threads)
     timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
     fitted = _fit(model, space, data, params, report, seed, deadline, timer)
-    train_seconds = fitted.train_seconds
 
     from .compiled import compile_calls
 
@@ -103,24 +87,16 @@ def run_trial(
     timing = {"da4ml_seconds": 0.0}  # of the last measurement with da4ml
     measure_model = functools.partial(measure, model, calls, space, data, params, seconds=timing)
 
-    pruning: dict[str, float] = {}
-    if params["pruning_schedule"] != "none":
-        start = time.perf_counter()
-        pruning = _prune(model, data, params, measure_model)
-        train_seconds += time.perf_counter() - start
+    pruning, prune_seconds = _prune_step(model, data, params, measure_model)
 
     start = time.perf_counter()
     final = _final_metrics(model, measure_model, pruning)
-    final["train_seconds"] = train_seconds
+    final["train_seconds"] = fitted.train_seconds + prune_seconds  # pruning's fine-tuning is training too
     final["epochs_trained"] = float(fitted.epochs)
     final["estimate_seconds"] = time.perf_counter() - start
     final["da4ml_seconds"] = timing["da4ml_seconds"]
     if fitted.harvest is not None:
-        start = time.perf_counter()
-        final["harvest_points"] = float(
-            _save_harvest(model, fitted.harvest, fitted.epochs, fitted.betas, lambda: measure_model(harvest_needs_da4ml(space)), harvest_dir)
-        )
-        timer["harvest_seconds"] += time.perf_counter() - start
+        final["harvest_points"] = _harvest_step(model, fitted, lambda: measure_model(harvest_needs_da4ml(space)), harvest_dir, timer)
     final.update(timer)
     if space.hardware.synthesis != "none":
         final.update(_synthesize(synthesize, model, space, params, data.x_test, firmware_dir))
@@ -209,35 +185,32 @@ def _fit(model, space: SearchSpace, data: Splits, params: Mapping[str, Any], rep
     return _Fitted(len(history.epoch), train_seconds, betas, harvest)
 
 
-def measure(model, calls, space: SearchSpace, data: Splits, params: Mapping[str, Any], da4ml: bool = True, *, seconds=None) -> dict[str, Any]:
-    """The model's metrics as it stands: its activation ranges traced on the whole training
-    set (`calls`: its `compiled.ModelCalls`), then the task's quality metrics, EBOPs, the
-    cost estimates and, with `da4ml`, da4ml's (their time in `seconds["da4ml_seconds"]`),
-    the estimates' notes; a NaN cost an objective or a constraint needs fails the trial."""
-    from .estimates import da4ml_metrics, estimate
 
-    ebops = calls.trace(data.x_train)  # HGQ's trace_minmax, compiled
-    notes: dict[str, str] = {}
-    out = {
-        **quality_metrics(model, data, space.task, calls),
-        "ebops": float(ebops),
-        **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False, notes=notes),
-    }
-    if da4ml:
-        start = time.perf_counter()
-        out.update(da4ml_metrics(model, space.hardware.clock_period_ns, notes=notes))
-        if seconds is not None:
-            seconds["da4ml_seconds"] = time.perf_counter() - start
-    _check_needed(space, out, notes)
-    out.update({f"{NOTE_PREFIX}{name}": text for name, text in notes.items()})
-    return out
+
+def _prune_step(model, data: Splits, params: Mapping[str, Any], measure_model: Callable[[], dict]) -> tuple[dict[str, float], float]:
+    """The pruning step, when the space asks for it (`pruning_schedule` not none): the model
+    pruned in place; (the unpruned model's metrics, the step's seconds), ({}, 0.0) without."""
+    if params["pruning_schedule"] == "none":
+        return {}, 0.0
+    start = time.perf_counter()
+    pruning = _prune(model, data, params, measure_model)
+    return pruning, time.perf_counter() - start
+
+
+def _harvest_step(model, fitted: _Fitted, measure_point: Callable[[], dict], folder: Path | None, timer: dict[str, float]) -> float:
+    """The harvest step: the kept checkpoints measured and saved (`_save_harvest`); their
+    count. Its time goes to `timer["harvest_seconds"]`."""
+    start = time.perf_counter()
+    count = _save_harvest(model, fitted.harvest, fitted.epochs, fitted.betas, measure_point, folder)
+    timer["harvest_seconds"] += time.perf_counter() - start
+    return float(count)
 
 
 def _final_metrics(model, measure_model: Callable[[], dict], pruning: Mapping[str, float]) -> dict[str, Any]:
     """The trained (and pruned) model's measurement and sparsity; with pruning, the unpruned
     model's metrics and each cost's reduction."""
     final = measure_model()
-    final.update(_sparsity_metrics(model))
+    final.update(sparsity_metrics(model))
     if pruning:
         final.update(pruning)
         for m in ("ebops", "luts", "dsps", "bram"):
@@ -255,20 +228,6 @@ def _synthesize(synthesize: Synthesize, model, space: SearchSpace, params, x_tes
         return synthesize(model, space.hardware, params, x_test, Path(folder))
 
 
-#: The notes of `estimates` that say why a metric is NaN (the others, e.g. the reuse
-#: factors used, are information).
-NAN_REASONS = ("uncovered_layers", "da4ml_error")
-
-
-def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping[str, str]) -> None:
-    """A cost metric that came out NaN (a layer no rule covers, a model da4ml cannot trace)
-    fails the trial only when an objective or a constraint needs it."""
-    named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
-    for name in sorted(named):
-        value = metrics.get(name)
-        if isinstance(value, float) and math.isnan(value):
-            why = "; ".join(f"{k}: {notes[k]}" for k in NAN_REASONS if k in notes) or "undefined for this trial"
-            raise TrialFailed(f"{name} is NaN, and the space's objectives or constraints need it ({why})")
 
 
 def harvest_needs_da4ml(space: SearchSpace) -> bool:
@@ -330,7 +289,7 @@ def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measu
     try:
         for point in points:
             model.set_weights(point.payload)
-            metrics = {**measure(), **_sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": betas[point.epoch]}
+            metrics = {**measure(), **sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": betas[point.epoch]}
             where = harvest_point_dir(folder, point.epoch)
             where.mkdir(parents=True, exist_ok=True)
             model.save(where / MODEL_FILE)
@@ -385,9 +344,3 @@ def _prune(model, data: Splits, params: Mapping[str, Any], measure: Callable[[],
     out["pruning_steps_run"] = float(len(result.history))
     return out
 
-
-def _sparsity_metrics(model) -> dict[str, float]:
-    from .metrics import LAYER_SPARSITY_PREFIX
-    from .pruning import layer_sparsity, total_sparsity
-
-    return {"sparsity": total_sparsity(model), **{f"{LAYER_SPARSITY_PREFIX}{name}": s for name, s in layer_sparsity(model).items()}}

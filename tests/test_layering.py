@@ -14,7 +14,7 @@ PACKAGE = Path(hgq_automl.__file__).parent
 
 #: the pure core: modules and packages under hgq_automl
 CORE = (
-    "_compat", "beta", "callbacks", "constraints", "convert", "data", "errors", "estimates", "events", "fingerprints", "harvest", "layout", "metrics",
+    "_compat", "beta", "callbacks", "constraints", "convert", "data", "errors", "estimates", "events", "fingerprints", "harvest", "layout", "measurements", "metrics",
     "models", "pareto", "parts", "pruning", "quantizers", "report", "space", "task", "trial", "user_models",
 )  # fmt: skip
 #: what the core must not import: third-party adapters and the package's own wiring
