@@ -3,14 +3,17 @@ cost, optionally prune it, and run the space's synthesis step (`hardware.synthes
 
 Framework-free: the caller passes a `report` function (Ray Tune's, in a search) that
 receives the per-epoch metrics; `run_trial` returns the final metrics and the model.
+`run_trial` runs its steps in order (`_build`, `_fit`, `_prune_step`, `_final_metrics`,
+`_harvest_step`, `_synthesize`); how a model is measured is `measurements`.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from .backend import BackendMismatch, use_backend
 from .data import Splits, fit_arguments
 from .errors import TrialFailed, first_line
 from .layout import METRICS_FILE, MODEL_FILE, harvest_point_dir
+from .measurements import accuracy, measure, quality_metrics, sparsity_metrics  # noqa: F401 - accuracy, quality_metrics: imported from here too
 from .metrics import NOTE_PREFIX
 from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 
@@ -27,23 +31,6 @@ from .space import WARM_START_FROM, WARM_START_MODEL, HardwareSpec, SearchSpace
 #: The synthesis step: (traced model, hardware spec, resolved params, x_test, project folder)
 #: -> its metrics (`hgq_automl.hardware.synthesis.run_synthesis`; passed in, the core imports no adapter)
 Synthesize = Callable[[Any, HardwareSpec, dict[str, Any], np.ndarray, Path], dict[str, float]]
-
-
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    """Top-1 accuracy of the model's inference."""
-    from .compiled import compile_calls
-    from .task import top1_accuracy
-
-    return top1_accuracy(compile_calls(model).infer(x), y)
-
-
-def quality_metrics(model, data: Splits, task, calls=None) -> dict[str, float]:
-    """The task's quality metrics (`TaskSpec.metrics`) of the model on the validation and
-    test splits (`calls`: its `compiled.ModelCalls`, made here if not given)."""
-    from .compiled import compile_calls
-
-    calls = calls or compile_calls(model)
-    return {**task.metrics(calls.infer(data.x_val), data.y_val, "val"), **task.metrics(calls.infer(data.x_test), data.y_test, "test")}
 
 
 def run_trial(
@@ -90,6 +77,36 @@ def run_trial(
     if space.hardware.synthesis != "none" and synthesize is None:
         raise ValueError(f"hardware.synthesis is {space.hardware.synthesis}: pass synthesize= (hgq_automl.hardware.synthesis.run_synthesis)")
     begin = time.perf_counter()  # set-up includes the imports (seconds in a fresh worker)
+    model, params = _build(space, config, data, seed, threads)
+    timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
+    fitted = _fit(model, space, data, params, report, seed, deadline, timer)
+
+    from .compiled import compile_calls
+
+    calls = compile_calls(model)  # the compiled passes of every measurement below
+    timing = {"da4ml_seconds": 0.0}  # of the last measurement with da4ml
+    measure_model = functools.partial(measure, model, calls, space, data, params, seconds=timing)
+
+    pruning, prune_seconds = _prune_step(model, data, params, measure_model)
+
+    start = time.perf_counter()
+    final = _final_metrics(model, measure_model, pruning)
+    final["train_seconds"] = fitted.train_seconds + prune_seconds  # pruning's fine-tuning is training too
+    final["epochs_trained"] = float(fitted.epochs)
+    final["estimate_seconds"] = time.perf_counter() - start
+    final["da4ml_seconds"] = timing["da4ml_seconds"]
+    if fitted.harvest is not None:
+        final["harvest_points"] = _harvest_step(model, fitted, lambda: measure_model(harvest_needs_da4ml(space)), harvest_dir, timer)
+    final.update(timer)
+    if space.hardware.synthesis != "none":
+        final.update(_synthesize(synthesize, model, space, params, data.x_test, firmware_dir))
+    final["trial_seconds"] = time.perf_counter() - begin
+    return final, model
+
+
+def _build(space: SearchSpace, config: Mapping[str, Any], data: Splits, seed: int, threads: int | None):
+    """The trial's first step: the Keras backend set, the model of the config built (from a
+    warm start's weights if it has one) and compiled; (model, resolved parameters)."""
     try:
         use_backend(space.search.backend, threads)
     except BackendMismatch as exc:
@@ -102,8 +119,8 @@ def run_trial(
 
         tensorflow_out_of_keras()
 
-    from .compiled import compile_calls
-    from .estimates import da4ml_metrics, estimate
+    from .compiled import compile_calls  # noqa: F401 - loaded in the set-up (its time counts there); the measurements use it
+    from .estimates import da4ml_metrics, estimate  # noqa: F401 - likewise
     from .models import build_model, compile_model
 
     from ._compat import set_random_seed
@@ -121,7 +138,26 @@ def run_trial(
         # wrapping quantizers would start from garbage outputs; calibrate them first
         trace_minmax(model, data.x_train, batch_size=4096)
     compile_model(model, params["learning_rate"], space.task)
-    timer = {"setup_seconds": time.perf_counter() - begin, "harvest_seconds": 0.0}
+    return model, params
+
+
+@dataclass
+class _Fitted:
+    """What training left besides the trained model."""
+
+    #: the epochs trained (fewer than asked when the deadline ended training early)
+    epochs: int
+    #: the training's seconds, the harvest's excluded
+    train_seconds: float
+    #: epoch -> the beta it trained with (`callbacks.BetaSchedule`)
+    betas: dict[int, float]
+    #: the kept checkpoints (`harvest.Harvest`), None when the space does not harvest
+    harvest: Any
+
+
+def _fit(model, space: SearchSpace, data: Splits, params: Mapping[str, Any], report, seed: int, deadline, timer) -> _Fitted:
+    """The trial's training: `model.fit` with the beta schedule, the per-epoch reports, the
+    harvester (if the space harvests) and the deadline (if any) as callbacks."""
     betas: dict[int, float] = {}
     from hgq.utils.sugar import FreeEBOPs
 
@@ -146,77 +182,52 @@ def run_trial(
         verbose=0,
     )
     train_seconds = time.perf_counter() - start - timer["harvest_seconds"]
-    trained = len(history.epoch)
+    return _Fitted(len(history.epoch), train_seconds, betas, harvest)
 
-    da4ml_seconds = [0.0]  # of the last measure() with da4ml
 
-    calls = compile_calls(model)  # the compiled passes of every measurement below
 
-    def measure(da4ml: bool = True) -> dict[str, Any]:
-        ebops = calls.trace(data.x_train)  # HGQ's trace_minmax, compiled
-        notes: dict[str, str] = {}
-        out = {
-            **quality_metrics(model, data, space.task, calls),
-            "ebops": float(ebops),
-            **estimate(model, int(params["reuse_factor"]), str(params["strategy"]), space.hardware.clock_period_ns, da4ml=False, notes=notes),
-        }
-        if da4ml:
-            start = time.perf_counter()
-            out.update(da4ml_metrics(model, space.hardware.clock_period_ns, notes=notes))
-            da4ml_seconds[0] = time.perf_counter() - start
-        _check_needed(space, out, notes)
-        out.update({f"{NOTE_PREFIX}{name}": text for name, text in notes.items()})
-        return out
 
-    pruning: dict[str, float] = {}
-    if params["pruning_schedule"] != "none":
-        start = time.perf_counter()
-        pruning = _prune(model, data, params, measure)
-        train_seconds += time.perf_counter() - start
-
+def _prune_step(model, data: Splits, params: Mapping[str, Any], measure_model: Callable[[], dict]) -> tuple[dict[str, float], float]:
+    """The pruning step, when the space asks for it (`pruning_schedule` not none): the model
+    pruned in place; (the unpruned model's metrics, the step's seconds), ({}, 0.0) without."""
+    if params["pruning_schedule"] == "none":
+        return {}, 0.0
     start = time.perf_counter()
-    final = measure()
-    final.update(_sparsity_metrics(model))
+    pruning = _prune(model, data, params, measure_model)
+    return pruning, time.perf_counter() - start
+
+
+def _harvest_step(model, fitted: _Fitted, measure_point: Callable[[], dict], folder: Path | None, timer: dict[str, float]) -> float:
+    """The harvest step: the kept checkpoints measured and saved (`_save_harvest`); their
+    count. Its time goes to `timer["harvest_seconds"]`."""
+    start = time.perf_counter()
+    count = _save_harvest(model, fitted.harvest, fitted.epochs, fitted.betas, measure_point, folder)
+    timer["harvest_seconds"] += time.perf_counter() - start
+    return float(count)
+
+
+def _final_metrics(model, measure_model: Callable[[], dict], pruning: Mapping[str, float]) -> dict[str, Any]:
+    """The trained (and pruned) model's measurement and sparsity; with pruning, the unpruned
+    model's metrics and each cost's reduction."""
+    final = measure_model()
+    final.update(sparsity_metrics(model))
     if pruning:
         final.update(pruning)
         for m in ("ebops", "luts", "dsps", "bram"):
             before = final[f"{m}_unpruned"]
             final[f"{m}_reduction"] = 1.0 - final[m] / before if before > 0 else 0.0
-    final["train_seconds"] = train_seconds
-    final["epochs_trained"] = float(trained)
-    final["estimate_seconds"] = time.perf_counter() - start
-    final["da4ml_seconds"] = da4ml_seconds[0]
-    if harvest is not None:
-        start = time.perf_counter()
-        final["harvest_points"] = float(
-            _save_harvest(model, harvest, trained, betas, lambda: measure(harvest_needs_da4ml(space)), harvest_dir)
-        )
-        timer["harvest_seconds"] += time.perf_counter() - start
-    final.update(timer)
-    if space.hardware.synthesis != "none":
-        if firmware_dir is not None:
-            final.update(synthesize(model, space.hardware, params, data.x_test, Path(firmware_dir)))
-        else:
-            with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
-                final.update(synthesize(model, space.hardware, params, data.x_test, Path(folder)))
-    final["trial_seconds"] = time.perf_counter() - begin
-    return final, model
+    return final
 
 
-#: The notes of `estimates` that say why a metric is NaN (the others, e.g. the reuse
-#: factors used, are information).
-NAN_REASONS = ("uncovered_layers", "da4ml_error")
+def _synthesize(synthesize: Synthesize, model, space: SearchSpace, params, x_test: np.ndarray, firmware_dir: Path | None) -> dict[str, float]:
+    """The space's synthesis step on the final model; its project in `firmware_dir` (a
+    temporary folder if None)."""
+    if firmware_dir is not None:
+        return synthesize(model, space.hardware, params, x_test, Path(firmware_dir))
+    with tempfile.TemporaryDirectory(prefix="hgq_automl_fw_") as folder:
+        return synthesize(model, space.hardware, params, x_test, Path(folder))
 
 
-def _check_needed(space: SearchSpace, metrics: Mapping[str, Any], notes: Mapping[str, str]) -> None:
-    """A cost metric that came out NaN (a layer no rule covers, a model da4ml cannot trace)
-    fails the trial only when an objective or a constraint needs it."""
-    named = {m for m, _ in space.objectives} | {c.metric for c in space.constraints}
-    for name in sorted(named):
-        value = metrics.get(name)
-        if isinstance(value, float) and math.isnan(value):
-            why = "; ".join(f"{k}: {notes[k]}" for k in NAN_REASONS if k in notes) or "undefined for this trial"
-            raise TrialFailed(f"{name} is NaN, and the space's objectives or constraints need it ({why})")
 
 
 def harvest_needs_da4ml(space: SearchSpace) -> bool:
@@ -278,7 +289,7 @@ def _save_harvest(model, harvest, epochs: int, betas: Mapping[int, float], measu
     try:
         for point in points:
             model.set_weights(point.payload)
-            metrics = {**measure(), **_sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": betas[point.epoch]}
+            metrics = {**measure(), **sparsity_metrics(model), "harvest_epoch": float(point.epoch), "beta": betas[point.epoch]}
             where = harvest_point_dir(folder, point.epoch)
             where.mkdir(parents=True, exist_ok=True)
             model.save(where / MODEL_FILE)
@@ -333,9 +344,3 @@ def _prune(model, data: Splits, params: Mapping[str, Any], measure: Callable[[],
     out["pruning_steps_run"] = float(len(result.history))
     return out
 
-
-def _sparsity_metrics(model) -> dict[str, float]:
-    from .metrics import LAYER_SPARSITY_PREFIX
-    from .pruning import layer_sparsity, total_sparsity
-
-    return {"sparsity": total_sparsity(model), **{f"{LAYER_SPARSITY_PREFIX}{name}": s for name, s in layer_sparsity(model).items()}}

@@ -14,13 +14,13 @@ PACKAGE = Path(hgq_automl.__file__).parent
 
 #: the pure core: modules and packages under hgq_automl
 CORE = (
-    "_compat", "beta", "callbacks", "constraints", "convert", "data", "errors", "estimates", "events", "fingerprints", "harvest", "layout", "metrics",
+    "_compat", "beta", "callbacks", "constraints", "convert", "data", "diskfull", "errors", "estimates", "events", "fingerprints", "harvest", "layout", "measurements", "metrics",
     "models", "pareto", "parts", "pruning", "quantizers", "report", "space", "task", "trial", "user_models",
 )  # fmt: skip
 #: what the core must not import: third-party adapters and the package's own wiring
 ADAPTERS = (
     "ray", "mlflow", "optuna", "hls4ml", "mcp",
-    "hgq_automl.hardware", "hgq_automl._ray_compat", "hgq_automl.cli", "hgq_automl.driver", "hgq_automl.raytune", "hgq_automl.samplers",
+    "hgq_automl.hardware", "hgq_automl._ray_compat", "hgq_automl.cli", "hgq_automl.cli_flags", "hgq_automl.driver", "hgq_automl.raytune", "hgq_automl.samplers",
     "hgq_automl.tracking", "hgq_automl.outbox", "hgq_automl.publish", "hgq_automl.jobs", "hgq_automl.api", "hgq_automl.result", "hgq_automl.export",
     "hgq_automl.browse", "hgq_automl.progress", "hgq_automl.mlflow_model", "hgq_automl.mcp", "hgq_automl.mcp_server", "hgq_automl.mcp_workspace",
 )  # fmt: skip

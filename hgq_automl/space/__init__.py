@@ -1,8 +1,9 @@
 """Search spaces: loading a YAML file, validating it, and sampling one trial's config.
 
 `vocabulary` holds the closed sets of names a space takes, `rules` the parameters (rules,
-dimensions, sampling), `schema` the parsed sections and `SearchSpace`, `parse` loading and
-validation. Everything public is re-exported here: `from hgq_automl.space import X`.
+dimensions, sampling), `schema` the parsed sections and `SearchSpace` (`dataset_spec` and
+`model_spec` the dataset's and the model's), `parse` loading and validation. Everything
+public is re-exported here: `from hgq_automl.space import X`.
 """
 
 from .parse import builtin_spaces, check_input_shape, load_space, parse_space, with_data_path
@@ -19,7 +20,7 @@ from .rules import (
     ParamRule,
     SuggestsParams,
 )
-from .schema import (
+from .dataset_spec import (
     BOTH_SUFFIXES,
     COLUMN_SUFFIXES,
     KEYED_SUFFIXES,
@@ -27,10 +28,12 @@ from .schema import (
     SOURCE_KEYS,
     DataSource,
     DatasetSpec,
+)
+from .model_spec import ModelSpec
+from .schema import (
     EarlyStopping,
     HardwareSpec,
     HarvestSpec,
-    ModelSpec,
     WARM_START_FROM,
     WARM_START_MODEL,
     SearchSettings,

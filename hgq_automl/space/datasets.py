@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import SpaceError
 from .folders import LAYOUTS, has_split_files, split_files
-from .schema import BOTH_SUFFIXES, COLUMN_SUFFIXES, DatasetSpec, DataSource, KEYED_SUFFIXES, PAIR_SUFFIXES, SOURCE_KEYS
+from .dataset_spec import BOTH_SUFFIXES, COLUMN_SUFFIXES, DatasetSpec, DataSource, KEYED_SUFFIXES, PAIR_SUFFIXES, SOURCE_KEYS
 from .values import _int_at_least, _no_unknown_keys, _number, _one_of, _seed
 from .vocabulary import DATASETS, SHIPPED_DATASETS, SPLITS
 

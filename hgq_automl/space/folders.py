@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .schema import BOTH_SUFFIXES, DataSource
+from .dataset_spec import BOTH_SUFFIXES, DataSource
 
 _PAIR = re.compile(r"^(?P<axis>[xXyY])_(?P<split>train_val|train|val|test)\.npy$")
 _FILE_SPLITS = ("train", "val", "test")

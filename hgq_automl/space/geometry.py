@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .schema import ModelSpec
+    from .model_spec import ModelSpec
 
 
 def conv_layer_names(spec: ModelSpec) -> list[str]:

@@ -22,10 +22,8 @@ from ..yaml_limits import describe_error, safe_load
 from ..task import CHANCE_MARGIN, REGRESSION_LOSSES, TASKS, TaskSpec
 from .geometry import conv_plan
 from .rules import _BETA_SCALE_NAME, _LAYER_PF_NAME, _WIDTH_NAME, Dimension, ParamRule, _user_rule
-from .schema import (
-    ModelSpec,
-    SearchSpace,
-)
+from .model_spec import ModelSpec
+from .schema import SearchSpace
 from .vocabulary import (
     DIMENSION_TYPES,
     FAMILIES,

@@ -1,19 +1,21 @@
 """The parsed form of a search space: its sections as frozen dataclasses, and `SearchSpace`,
 which resolves and samples one trial's config. `parse` builds these from YAML (validated);
-the rest of the package reads them.
+the rest of the package reads them. The two largest sections have a module each:
+`dataset_spec` (`DatasetSpec`, `DataSource`) and `model_spec` (`ModelSpec`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..constraints import Constraint
 from ..parts import DEFAULT_PART, part_family
 from ..task import TaskSpec
+from .dataset_spec import DatasetSpec
 from .geometry import conv_layer_names, quantized_layers
+from .model_spec import ModelSpec
 from .rules import (
     _BETA_SCALE_NAME,
     _LAYER_PF_NAME,
@@ -31,143 +33,6 @@ from .rules import (
     _PointTrial,
     _user_rule,
 )
-from .vocabulary import SPLITS, USER_FAMILIES
-
-
-#: `arrays` files: one file holding x and y (`path`), or a pair of .npy files (`x`, `y`)
-BOTH_SUFFIXES = (".npz", ".h5", ".hdf5", ".csv", ".parquet", ".pq")
-PAIR_SUFFIXES = (".npy",)
-KEYED_SUFFIXES = (".npz", ".h5", ".hdf5")  # take x_key / y_key
-COLUMN_SUFFIXES = (".csv", ".parquet", ".pq")  # take label_column / label_columns
-SOURCE_KEYS = ("path", "x", "y", "x_key", "y_key", "label_column", "label_columns")
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where one split's (or the whole dataset's) samples are: a file holding features and
-    labels (`path`), or a pair of .npy files (`x`, `y`); with the keys that find them inside
-    (`x_key` / `y_key` of an .npz or HDF5 file, the label column(s) of a CSV or parquet file)."""
-
-    path: str | None = None
-    x: str | None = None
-    y: str | None = None
-    x_key: str | None = None
-    y_key: str | None = None
-    label_column: str | None = None
-    label_columns: tuple[str, ...] | None = None
-
-    @property
-    def suffix(self) -> str:
-        """The format: the suffix of `path` (lower case), or .npy for an x/y pair."""
-        return Path(self.path).suffix.lower() if self.path else ".npy"
-
-    def describe(self) -> str | dict[str, Any]:
-        """Plain data as written in YAML: the path alone, or a mapping of the keys given."""
-        given = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items() if v is not None}
-        return self.path if list(given) == ["path"] else given
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str = "digits"
-    path: str | None = None  # a file (.npz/.h5/.hdf5/.csv/.parquet) or a folder of split files (space/folders.py); mnist also a folder of idx files
-    label_column: str = "label"  # tabular .csv; arrays .csv / .parquet
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    max_samples: int | None = None  # use only the first N samples (after shuffling)
-    seed: int = 0  # the split's seed, fixed so that every trial sees the same split
-    # the datasets that read files (mnist, tabular, arrays)
-    x: str | None = None  # a .npy of features (with y)
-    y: str | None = None  # a .npy of labels / targets (with x)
-    x_key: str | None = None  # the features' array in an .npz / HDF5 file (HDF5 default: x)
-    y_key: str | None = None  # the labels' array in an .npz / HDF5 file (HDF5 default: y)
-    label_columns: tuple[str, ...] | None = None  # CSV / parquet: several target columns (regression)
-    standardize: bool | None = None  # features to zero mean, unit variance (train statistics); None: tabular yes, others no
-    train: DataSource | None = None  # fixed splits: train and test (val given, or carved from train by val_fraction and seed)
-    val: DataSource | None = None
-    test: DataSource | None = None
-
-    @property
-    def fixed_splits(self) -> bool:
-        return any(getattr(self, s) is not None for s in SPLITS)
-
-    def source(self) -> DataSource:
-        """The whole dataset's file(s), for a random split."""
-        labels = (None, self.label_columns) if self.label_columns else (self.label_column, None)
-        return DataSource(self.path, self.x, self.y, self.x_key, self.y_key, *labels)
-
-    def split_sources(self) -> dict[str, DataSource]:
-        """The fixed splits' files; keys a split does not set come from the dataset's."""
-        out = {}
-        for name in SPLITS:
-            s = getattr(self, name)
-            if s is None:
-                continue
-            if s.label_column is None and s.label_columns is None:
-                s = replace(s, label_column=None if self.label_columns else self.label_column, label_columns=self.label_columns)
-            out[name] = replace(s, x_key=s.x_key or self.x_key, y_key=s.y_key or self.y_key)
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        """Plain data that `parse_space` reads back into an equal spec (logged, and kept by a
-        resumable search). The built-in datasets list every set key, as always; arrays, and
-        any dataset of fixed splits, lists the keys that differ from their defaults (fixed
-        splits have no test_fraction or max_samples)."""
-        if self.name != "arrays" and not self.fixed_splits:
-            return {k: v for k, v in vars(self).items() if v is not None}
-        out: dict[str, Any] = {"name": self.name}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name != "name" and value != f.default:
-                out[f.name] = value.describe() if isinstance(value, DataSource) else list(value) if isinstance(value, tuple) else value
-        return out
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """The model: a built-in family (cnn, mlp) or the user's own (builder, file).
-
-    `builder` and `path` hold what a YAML space names (text); the Python API may put the
-    builder function itself, or a `keras.Model`, there instead.
-    """
-
-    family: str = "cnn"  # cnn | mlp (built in) | builder (model.builder) | file (model.path)
-    input_shape: tuple[int, ...] | None = None  # None: the data's (search.prepare fills it in)
-    input_pool: int = 1  # cnn: max-pool the input by this factor first (the MNIST quick start uses 2)
-    conv_layers: int = 1
-    kernel_size: int = 3
-    pool_size: int = 2
-    dense_layers: int = 0  # hidden dense layers before the output layer
-    #: "module:function" (or "path/to/file.py:function") as written, or a callable
-    #: build(params, input_shape, n_outputs) -> keras.Model
-    builder: str | Callable | None = None
-    builder_file: str | None = None  # the builder module's absolute path, resolved at load time
-    builder_root: str | None = None  # the folder its module name was found in (on sys.path while importing it)
-    path: str | Any = None  # model file: absolute path (.keras, .h5), or a keras.Model
-    init: str = "pretrained"  # file: pretrained (its weights) | random (re-initialised)
-
-    @property
-    def is_user(self) -> bool:
-        """A model the user brings (builder or file): its layer names are known once built."""
-        return self.family in USER_FAMILIES
-
-    def describe(self) -> dict[str, Any]:
-        """The model section as it would be written in YAML (a builder by its resolved file)."""
-        out: dict[str, Any] = {"family": self.family}
-        if self.input_shape is not None:
-            out["input_shape"] = list(self.input_shape)
-        if self.family == "cnn":
-            out.update(input_pool=self.input_pool, conv_layers=self.conv_layers, kernel_size=self.kernel_size, pool_size=self.pool_size)
-        if self.family in ("cnn", "mlp"):
-            out["dense_layers"] = self.dense_layers
-        if self.family == "builder":
-            if isinstance(self.builder, str):
-                out["builder"] = f"{self.builder_file}:{self.builder.rsplit(':', 1)[1]}" if self.builder_file else self.builder
-            else:
-                out["builder"] = f"{getattr(self.builder, '__module__', '?')}:{getattr(self.builder, '__qualname__', repr(self.builder))}"
-        if self.family == "file":
-            out.update(path=self.path if isinstance(self.path, str) else f"<in-memory model {getattr(self.path, 'name', '?')}>", init=self.init)
-        return out
 
 
 #: Parameters a warm-started trial samples afresh (`WarmStart`); it inherits the others
