@@ -3,7 +3,7 @@ and Optuna's own plots of a finished search (imported only when a search runs or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,16 +14,20 @@ if TYPE_CHECKING:
     from .space import SearchSpace
 
 
+#: Each sampler name of the vocabulary (`space.vocabulary.SAMPLERS`) and what builds it
+#: from the space and the seed; `tests/test_registries.py` ties the two.
+_SAMPLERS: dict[str, Callable[[SearchSpace, int | None], optuna.samplers.BaseSampler]] = {
+    "nsga2": lambda space, seed: optuna.samplers.NSGAIISampler(population_size=space.search.nsga2_population(), seed=seed),
+    "tpe": lambda space, seed: optuna.samplers.TPESampler(seed=seed, constant_liar=space.search.concurrency > 1),
+    "random": lambda space, seed: optuna.samplers.RandomSampler(seed=seed),
+    # every combination of the choice values, in a seeded order
+    "grid": lambda space, seed: GridSampler(space.grid(), seed=seed),
+}
+
+
 def make_sampler(space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
     """The Optuna sampler of `space.search.sampler`, seeded."""
-    s = space.search
-    if s.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=s.nsga2_population(), seed=seed)
-    if s.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=s.concurrency > 1)
-    if s.sampler == "grid":  # every combination of the choice values, in a seeded order
-        return GridSampler(space.grid(), seed=seed)
-    return optuna.samplers.RandomSampler(seed=seed)
+    return _SAMPLERS[space.search.sampler](space, seed)
 
 
 class GridSampler(optuna.samplers.GridSampler):

@@ -36,13 +36,7 @@ def check_tools(hw: HardwareSpec) -> None:
 
 def run_synthesis(model, hw: HardwareSpec, params: dict[str, Any], x_test: np.ndarray, folder: Path) -> dict[str, float]:
     """Run the step `hw.synthesis` on a traced model; its metrics (empty for `none`)."""
-    folder = Path(folder)
-    if hw.synthesis == "none":
-        return {}
-    if hw.synthesis == "rtl":
-        return rtl_step(model, hw, x_test, folder / "verilog")
-    build = hw.synthesis if hw.synthesis in ("vivado", "vitis") else None
-    return hls_step(model, hw, params, x_test, folder / "hls4ml", build)
+    return STEPS[hw.synthesis](model, hw, params, x_test, Path(folder))
 
 
 def hls_step(
@@ -88,4 +82,15 @@ def simulated_samples(hw: HardwareSpec, available: int, requested: int | None = 
     return min(available, hw.sim_samples if requested is None else requested)
 
 
-__all__ = ["ToolMissing", "check_tools", "hls_step", "rtl_step", "run_synthesis", "simulated_samples"]
+#: Each synthesis step of the vocabulary (`metrics.SYNTHESIS_STEPS`) and what runs it on a
+#: traced model: (model, hw, params, x_test, folder) -> metrics; `tests/test_registries.py`
+#: ties the two.
+STEPS = {
+    "none": lambda model, hw, params, x_test, folder: {},
+    "csim": lambda model, hw, params, x_test, folder: hls_step(model, hw, params, x_test, folder / "hls4ml"),
+    "rtl": lambda model, hw, params, x_test, folder: rtl_step(model, hw, x_test, folder / "verilog"),
+    "vivado": lambda model, hw, params, x_test, folder: hls_step(model, hw, params, x_test, folder / "hls4ml", "vivado"),
+    "vitis": lambda model, hw, params, x_test, folder: hls_step(model, hw, params, x_test, folder / "hls4ml", "vitis"),
+}
+
+__all__ = ["STEPS", "ToolMissing", "check_tools", "hls_step", "rtl_step", "run_synthesis", "simulated_samples"]
