@@ -29,7 +29,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
             "bar" (the settings, then a live bar: `BarProgress`), or None (silent).
         show_front: print the Pareto set (a table, the members' configs, the MLflow location).
     """
-    from ..raytune import RunSettings
+    from ..raytune import RayStarting, RunSettings
 
     entered = time.perf_counter()
     # the interpreter's start and imports: a command's own; a notebook's kernel started long before
@@ -42,7 +42,13 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         name=name, storage=root, seed=space.search.seed, address=request.address, cpus=request.cpus, max_failures=request.max_failures,
         resume=prepared.state is not None,
     )
-    client, tracker, lock, settings = open_tracking(request, prepared, settings)
+    # Ray starts while the tracking is set up (its store, the experiment); the trials take it over
+    starting = RayStarting(request.address, request.cpus, space.search.backend, space.search.gpus_per_trial > 0)
+    try:
+        client, tracker, lock, settings = open_tracking(request, prepared, settings)
+    except BaseException:
+        starting.cancel()
+        raise
     again = storage.resume_command(name, root, request.address, api=request.api)
     storage.mark_driver(root, name)
     # from here on an interrupt ends the parent run KILLED and says how to resume
@@ -51,13 +57,15 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
         say(settings_text(prepared, settings, client, tracker))
         phases = settings.phases
         phases.update({} if imports is None else {"imports": imports}, setup=time.perf_counter() - entered)
-        records, unfinished, front = _run(space, data, settings, tracker, progress, say)
+        records, unfinished, front = _run(space, data, settings, tracker, progress, say, starting)
         tracker.finish(records, front, unfinished, phases=phases)
         say(_phases_line(phases))
     except KeyboardInterrupt:
+        starting.cancel()
         tracker.abort("KILLED")
         raise SearchInterrupted(again) from None
     except BaseException:
+        starting.cancel()
         tracker.abort()
         raise
     finally:
@@ -77,7 +85,7 @@ def run_search(request: SearchRequest, console=None, progress: str | None = "lin
     return outcome
 
 
-def _run(space, data, settings, tracker, progress: str | None, say):
+def _run(space, data, settings, tracker, progress: str | None, say, starting=None):
     """The search's trials (`raytune.run_trials`), the console's progress and the tracker
     listening, its front finished; (records, unfinished, front)."""
     from ..events import with_harvest
@@ -90,7 +98,7 @@ def _run(space, data, settings, tracker, progress: str | None, say):
         finish_front(records, space, data, threads, tracker, say)
 
     try:
-        records, unfinished = run_trials(space, data, settings, listeners, finish=finish)
+        records, unfinished = run_trials(space, data, settings, listeners, finish=finish, starting=starting)
     finally:
         for listener in listeners:
             getattr(listener, "close", lambda: None)()

@@ -15,7 +15,7 @@ Its parts, a module each:
 - `trainable`: the Tune trainable, `hgq_trial`;
 - `bridge`: a Tune trial as a `TrialRecord`, Tune's callbacks to the listeners;
 - `finish`: the front's harvested members finished as Ray tasks (`finish_points`);
-- `cluster`: starting or attaching to Ray (`start_ray`), the workers' environment.
+- `cluster`: starting or attaching to Ray (`start_ray`; `RayStarting`, the same in a thread while the driver sets up), the workers' environment.
 
 `from hgq_automl.raytune import X` works for each name below. A searcher or trainable Tune
 pickled before these modules existed named `hgq_automl.raytune.<name>`: these names still
@@ -23,7 +23,7 @@ resolve there.
 """
 
 from .bridge import error_text, make_bridge, trial_record
-from .cluster import start_ray, worker_env
+from .cluster import RayStarting, start_ray, worker_env
 from .finish import finish_points
 from .run import RunSettings, can_resume, run_trials
 from .searcher import inherited_params, make_scheduler, make_searcher, searcher_class
@@ -32,6 +32,6 @@ from .trainable import hgq_trial
 
 __all__ = [
     "RunSettings", "WarmPool", "can_resume", "error_text", "finish_points", "hgq_trial", "inherited_params", "make_bridge",
-    "make_scheduler", "make_searcher", "run_trials", "search_deadline", "searcher_class", "start_ray", "trial_record",
+    "RayStarting", "make_scheduler", "make_searcher", "run_trials", "search_deadline", "searcher_class", "start_ray", "trial_record",
     "warm_pool", "worker_env", "_DEADLINE", "_WARM_POOL",
 ]  # fmt: skip

@@ -4,10 +4,11 @@ for the driver), and the environment of the workers that train."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
-from .._ray_compat import loopback_only
+from .._ray_compat import loopback_only, shutdown_local
 
 
 def worker_env(backend: str, gpus: bool = False) -> dict[str, str]:
@@ -52,6 +53,59 @@ def start_ray(address: str | None = None, cpus: int | None = None, backend: str 
         if callable(sigterm):
             signal.signal(signal.SIGTERM, sigterm)
     return True
+
+
+class RayStarting:
+    """`start_ray` in a thread, begun as soon as the driver knows where its trials run, so
+    that Ray's start (spawning its processes, mostly waiting) overlaps the rest of the
+    set-up (the tracking store, the experiment). `run_trials` takes it over (`wait`, then
+    `release` once Ray is shut down); a search that fails or is interrupted before its
+    trials stops it (`cancel`).
+
+    The thread lives until Ray is shut down: Ray gives its processes a parent-death signal,
+    which Linux sends when the *thread* that started them ends. Its signal mask (SIGTERM
+    blocked while Ray's processes start) is its own: the driver's main thread still takes
+    SIGINT and SIGTERM meanwhile."""
+
+    def __init__(self, address: str | None, cpus: int | None, backend: str, gpus: bool):
+        self._out: dict[str, Any] = {}
+        self._ready = threading.Event()
+        self._done = threading.Event()
+        self.taken = False
+        self._thread = threading.Thread(target=self._start, args=(address, cpus, backend, gpus), name="hgq_automl-ray-start", daemon=True)
+        self._thread.start()
+
+    def _start(self, *args) -> None:
+        try:
+            self._out["started"] = start_ray(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the driver's thread by `wait`
+            self._out["error"] = exc
+        self._ready.set()
+        self._done.wait()
+
+    def wait(self) -> bool:
+        """Ray is up (or its start's error raised here); True if this start began it."""
+        self.taken = True
+        self._ready.wait()
+        if "error" in self._out:
+            self.release()
+            raise self._out["error"]
+        return self._out["started"]
+
+    def release(self) -> None:
+        """Ray was shut down: the thread that started it may end."""
+        self._done.set()
+        self._thread.join()
+
+    def cancel(self) -> None:
+        """The search ends before its trials: stop the Ray this start began, once it is up."""
+        if self.taken:
+            return
+        self.taken = True
+        self._ready.wait()
+        if self._out.get("started"):
+            shutdown_local()
+        self.release()
 
 
 def _init_ray(ray, address: str | None, cpus: int | None, backend: str, gpus: bool) -> None:

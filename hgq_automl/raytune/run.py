@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..events import TrialListener, TrialRecord
 from ..space import SearchSpace
 from .bridge import make_bridge, stop_on_full_disk, trial_record
-from .cluster import start_ray
+from .cluster import RayStarting, start_ray
 from .searcher import make_scheduler, make_searcher
 from .shared import _DEADLINE, _WARM_POOL, WarmPool
 from .trainable import hgq_trial
@@ -70,9 +70,12 @@ def _finished_trials(path: str) -> list[TrialRecord]:
 
 def run_trials(
     space: SearchSpace, data: Splits, settings: RunSettings, listeners: Sequence[TrialListener] = (),
-    finish: Callable[[list[TrialRecord], int], None] | None = None,
+    finish: Callable[[list[TrialRecord], int], None] | None = None, starting: RayStarting | None = None,
 ) -> tuple[list[TrialRecord], int]:
     """Run (or resume) the search; return a record per trial that ended, and how many did not.
+
+    `starting`, when given, is Ray's start begun earlier (`RayStarting`): it is waited for
+    rather than begun here (`phases["ray_start"]` is then the wait).
 
     `finish(records, threads)`, when given, is called once the trials ended, while Ray is
     still up (e.g. to run `finish_points` on the front's harvested members).
@@ -90,7 +93,7 @@ def run_trials(
     _quiet_tune()
     gpus = space.search.gpus_per_trial
     phases, clock = settings.phases, time.perf_counter()
-    started = start_ray(settings.address, settings.cpus, space.search.backend, gpus=gpus > 0)
+    started = starting.wait() if starting is not None else start_ray(settings.address, settings.cpus, space.search.backend, gpus=gpus > 0)
     phases["ray_start"] = time.perf_counter() - clock
     try:
         threads = _threads_per_trial(space, settings)
@@ -137,6 +140,8 @@ def run_trials(
             clock = time.perf_counter()
             shutdown_local()
             phases["ray_shutdown"] = time.perf_counter() - clock
+        if starting is not None:
+            starting.release()
 
 
 def _quiet_tune() -> None:
