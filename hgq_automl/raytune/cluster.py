@@ -4,6 +4,7 @@ for the driver), and the environment of the workers that train."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -63,19 +64,38 @@ class RayStarting:
     trials stops it (`cancel`).
 
     The thread lives until Ray is shut down: Ray gives its processes a parent-death signal,
-    which Linux sends when the *thread* that started them ends. Its signal mask (SIGTERM
-    blocked while Ray's processes start) is its own: the driver's main thread still takes
-    SIGINT and SIGTERM meanwhile."""
+    which Linux sends when the *thread* that started them ends.
+
+    SIGTERM: Ray's core worker puts in a native SIGTERM handler that aborts the driver
+    (`start_ray` puts the driver's own back when it runs in the main thread; this thread
+    cannot). So the driver's SIGTERM waits, blocked, from here until the main thread has
+    its handler back (`wait` or `cancel`), as it waits during `start_ray` itself; the
+    starting thread keeps it blocked for its whole life, so that the kernel never hands a
+    SIGTERM to it. SIGINT is taken as before."""
 
     def __init__(self, address: str | None, cpus: int | None, backend: str, gpus: bool):
         self._out: dict[str, Any] = {}
         self._ready = threading.Event()
         self._done = threading.Event()
         self.taken = False
+        main = threading.current_thread() is threading.main_thread()
+        self._sigterm = signal.getsignal(signal.SIGTERM) if main else None
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if main else None
         self._thread = threading.Thread(target=self._start, args=(address, cpus, backend, gpus), name="hgq_automl-ray-start", daemon=True)
         self._thread.start()
 
+    def _settle(self) -> None:
+        """In the main thread, once Ray is up: the driver's SIGTERM handler back, SIGTERM unblocked."""
+        self._ready.wait()
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
+        if self._mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+            self._mask = None
+
     def _start(self, *args) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         try:
             self._out["started"] = start_ray(*args)
         except BaseException as exc:  # noqa: BLE001 - raised again in the driver's thread by `wait`
@@ -86,7 +106,7 @@ class RayStarting:
     def wait(self) -> bool:
         """Ray is up (or its start's error raised here); True if this start began it."""
         self.taken = True
-        self._ready.wait()
+        self._settle()
         if "error" in self._out:
             self.release()
             raise self._out["error"]
@@ -102,7 +122,7 @@ class RayStarting:
         if self.taken:
             return
         self.taken = True
-        self._ready.wait()
+        self._settle()
         if self._out.get("started"):
             shutdown_local()
         self.release()
